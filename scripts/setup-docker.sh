@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs and starts a Docker engine with Compose v2 on a Debian bookworm machine (CI or a fresh
+# dev box), then builds the local test images. No image can be pulled here, so images are made with
+# `docker import` from root folders (busybox-static; debootstrap for Postgres + Redis).
+set -euo pipefail
+
+need_root() { if [ "$(id -u)" != 0 ]; then echo "setup-docker: run as root" >&2; exit 1; fi; }
+
+install_engine() {
+  if command -v dockerd >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then return; fi
+  need_root
+  if [ ! -f /etc/apt/sources.list.d/trixie.sources ]; then
+    sed 's/^Suites:.*/Suites: trixie/' /etc/apt/sources.list.d/debian.sources | awk '/^$/{exit} 1' \
+      > /etc/apt/sources.list.d/trixie.sources
+    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' > /etc/apt/preferences.d/trixie
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie docker.io docker-compose >/dev/null
+}
+
+start_engine() {
+  if docker info >/dev/null 2>&1; then return; fi
+  need_root
+  nohup dockerd >/tmp/dockerd.log 2>&1 &
+  for _ in $(seq 1 120); do
+    if docker info >/dev/null 2>&1; then return; fi
+    sleep 0.5
+  done
+  echo "setup-docker: dockerd did not answer within 60s; see /tmp/dockerd.log" >&2
+  tail -20 /tmp/dockerd.log >&2 || true
+  exit 1
+}
+
+install_engine
+start_engine
+docker compose version

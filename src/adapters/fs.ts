@@ -1,0 +1,198 @@
+// Filesystem helpers: atomic writes, a cross-process lock, copy-on-write copies.
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+  statSync,
+} from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { LockTimeoutError, CancelledError } from '../errors.js';
+import { processStartTime, run, sleep } from './process.js';
+
+/** Write via a temp file in the same folder and rename: readers see the old or the new file, never half. */
+export function writeFileAtomic(path: string, data: string, mode = 0o644): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    // No fsync: what we guard against is a killed sess (SIGKILL, Ctrl+C), not a power cut, and the
+    // page cache survives the former. It would cost milliseconds on every journal entry.
+    writeSync(fd, data);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export function readJson<T>(path: string): T | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return JSON.parse(text) as T;
+}
+
+export function writeJsonAtomic(path: string, value: unknown, mode = 0o600): void {
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode);
+}
+
+export function readTextIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export function removePath(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+}
+
+export interface LockHolder {
+  pid: number;
+  start: string | null;
+  command: string;
+  since: string;
+}
+
+export interface LockOptions {
+  timeoutMs: number;
+  /** What the lock protects, for messages ("session feature-login", "the port ledger"). */
+  what: string;
+  command?: string;
+  onWait?: (holder: LockHolder | undefined) => void;
+  signal?: AbortSignal;
+}
+
+export interface Lock {
+  release(): void;
+}
+
+/**
+ * An exclusive lock between processes: a file created with O_EXCL that records its holder's pid and
+ * start time. A lock whose holder is gone (crashed, killed with SIGKILL) is taken over.
+ */
+export async function acquireLock(path: string, options: LockOptions): Promise<Lock> {
+  mkdirSync(dirname(path), { recursive: true });
+  const me: LockHolder = {
+    pid: process.pid,
+    start: processStartTime(process.pid),
+    command: options.command ?? process.argv.slice(2).join(' '),
+    since: new Date().toISOString(),
+  };
+  const deadline = Date.now() + options.timeoutMs;
+  let warned = false;
+  let wait = 2;
+  for (;;) {
+    if (options.signal?.aborted) throw new CancelledError();
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, JSON.stringify(me));
+      closeSync(fd);
+      let released = false;
+      return {
+        release() {
+          if (released) return;
+          released = true;
+          try {
+            const holder = JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
+            if (holder.pid === me.pid) unlinkSync(path);
+          } catch {
+            /* already gone */
+          }
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = readHolder(path);
+    if (holder === 'stale') {
+      breakStaleLock(path);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new LockTimeoutError(
+        `${options.what} is busy: ${describeHolder(holder)} still holds it after ${Math.round(options.timeoutMs / 1000)}s`,
+        { hint: 'wait for that command to finish, or stop it' },
+      );
+    }
+    if (!warned) {
+      warned = true;
+      options.onWait?.(holder);
+    }
+    await sleep(wait, options.signal);
+    wait = Math.min(wait * 2, 100);
+  }
+}
+
+function readHolder(path: string): LockHolder | 'stale' | undefined {
+  let holder: LockHolder;
+  try {
+    holder = JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
+  } catch (error) {
+    // Being written right now (empty or partial file): treat as held, look again shortly. A lock
+    // file that stays unreadable is from a holder that died between create and write.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return lockFileAgeMs(path) > 2000 ? 'stale' : undefined;
+  }
+  const start = processStartTime(holder.pid);
+  if (start === null || (holder.start !== null && start !== holder.start)) return 'stale';
+  return holder;
+}
+
+function lockFileAgeMs(path: string): number {
+  try {
+    const { mtimeMs } = statSync(path);
+    return Date.now() - mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function breakStaleLock(path: string): void {
+  // Only one of several waiters may break it: rename is atomic, the losers get ENOENT.
+  const aside = `${path}.stale.${process.pid}.${randomBytes(3).toString('hex')}`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return;
+  }
+  // If what we moved aside is a live holder's lock (it was re-created between our read and the
+  // rename), put it back.
+  const moved = readHolder(aside);
+  if (moved !== 'stale' && moved !== undefined && !existsSync(path)) {
+    try {
+      renameSync(aside, path);
+      return;
+    } catch {
+      /* fall through */
+    }
+  }
+  rmSync(aside, { force: true });
+}
+
+function describeHolder(holder: LockHolder | undefined): string {
+  return holder ? `\`sess ${holder.command}\` (pid ${holder.pid}, since ${holder.since})` : 'another sess command';
+}
+
+export { describeHolder };
+
+/** Copy a file or folder, copy-on-write where the filesystem allows (reflinks on btrfs/xfs, clones on APFS). */
+export async function copyTreeCow(from: string, to: string): Promise<void> {
+  mkdirSync(dirname(to), { recursive: true });
+  if (process.platform === 'darwin') {
+    await run('cp', ['-cR', from, to]);
+  } else {
+    await run('cp', ['-a', '--reflink=auto', from, to]);
+  }
+}

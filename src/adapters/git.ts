@@ -1,0 +1,201 @@
+// git: repository discovery by reading .git directly (no subprocess on the hot path of `sess ls`),
+// everything that changes a repository through the git CLI.
+//
+// Not simple-git: every git call goes through our one subprocess wrapper (abort on Ctrl+C, one debug
+// log, one error type), and git is only ever called with argument arrays.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve, basename } from 'node:path';
+import { UsageError } from '../errors.js';
+import { run, type RunOptions } from './process.js';
+
+export interface RepoLocation {
+  /** Top folder of the checkout we were called from (main checkout or a worktree). */
+  worktreeRoot: string;
+  /** This checkout's git dir (`.git`, or `.git/worktrees/NAME` for a linked worktree). */
+  gitDir: string;
+  /** The repository's common git dir, shared by all worktrees: where sess keeps its state. */
+  commonDir: string;
+  /** The main checkout's top folder. */
+  mainRoot: string;
+}
+
+export async function findRepo(cwd: string): Promise<RepoLocation> {
+  const fast = process.env.GIT_DIR ? undefined : findRepoByFiles(cwd);
+  if (fast) return fast;
+  const result = await run('git', ['rev-parse', '--show-toplevel', '--absolute-git-dir', '--git-common-dir'], {
+    cwd,
+    allowFailure: true,
+  });
+  if (result.exitCode !== 0) {
+    throw new UsageError(`not inside a git repository: ${cwd}`, {
+      hint: 'run sess from a checkout of the project (or one of its worktrees)',
+    });
+  }
+  const [worktreeRoot, gitDir, common] = result.stdout.trim().split('\n') as [string, string, string];
+  const commonDir = resolve(worktreeRoot, common);
+  return { worktreeRoot, gitDir, commonDir, mainRoot: mainRootOf(commonDir, worktreeRoot) };
+}
+
+function findRepoByFiles(cwd: string): RepoLocation | undefined {
+  let dir = resolve(cwd);
+  for (;;) {
+    const dotGit = join(dir, '.git');
+    let stat;
+    try {
+      stat = statSync(dotGit);
+    } catch {
+      stat = undefined;
+    }
+    if (stat?.isDirectory()) {
+      const commonDir = readCommonDir(dotGit);
+      return { worktreeRoot: dir, gitDir: dotGit, commonDir, mainRoot: mainRootOf(commonDir, dir) };
+    }
+    if (stat?.isFile()) {
+      const m = /^gitdir:\s*(.+)$/m.exec(readFileSync(dotGit, 'utf8'));
+      if (!m) return undefined;
+      const gitDir = resolve(dir, m[1]!.trim());
+      const commonDir = readCommonDir(gitDir);
+      return { worktreeRoot: dir, gitDir, commonDir, mainRoot: mainRootOf(commonDir, dir) };
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+function readCommonDir(gitDir: string): string {
+  try {
+    const rel = readFileSync(join(gitDir, 'commondir'), 'utf8').trim();
+    return resolve(gitDir, rel);
+  } catch {
+    return gitDir;
+  }
+}
+
+function mainRootOf(commonDir: string, fallback: string): string {
+  return basename(commonDir) === '.git' ? dirname(commonDir) : fallback;
+}
+
+/** The commit a checkout's HEAD points at, read from files (loose ref or packed-refs). */
+export function readHead(gitDir: string, commonDir: string): string | null {
+  try {
+    const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
+    if (!head.startsWith('ref: ')) return head;
+    return readRef(commonDir, head.slice(5), gitDir);
+  } catch {
+    return null;
+  }
+}
+
+function readRef(commonDir: string, ref: string, gitDir?: string): string | null {
+  for (const dir of gitDir ? [gitDir, commonDir] : [commonDir]) {
+    const loose = join(dir, ref);
+    if (existsSync(loose)) return readFileSync(loose, 'utf8').trim();
+  }
+  try {
+    const packed = readFileSync(join(commonDir, 'packed-refs'), 'utf8');
+    for (const line of packed.split('\n')) {
+      const [sha, name] = line.split(' ');
+      if (name === ref) return sha ?? null;
+    }
+  } catch {
+    /* no packed refs */
+  }
+  return null;
+}
+
+export function git(args: string[], cwd: string, options: RunOptions = {}) {
+  return run('git', args, { cwd, ...options });
+}
+
+/** Would git accept this as a branch name? (`git check-ref-format --branch`) */
+export async function isValidBranchName(name: string, cwd: string): Promise<boolean> {
+  const r = await git(['check-ref-format', '--branch', name], cwd, { allowFailure: true });
+  return r.exitCode === 0;
+}
+
+export async function resolveCommit(ref: string, cwd: string): Promise<string | null> {
+  const r = await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], cwd, { allowFailure: true });
+  return r.exitCode === 0 ? r.stdout.trim() : null;
+}
+
+export async function hasLocalBranch(branch: string, cwd: string): Promise<boolean> {
+  return (await resolveCommit(`refs/heads/${branch}`, cwd)) !== null;
+}
+
+/** Contents of a file at a commit, or undefined when the commit has no such file. */
+export async function showFile(commit: string, path: string, cwd: string): Promise<string | undefined> {
+  const r = await git(['show', `${commit}:${path}`], cwd, { allowFailure: true });
+  return r.exitCode === 0 ? r.stdout : undefined;
+}
+
+export type WorktreeSource =
+  | { kind: 'existing'; branch: string }
+  | { kind: 'new'; branch: string; startPoint: string }
+  | { kind: 'track'; branch: string; remoteRef: string };
+
+export async function addWorktree(path: string, source: WorktreeSource, cwd: string, signal?: AbortSignal) {
+  const args = ['worktree', 'add', '--quiet'];
+  if (source.kind === 'existing') args.push(path, source.branch);
+  if (source.kind === 'new') args.push('--no-track', '-b', source.branch, path, source.startPoint);
+  if (source.kind === 'track') args.push('--track', '-b', source.branch, path, source.remoteRef);
+  await git(args, cwd, { signal });
+}
+
+export interface WorktreeEntry {
+  path: string;
+  head: string | null;
+  branch: string | null;
+  prunable: boolean;
+}
+
+export async function listWorktrees(cwd: string): Promise<WorktreeEntry[]> {
+  const r = await git(['worktree', 'list', '--porcelain'], cwd);
+  const entries: WorktreeEntry[] = [];
+  let current: WorktreeEntry | undefined;
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('worktree ')) {
+      current = { path: line.slice(9), head: null, branch: null, prunable: false };
+      entries.push(current);
+    } else if (current && line.startsWith('HEAD ')) current.head = line.slice(5);
+    else if (current && line.startsWith('branch ')) current.branch = line.slice(7).replace(/^refs\/heads\//, '');
+    else if (current && line.startsWith('prunable')) current.prunable = true;
+  }
+  return entries;
+}
+
+export async function removeWorktree(path: string, cwd: string): Promise<void> {
+  await git(['worktree', 'remove', '--force', '--force', path], cwd);
+}
+
+export async function pruneWorktrees(cwd: string): Promise<void> {
+  await git(['worktree', 'prune'], cwd);
+}
+
+export async function deleteBranch(branch: string, cwd: string): Promise<void> {
+  await git(['branch', '-D', '--quiet', branch], cwd);
+}
+
+/** Uncommitted changes (tracked or untracked, ignored files excluded), minus paths sess itself wrote. */
+export async function uncommittedChanges(worktree: string, ours: string[]): Promise<string[]> {
+  const r = await git(['status', '--porcelain=v1', '--untracked-files=all', '-z'], worktree);
+  return r.stdout
+    .split('\0')
+    .filter(Boolean)
+    .map((entry) => entry.slice(3))
+    .filter((path) => !ours.some((own) => path === own || path.startsWith(own.replace(/\/?$/, '/'))));
+}
+
+/** Commits on `branch` that no other branch or remote-tracking ref has: lost if the branch went. */
+export async function unpushedCommits(branch: string, cwd: string): Promise<string[]> {
+  const r = await git(
+    ['rev-list', `refs/heads/${branch}`, '--not', `--exclude=${branch}`, '--branches', '--remotes', '--tags'],
+    cwd,
+    { allowFailure: true },
+  );
+  return r.exitCode === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+}
+
+export function absolute(path: string, base: string): string {
+  return isAbsolute(path) ? path : resolve(base, path);
+}

@@ -1,0 +1,15 @@
+import type { Command } from 'commander';
+import { printJson, stderrProgress } from '../output.js';
+
+export function register(program: Command): void {
+  program
+    .command('down')
+    .description('stop the services of a session; keep worktree, volumes and port leases')
+    .argument('<session>')
+    .option('--json', 'print the session as JSON on stdout')
+    .action(async (session: string, opts) => {
+      const { down } = await import('../../core/down.js');
+      const view = await down({ cwd: process.cwd(), target: session, progress: stderrProgress() });
+      if (opts.json) printJson(view);
+    });
+}

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { parseCount } from '../options.js';
+
+export function register(program: Command): void {
+  program
+    .command('logs')
+    .description('host and compose logs of a session, prefixed by service')
+    .argument('<session>')
+    .argument('[services...]', 'only these services')
+    .option('-f, --follow', 'keep printing new output')
+    .option('--tail <n>', 'only the last N lines of each service', parseCount)
+    .action(async (session: string, services: string[], opts) => {
+      const { logs } = await import('../../core/inspect.js');
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGINT', stop).once('SIGTERM', stop);
+      await logs({
+        cwd: process.cwd(),
+        target: session,
+        services,
+        follow: !!opts.follow,
+        tail: opts.tail,
+        signal: controller.signal,
+        write: (text) => process.stdout.write(text),
+      });
+    });
+}

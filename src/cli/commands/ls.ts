@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import { printJson, printOut } from '../output.js';
+
+export function register(program: Command): void {
+  program
+    .command('ls')
+    .description('every session of this repository: status, mode, branch, ports')
+    .option('--json', 'print the sessions as a JSON array on stdout')
+    .action(async (opts) => {
+      const { ls } = await import('../../core/inspect.js');
+      const views = await ls(process.cwd());
+      if (opts.json) return printJson(views);
+      const { renderList } = await import('../render.js');
+      printOut(renderList(views));
+    });
+}

@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { printJson, stderrProgress } from '../output.js';
+
+export function register(program: Command): void {
+  program
+    .command('rm')
+    .description('remove services, worktree and port leases of a session')
+    .argument('<session>')
+    .option('--volumes', 'also delete its compose volumes')
+    .option('--force', 'remove even with uncommitted changes or unpushed commits')
+    .option('--json', 'print what was removed as JSON on stdout')
+    .action(async (session: string, opts) => {
+      const { rm } = await import('../../core/down.js');
+      const result = await rm({
+        cwd: process.cwd(),
+        target: session,
+        force: !!opts.force,
+        volumes: !!opts.volumes,
+        progress: stderrProgress(),
+      });
+      if (opts.json) printJson(result);
+    });
+}

@@ -1,0 +1,20 @@
+// `sess config validate` / `sess config schema`.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findRepo } from '../adapters/git.js';
+import { CONFIG_FILE, parseConfig } from './config/load.js';
+import { readWorktreeConfigText } from './prepare.js';
+
+/** Validate the sess.yaml of the checkout we are in; returns its path. Throws ConfigError. */
+export async function validateConfig(cwd: string): Promise<string> {
+  const { worktreeRoot } = await findRepo(cwd);
+  const file = join(worktreeRoot, CONFIG_FILE);
+  parseConfig(readWorktreeConfigText(worktreeRoot), file);
+  return file;
+}
+
+/** The committed JSON Schema (generated from the zod schema; a test fails if it drifts). */
+export function schemaText(): string {
+  return readFileSync(fileURLToPath(new URL('../../schema/sess.schema.json', import.meta.url)), 'utf8');
+}

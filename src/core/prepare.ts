@@ -1,0 +1,149 @@
+// Everything `up` can work out before it changes anything: which commit the session runs, its
+// sess.yaml (read from that commit, or from the worktree of an existing session), where each service
+// runs, where the worktree goes. Bad input fails here, with nothing changed.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { hasLocalBranch, resolveCommit, showFile, readHead, type WorktreeSource } from '../adapters/git.js';
+import { ConfigError, UsageError, WorkError } from '../errors.js';
+import { CONFIG_FILE, parseConfig } from './config/load.js';
+import type { Config, Mode } from './config/schema.js';
+import { placeServices, type Placement } from '../modes/placement.js';
+import { hashOf } from './resolve.js';
+import type { Repo } from './repo.js';
+import type { SessionRecord } from './store.js';
+
+export interface UpRequest {
+  mode?: Mode;
+  base?: string;
+  host?: string[];
+  container?: string[];
+}
+
+export interface FreshSource {
+  source: WorktreeSource;
+  /** For a branch sess creates: where it starts, so a rollback deletes it only if it did not move. */
+  branchTip: string | null;
+  describe: string;
+}
+
+export interface Prepared {
+  config: Config;
+  configText: string;
+  mode: Mode;
+  overrides: SessionRecord['overrides'];
+  placement: Placement;
+  worktree: string;
+  fresh?: FreshSource;
+}
+
+export function worktreePathFor(repo: Repo, config: Config, session: string): string {
+  const dir = config.worktree.dir.replaceAll('{repo}', repo.name);
+  return resolve(repo.mainRoot, dir, session);
+}
+
+/** The sticky choices of a session: flags given now replace those of earlier ups. */
+export function effectiveOverrides(request: UpRequest, existing?: SessionRecord): SessionRecord['overrides'] {
+  const mode = request.mode ?? existing?.overrides.mode;
+  const moved = (request.host?.length ?? 0) + (request.container?.length ?? 0) > 0;
+  return {
+    ...(mode ? { mode } : {}),
+    host: moved ? request.host ?? [] : existing?.overrides.host ?? [],
+    container: moved ? request.container ?? [] : existing?.overrides.container ?? [],
+  };
+}
+
+/** Fast no-op test of a resume: same sess.yaml text, same choices, same HEAD as the last completed up. */
+export function inputHash(configText: string, overrides: SessionRecord['overrides'], head: string | null): string {
+  return hashOf({ configText, overrides, head });
+}
+
+export function readWorktreeConfigText(worktree: string): string {
+  const file = join(worktree, CONFIG_FILE);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    throw new ConfigError(file, [{ path: '', message: 'no sess.yaml in the worktree' }]);
+  }
+}
+
+export async function prepareUp(
+  repo: Repo,
+  name: string,
+  branch: string,
+  request: UpRequest,
+  existing: SessionRecord | undefined,
+): Promise<Prepared> {
+  let configText: string;
+  let configFile: string;
+  let fresh: FreshSource | undefined;
+  if (existing) {
+    if (!existsSync(existing.worktree)) {
+      throw new WorkError(`the worktree of session ${name} is gone: ${existing.worktree}`, {
+        hint: `\`sess rm ${name}\` forgets the session; \`sess doctor --fix\` repairs every such session`,
+      });
+    }
+    configFile = join(existing.worktree, CONFIG_FILE);
+    configText = readWorktreeConfigText(existing.worktree);
+  } else {
+    fresh = await chooseSource(repo, branch, request.base);
+    const commit = fresh.source.kind === 'existing' ? `refs/heads/${branch}` : startPointOf(fresh.source);
+    configFile = `${CONFIG_FILE} at ${fresh.describe}`;
+    const text = await showFile(commit, CONFIG_FILE, repo.mainRoot);
+    if (text === undefined) {
+      throw new ConfigError(configFile, [{ path: '', message: 'no sess.yaml in that commit' }], {
+        hint: 'commit a sess.yaml at the repository root (see `sess config schema`)',
+      });
+    }
+    configText = text;
+  }
+  const config = parseConfig(configText, configFile);
+  const overrides = effectiveOverrides(request, existing);
+  const mode = overrides.mode ?? config.mode;
+  const placement = placeServices(config, mode, overrides);
+  const worktree = existing?.worktree ?? worktreePathFor(repo, config, name);
+  if (!existing && existsSync(worktree)) {
+    throw new UsageError(`the worktree folder of session ${name} already exists: ${worktree}`, {
+      hint: 'move it away, or set worktree.dir in sess.yaml',
+    });
+  }
+  return { config, configText, mode, overrides, placement, worktree, ...(fresh ? { fresh } : {}) };
+}
+
+function startPointOf(source: WorktreeSource): string {
+  if (source.kind === 'new') return source.startPoint;
+  if (source.kind === 'track') return source.remoteRef;
+  return `refs/heads/${source.branch}`;
+}
+
+/** The existing local branch; else the remote's branch, tracked; else a new branch from the base. */
+async function chooseSource(repo: Repo, branch: string, base: string | undefined): Promise<FreshSource> {
+  if (await hasLocalBranch(branch, repo.mainRoot)) {
+    return { source: { kind: 'existing', branch }, branchTip: null, describe: `branch ${branch}` };
+  }
+  const remoteRef = `refs/remotes/origin/${branch}`;
+  const remoteTip = await resolveCommit(remoteRef, repo.mainRoot);
+  if (remoteTip) {
+    return {
+      source: { kind: 'track', branch, remoteRef: `origin/${branch}` },
+      branchTip: remoteTip,
+      describe: `origin/${branch}`,
+    };
+  }
+  const baseRef = base ?? (await configuredBase(repo)) ?? 'HEAD';
+  const startPoint = await resolveCommit(baseRef, repo.mainRoot);
+  if (!startPoint) throw new UsageError(`base "${baseRef}" is not a commit in this repository`);
+  return {
+    source: { kind: 'new', branch, startPoint },
+    branchTip: startPoint,
+    describe: `${baseRef} (${startPoint.slice(0, 8)})`,
+  };
+}
+
+/** worktree.base of the main checkout's committed sess.yaml, if any. */
+async function configuredBase(repo: Repo): Promise<string | undefined> {
+  const head = readHead(repo.commonDir, repo.commonDir);
+  if (!head) return undefined;
+  const text = await showFile(head, CONFIG_FILE, repo.mainRoot);
+  if (text === undefined) return undefined;
+  return parseConfig(text, `${CONFIG_FILE} at HEAD`).worktree.base;
+}

@@ -1,0 +1,62 @@
+// Where things live: the repository (found from any of its checkouts), its state folder in the git
+// common dir, and the machine-wide $SESS_HOME of the port ledger.
+import { mkdirSync, openSync, writeSync, closeSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { homedir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { findRepo, type RepoLocation } from '../adapters/git.js';
+
+export interface Repo extends RepoLocation {
+  /** Stable random id of this repository, made on first use: clones never share it. */
+  id: string;
+  /** The main checkout's folder name ({repo} in worktree.dir). */
+  name: string;
+  stateDir: string;
+}
+
+export async function openRepo(cwd: string): Promise<Repo> {
+  const location = await findRepo(cwd);
+  const stateDir = join(location.commonDir, 'sess');
+  return { ...location, id: repoId(stateDir), name: basename(location.mainRoot), stateDir };
+}
+
+function repoId(stateDir: string): string {
+  const file = join(stateDir, 'id');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    /* first use */
+  }
+  mkdirSync(stateDir, { recursive: true });
+  try {
+    const fd = openSync(file, 'wx', 0o644);
+    writeSync(fd, randomBytes(6).toString('hex') + '\n');
+    closeSync(fd);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+export function sessHome(): string {
+  if (process.env.SESS_HOME) return process.env.SESS_HOME;
+  const state = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(state, 'sess');
+}
+
+export const paths = {
+  sessionsDir: (repo: Repo) => join(repo.stateDir, 'sessions'),
+  sessionDir: (repo: Repo, session: string) => join(repo.stateDir, 'sessions', session),
+  sessionFile: (repo: Repo, session: string) => join(repo.stateDir, 'sessions', session, 'session.json'),
+  journalFile: (repo: Repo, session: string) => join(repo.stateDir, 'sessions', session, 'journal.json'),
+  historyFile: (repo: Repo, session: string) => join(repo.stateDir, 'sessions', session, 'history.json'),
+  logsDir: (repo: Repo, session: string) => join(repo.stateDir, 'sessions', session, 'logs'),
+  logFile: (repo: Repo, session: string, service: string) =>
+    join(repo.stateDir, 'sessions', session, 'logs', `${service}.log`),
+  sessionLock: (repo: Repo, session: string) => join(repo.stateDir, 'locks', `${session}.lock`),
+};
+
+/** Owner key of a session in the machine-wide port ledger. */
+export function leaseOwner(repo: Repo, session: string): string {
+  return `${repo.id}/${session}`;
+}

@@ -1,0 +1,66 @@
+// Sessions by name: branch -> session name, what a command's argument refers to, the session lock.
+import { acquireLock, describeHolder, type Lock } from '../adapters/fs.js';
+import { isValidBranchName } from '../adapters/git.js';
+import { UsageError } from '../errors.js';
+import { paths, type Repo } from './repo.js';
+import { listSessions, readSession, type SessionRecord } from './store.js';
+import type { Progress } from './progress.js';
+
+/** `feature/login` -> `feature-login`: safe as a folder name and in a compose project name. */
+export function sessionNameOf(branch: string): string {
+  return branch.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/, '').replace(/\.lock$/, '-lock');
+}
+
+export async function validateBranch(branch: string, cwd: string): Promise<void> {
+  const refuse = (why: string) => {
+    throw new UsageError(`invalid branch name "${branch}": ${why}`);
+  };
+  if (!branch) refuse('empty');
+  if (branch.startsWith('-')) refuse('it starts with "-"');
+  if (branch.includes('..')) refuse('it contains ".."');
+  if (branch.includes('@{') || branch === '@' || branch === 'HEAD') refuse('it is a git revision expression');
+  if (!(await isValidBranchName(branch, cwd))) refuse('git does not accept it (see `git check-ref-format`)');
+  if (!sessionNameOf(branch)) refuse('it gives an empty session name');
+}
+
+/** What `sess up <target>` means: an existing session (by name or branch) or a branch to start. */
+export async function resolveUpTarget(
+  repo: Repo,
+  target: string,
+): Promise<{ name: string; branch: string; existing: SessionRecord | undefined }> {
+  if (target.startsWith('-')) throw new UsageError(`invalid branch name "${target}": it starts with "-"`);
+  const byName = readSession(repo, target);
+  if (byName && (byName.branch === target || byName.name === target)) {
+    return { name: byName.name, branch: byName.branch, existing: byName };
+  }
+  await validateBranch(target, repo.worktreeRoot);
+  const name = sessionNameOf(target);
+  const existing = readSession(repo, name);
+  if (existing && existing.branch !== target) {
+    throw new UsageError(`session name "${name}" already belongs to branch "${existing.branch}"`, {
+      hint: `use \`sess up ${existing.name}\` for that session, or rename the branch`,
+    });
+  }
+  return { name, branch: target, existing };
+}
+
+/** An existing session, for down/rm/status/logs/exec/env/history. Unknown -> exit 2. */
+export function requireSession(repo: Repo, target: string): SessionRecord {
+  const record = readSession(repo, target) ?? readSession(repo, sessionNameOf(target));
+  if (record) return record;
+  const known = listSessions(repo).map((s) => s.name);
+  throw new UsageError(`no session "${target}" in this repository`, {
+    hint: known.length ? `sessions: ${known.join(', ')}` : 'start one with `sess up <branch>`',
+  });
+}
+
+/** Serialise commands on one session: the second waits (bounded, saying so), never interleaves. */
+export function lockSession(repo: Repo, name: string, progress: Progress, signal?: AbortSignal): Promise<Lock> {
+  const timeoutMs = Number(process.env.SESS_LOCK_TIMEOUT ?? 600) * 1000;
+  return acquireLock(paths.sessionLock(repo, name), {
+    timeoutMs,
+    what: `session ${name}`,
+    signal,
+    onWait: (holder) => progress.info(`waiting for ${describeHolder(holder)} to finish with session ${name}`),
+  });
+}

@@ -1,0 +1,89 @@
+// The state store: one JSON file per session in the git common dir, written atomically (temp file +
+// rename). Writers of one session are serialised by its session lock (core/sessionLock.ts); readers
+// never lock and always see a whole file. `version` lets later versions read what this one wrote.
+import { readdirSync } from 'node:fs';
+import { readJson, writeJsonAtomic, removePath } from '../adapters/fs.js';
+import { paths, type Repo } from './repo.js';
+import type { Mode } from './config/schema.js';
+import type { Runtime } from '../modes/placement.js';
+import type { ResolvedService } from './resolve.js';
+
+export const STATE_VERSION = 1;
+
+export type SessionStatus = 'up' | 'down' | 'partial' | 'failed';
+
+export interface ServiceRecord {
+  runtime: Runtime;
+  /** Hash of the fully resolved definition: what re-up compares. */
+  hash: string;
+  def: ResolvedService;
+  /** Host services: pid and start time of the process group leader while it should run. */
+  pid?: number;
+  start?: string;
+  /** Size of the log when this instance started: a log probe reads only what came after. */
+  logOffset?: number;
+  /** false after `down` (or a stop): a stopped service is not "exited". */
+  wanted: boolean;
+}
+
+export interface SessionRecord {
+  version: number;
+  name: string;
+  branch: string;
+  mode: Mode;
+  worktree: string;
+  /** sess created the branch (so `rm` may delete it when it holds nothing of its own). */
+  createdBranch: boolean;
+  created: string;
+  lastUp: string | null;
+  status: SessionStatus;
+  ports: Record<string, number>;
+  /** --mode/--host/--container given to an earlier `up`: they stick to the session. */
+  overrides: { mode?: Mode; host: string[]; container: string[] };
+  /** Hash of sess.yaml's text + mode + overrides + HEAD at the last completed up: the fast no-op check. */
+  inputHash: string | null;
+  head: string | null;
+  services: Record<string, ServiceRecord>;
+  /** The env of hooks, `env` and `exec`, kept so that down/rm/env/exec never need to parse sess.yaml. */
+  hostEnv: Record<string, string>;
+  /** Paths sess wrote into the worktree (env file, links): not the user's uncommitted work. */
+  ownFiles: string[];
+  hooks: { pre_down: string[] };
+  pr?: { number: number; remote: string; commit: string };
+}
+
+export function readSession(repo: Repo, name: string): SessionRecord | undefined {
+  const record = readJson<SessionRecord>(paths.sessionFile(repo, name));
+  if (record && record.version > STATE_VERSION) {
+    throw new Error(
+      `session ${name} was written by a newer sess (state version ${record.version}); upgrade sess`,
+    );
+  }
+  return record;
+}
+
+export function writeSession(repo: Repo, record: SessionRecord): void {
+  writeJsonAtomic(paths.sessionFile(repo, record.name), { ...record, version: STATE_VERSION });
+}
+
+export function listSessionNames(repo: Repo): string[] {
+  try {
+    return readdirSync(paths.sessionsDir(repo)).filter((n) => !n.startsWith('.')).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Every session with a record; a fresh session whose up never completed has none and is not listed. */
+export function listSessions(repo: Repo): SessionRecord[] {
+  const out: SessionRecord[] = [];
+  for (const name of listSessionNames(repo)) {
+    const record = readSession(repo, name);
+    if (record) out.push(record);
+  }
+  return out;
+}
+
+export function removeSessionDir(repo: Repo, name: string): void {
+  removePath(paths.sessionDir(repo, name));
+}

@@ -1,0 +1,101 @@
+// The inverses of up's steps, as data (they sit in the journal and may be run by a later process).
+// Each one checks that what it removes is ours and tolerates that it is already gone: it may run
+// after a step that failed half way, or after a SIGKILL right before the step acted.
+import { lstatSync, readlinkSync, unlinkSync } from 'node:fs';
+import { readTextIfExists, removePath, writeFileAtomic } from '../adapters/fs.js';
+import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, resolveCommit } from '../adapters/git.js';
+import { processGroupOf, processesWithEnv, stopProcessGroup } from '../adapters/process.js';
+import { paths, type Repo } from './repo.js';
+import { release } from './ledger.js';
+import { writeSession, type SessionRecord } from './store.js';
+
+export const SERVICE_MARKER = 'SESS_SERVICE_ID';
+
+export type Undo =
+  /** A worktree this up created; the branch too if this up created it (and it still points where it was made). */
+  | { kind: 'worktree.remove'; path: string; branch: string | null; branchTip: string | null }
+  | { kind: 'symlink.remove'; path: string; target: string }
+  | { kind: 'file.restore'; path: string; previous: string | null; mode: number }
+  | { kind: 'ports.release'; owner: string; names: string[] }
+  /** A host service process group; without a pid (killed before it was recorded), found by its env marker. */
+  | { kind: 'process.stop'; marker: string; pid?: number; start?: string; signal: NodeJS.Signals; grace: number }
+  | { kind: 'session.remove'; session: string }
+  | { kind: 'session.restore'; record: SessionRecord }
+  | { kind: 'none' };
+
+export async function runUndo(repo: Repo, undo: Undo, progress: (line: string) => void): Promise<void> {
+  switch (undo.kind) {
+    case 'worktree.remove':
+      return removeOurWorktree(repo, undo, progress);
+    case 'symlink.remove': {
+      let link: string | undefined;
+      try {
+        link = lstatSync(undo.path).isSymbolicLink() ? readlinkSync(undo.path) : undefined;
+      } catch {
+        return;
+      }
+      if (link === undo.target) unlinkSync(undo.path);
+      return;
+    }
+    case 'file.restore':
+      if (undo.previous === null) removePath(undo.path);
+      else if (readTextIfExists(undo.path) !== undo.previous) writeFileAtomic(undo.path, undo.previous, undo.mode);
+      return;
+    case 'ports.release':
+      if (undo.names.length) await release(undo.owner, undo.names);
+      return;
+    case 'process.stop':
+      return stopMarkedProcess(undo, progress);
+    case 'session.remove':
+      removePath(paths.sessionDir(repo, undo.session));
+      return;
+    case 'session.restore':
+      writeSession(repo, undo.record);
+      return;
+    case 'none':
+      return;
+  }
+}
+
+async function removeOurWorktree(
+  repo: Repo,
+  undo: Extract<Undo, { kind: 'worktree.remove' }>,
+  progress: (line: string) => void,
+): Promise<void> {
+  const registered = (await listWorktrees(repo.mainRoot)).some((w) => w.path === undo.path);
+  // Not registered: `git worktree add` never got that far (or the folder was someone else's, and
+  // git refused it): nothing of ours to remove.
+  if (registered) {
+    progress(`removing worktree ${undo.path}`);
+    await removeWorktree(undo.path, repo.mainRoot);
+  }
+  await pruneWorktrees(repo.mainRoot);
+  if (undo.branch) {
+    const tip = await resolveCommit(`refs/heads/${undo.branch}`, repo.mainRoot);
+    if (tip !== null && (undo.branchTip === null || tip === undo.branchTip)) {
+      await deleteBranch(undo.branch, repo.mainRoot);
+    } else if (tip !== null) {
+      progress(`keeping branch ${undo.branch}: it has moved since sess created it`);
+    }
+  }
+}
+
+async function stopMarkedProcess(
+  undo: Extract<Undo, { kind: 'process.stop' }>,
+  progress: (line: string) => void,
+): Promise<void> {
+  const targets: { pid: number; start: string }[] = [];
+  if (undo.pid !== undefined) targets.push({ pid: undo.pid, start: undo.start ?? 'unknown' });
+  else {
+    const groups = new Set<number>();
+    for (const p of processesWithEnv(SERVICE_MARKER, undo.marker)) {
+      const group = processGroupOf(p.pid);
+      if (p.value === undo.marker && group !== null) groups.add(group);
+    }
+    for (const group of groups) targets.push({ pid: group, start: 'unknown' });
+  }
+  for (const t of targets) {
+    const how = await stopProcessGroup(t.pid, t.start, undo.signal, undo.grace * 1000);
+    if (how !== 'gone') progress(`stopped ${undo.marker.split('/').pop()} (pid ${t.pid})`);
+  }
+}

@@ -1,0 +1,324 @@
+// `sess up`: one transaction. Every step registers its inverse with the rollback guard before it
+// acts; any failure (or Ctrl+C) unwinds them; success disarms. See SPEC.md "sess up, and failure".
+import { existsSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { copyTreeCow, readTextIfExists, writeFileAtomic } from '../adapters/fs.js';
+import { addWorktree, git, readHead } from '../adapters/git.js';
+import { runShell } from '../adapters/process.js';
+import { CancelledError, RollbackError, SessError, WorkError, messageOf, indent } from '../errors.js';
+import { dependencyOrder } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { appendRelease, type Release, type ServiceAction } from './history.js';
+import { lease, leasesOf } from './ledger.js';
+import { inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
+import type { Progress } from './progress.js';
+import { leaseOwner, openRepo, paths, type Repo } from './repo.js';
+import { resolveAll, type Resolved } from './resolve.js';
+import { recoverJournal, RollbackGuard } from './rollback.js';
+import { planServices, startServices, stopServices } from './services.js';
+import { lockSession, resolveUpTarget } from './session.js';
+import { readSession, writeSession, type SessionRecord } from './store.js';
+import { serviceUrls, sessionView, type SessionView } from './view.js';
+import { isRunning } from '../modes/hostProcess.js';
+
+export interface UpOptions extends UpRequest {
+  cwd: string;
+  target: string;
+  signal: AbortSignal;
+  progress: Progress;
+}
+
+export interface UpResult {
+  view: SessionView;
+  urls: Record<string, string>;
+  release: Release;
+  noop: boolean;
+}
+
+export async function up(options: UpOptions): Promise<UpResult> {
+  const repo = await openRepo(options.cwd);
+  const { name, branch } = await resolveUpTarget(repo, options.target);
+  const lock = await lockSession(repo, name, options.progress, options.signal);
+  try {
+    await recoverJournal(repo, name, options.progress.info);
+    // Read again under the lock: another command may have changed it while we waited.
+    const existing = readSession(repo, name);
+    if (existing) {
+      const noop = tryNoop(repo, existing, options);
+      if (noop) return noop;
+    }
+    const prepared = await prepareUp(repo, name, branch, options, existing);
+    return await transaction(repo, name, branch, prepared, existing, options);
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * A resume whose inputs did not change (same sess.yaml text, flags and HEAD) and whose services all
+ * run is a no-op: no config parsing, no subprocess, only a liveness check.
+ */
+function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions): UpResult | undefined {
+  if (!existing.inputHash || existing.status !== 'up' || !existsSync(existing.worktree)) return undefined;
+  if (options.mode && options.mode !== (existing.overrides.mode ?? existing.mode)) return undefined;
+  if (options.host?.length || options.container?.length) return undefined;
+  let text: string;
+  try {
+    text = readWorktreeConfigText(existing.worktree);
+  } catch {
+    return undefined;
+  }
+  const head = readHead(worktreeGitDir(existing.worktree), repo.commonDir);
+  if (inputHash(text, existing.overrides, head) !== existing.inputHash) return undefined;
+  const alive = Object.values(existing.services).every((s) => s.runtime !== 'host' || isRunning(s));
+  if (!alive) return undefined;
+  const now = new Date().toISOString();
+  const release = appendRelease(repo, existing.name, {
+    started: now,
+    ended: now,
+    trigger: 'resume',
+    status: 'completed',
+    services: Object.keys(existing.services).map((name) => ({ name, action: 'unchanged' as const })),
+  });
+  options.progress.step(`${existing.name} is already up and unchanged`);
+  return { view: sessionView(existing), urls: serviceUrls(existing), release, noop: true };
+}
+
+function worktreeGitDir(worktree: string): string {
+  const text = readTextIfExists(join(worktree, '.git')) ?? '';
+  const m = /^gitdir:\s*(.+)$/m.exec(text);
+  return m ? m[1]!.trim() : join(worktree, '.git');
+}
+
+async function transaction(
+  repo: Repo,
+  name: string,
+  branch: string,
+  prepared: Prepared,
+  existing: SessionRecord | undefined,
+  options: UpOptions,
+): Promise<UpResult> {
+  const { config, placement, worktree } = prepared;
+  const { progress, signal } = options;
+  const started = new Date().toISOString();
+  const trigger = existing ? 'resume' : 'fresh';
+  const guard = RollbackGuard.begin(repo, name, 'up', progress.info);
+  const checkSignal = () => {
+    if (signal.aborted) throw new CancelledError();
+  };
+  let actions: { name: string; action: ServiceAction; ms?: number }[] = [];
+  try {
+    if (!existing) {
+      await guard.run('session', { kind: 'session.remove', session: name }, async () => {
+        mkdirSync(paths.logsDir(repo, name), { recursive: true });
+      });
+    } else {
+      guard.register('session', { kind: 'session.restore', record: existing });
+    }
+    checkSignal();
+
+    if (prepared.fresh) {
+      const { source, branchTip, describe } = prepared.fresh;
+      const createdBranch = source.kind !== 'existing';
+      await guard.run(
+        'worktree',
+        { kind: 'worktree.remove', path: worktree, branch: createdBranch ? branch : null, branchTip },
+        () => addWorktree(worktree, source, repo.mainRoot, signal),
+      );
+      progress.step(`worktree ${worktree} (${createdBranch ? `new branch ${branch} from ${describe}` : describe})`);
+      checkSignal();
+      await guard.run('include', { kind: 'none' }, () => copyIncludes(repo, config, worktree, progress));
+    }
+    checkSignal();
+    const links = await linkPaths(repo, config, worktree, guard);
+
+    const owner = leaseOwner(repo, name);
+    const held = leasesOf(owner);
+    const wanted = Object.entries(config.ports).map(([portName, p]) => ({ name: portName, prefer: p.prefer }));
+    const newNames = wanted.map((w) => w.name).filter((n) => held[n] === undefined);
+    const { ports: allPorts } = await guard.run(
+      'ports',
+      { kind: 'ports.release', owner, names: newNames },
+      () => lease(owner, repo.stateDir, wanted, signal),
+    );
+    const ports = Object.fromEntries(Object.keys(config.ports).map((n) => [n, allPorts[n]!]));
+    if (newNames.length) progress.step(`ports ${newNames.map((n) => `${n}=${ports[n]}`).join(' ')}`);
+    checkSignal();
+
+    const session = {
+      name,
+      branch,
+      mode: prepared.mode,
+      worktree,
+      dir: paths.sessionDir(repo, name),
+      repoRoot: repo.mainRoot,
+    };
+    const resolved = resolveAll(config, placement, ports, session);
+    await addSourceTrees(resolved, worktree);
+
+    const envFile = join(worktree, config.env_file);
+    const envText = dotenv(resolved.hostEnv);
+    const previousEnv = readTextIfExists(envFile) ?? null;
+    if (previousEnv !== envText) {
+      await guard.run('env-file', { kind: 'file.restore', path: envFile, previous: previousEnv, mode: 0o600 }, async () =>
+        writeFileAtomic(envFile, envText, 0o600),
+      );
+    }
+    checkSignal();
+
+    const hookEnv = { ...process.env, ...resolved.hostEnv };
+    if (!existing) await runHooks('post_create', config.hooks.post_create, worktree, hookEnv, guard, options);
+
+    const order = dependencyOrder(config);
+    const plan = planServices(order, resolved.services, existing?.services ?? {});
+    if (plan.removed.length && existing) {
+      await stopServices(existing.services, progress, plan.removed);
+    }
+    const starting = plan.items.filter((i) => i.action !== 'unchanged');
+    if (starting.some((i) => i.def.runtime === 'host')) {
+      await runHooks('pre_spawn', config.hooks.pre_spawn, worktree, hookEnv, guard, options);
+    }
+    const outcome = await startServices(
+      { repo, session: name, guard, progress, signal, previous: existing?.services ?? {} },
+      plan.items,
+    );
+    actions = [...outcome.actions, ...plan.removed.map((n) => ({ name: n, action: 'stopped' as const }))];
+    if (starting.length > 0 || !existing) {
+      await runHooks('post_up', config.hooks.post_up, worktree, hookEnv, guard, options);
+    }
+
+    const record: SessionRecord = {
+      version: 1,
+      name,
+      branch,
+      mode: prepared.mode,
+      worktree,
+      createdBranch: existing?.createdBranch ?? prepared.fresh?.source.kind !== 'existing',
+      created: existing?.created ?? started,
+      lastUp: new Date().toISOString(),
+      status: 'up',
+      ports,
+      overrides: prepared.overrides,
+      inputHash: inputHash(prepared.configText, prepared.overrides, readHead(worktreeGitDir(worktree), repo.commonDir)),
+      head: readHead(worktreeGitDir(worktree), repo.commonDir),
+      services: outcome.records,
+      hostEnv: resolved.hostEnv,
+      ownFiles: [config.env_file, ...links],
+      hooks: { pre_down: config.hooks.pre_down },
+      ...(existing?.pr ? { pr: existing.pr } : {}),
+    };
+    writeSession(repo, record);
+    const release = appendRelease(repo, name, {
+      started,
+      ended: new Date().toISOString(),
+      trigger,
+      status: 'completed',
+      services: order.map((n) => actions.find((a) => a.name === n) ?? { name: n, action: 'unchanged' as const }),
+    });
+    guard.disarm();
+    return { view: sessionView(record), urls: serviceUrls(record), release, noop: false };
+  } catch (error) {
+    const cause = signal.aborted ? new CancelledError() : error;
+    progress.warn(`${signal.aborted ? 'interrupted' : 'failed'}: rolling back`);
+    const failures = await guard.unwind();
+    if (existing) {
+      const failedNames = new Set(actions.map((a) => a.name));
+      appendRelease(repo, name, {
+        started,
+        ended: new Date().toISOString(),
+        trigger,
+        status: failures.length ? 'failed' : 'rolled_back',
+        services: Object.keys(config.services).map((n) => ({
+          name: n,
+          action: failedNames.has(n) ? 'failed' : 'unchanged',
+        })),
+        error: messageOf(cause),
+      });
+    }
+    if (failures.length) throw new RollbackError(cause, failures);
+    if (cause instanceof SessError) throw cause;
+    throw new WorkError(messageOf(cause), { cause });
+  }
+}
+
+async function copyIncludes(repo: Repo, config: Config, worktree: string, progress: Progress): Promise<void> {
+  for (const rel of config.worktree.include) {
+    const from = join(repo.mainRoot, rel);
+    const to = join(worktree, rel);
+    if (!existsSync(from) || existsSync(to)) continue;
+    await copyTreeCow(from, to);
+    progress.step(`copied ${rel}`);
+  }
+}
+
+/** Symlinks from the main checkout into the worktree (made on every up: a resume repairs a lost one). */
+async function linkPaths(repo: Repo, config: Config, worktree: string, guard: RollbackGuard): Promise<string[]> {
+  const links: string[] = [];
+  for (const rel of config.worktree.link) {
+    const target = join(repo.mainRoot, rel);
+    const path = join(worktree, rel);
+    links.push(rel);
+    if (!existsSync(target) || existsOrIsLink(path)) continue;
+    await guard.run('link', { kind: 'symlink.remove', path, target }, async () => {
+      mkdirSync(join(path, '..'), { recursive: true });
+      symlinkSync(target, path);
+    });
+  }
+  return links;
+}
+
+function existsOrIsLink(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A host service is replaced when HEAD moved to a commit that changes files under its cwd: the
+ * git tree id of that folder goes into its definition (and so into its hash).
+ */
+async function addSourceTrees(resolved: Resolved, worktree: string): Promise<void> {
+  const hostDefs = Object.values(resolved.services).filter((d) => d.host);
+  const cache = new Map<string, string>();
+  for (const def of hostDefs) {
+    const rel = def.host!.cwd.slice(worktree.length + 1);
+    if (!cache.has(rel)) {
+      const r = await git(['rev-parse', `HEAD:${rel}`], worktree, { allowFailure: true });
+      cache.set(rel, r.exitCode === 0 ? r.stdout.trim() : '');
+    }
+    def.host!.tree = cache.get(rel)!;
+  }
+}
+
+async function runHooks(
+  hook: string,
+  commands: string[],
+  worktree: string,
+  env: NodeJS.ProcessEnv,
+  guard: RollbackGuard,
+  options: UpOptions,
+): Promise<void> {
+  if (commands.length === 0) return;
+  await guard.run(hook, { kind: 'none' }, async () => {
+    for (const command of commands) {
+      options.progress.info(`${hook}: ${command}`);
+      const r = await runShell(command, { cwd: worktree, env, signal: options.signal, echo: true, allowFailure: true });
+      if (r.exitCode !== 0) {
+        const tail = (r.stderr.trim() ? r.stderr : r.stdout).trim().split('\n').slice(-20).join('\n');
+        throw new WorkError(`${hook} hook \`${command}\` exited with ${r.exitCode ?? r.signal}${tail ? `:\n${indent(tail)}` : ''}`);
+      }
+    }
+  });
+}
+
+/** KEY=value lines; values quoted when they need it. */
+export function dotenv(env: Record<string, string>): string {
+  return (
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${/^[A-Za-z0-9_./:@+-]*$/.test(v) ? v : JSON.stringify(v)}`)
+      .join('\n') + '\n'
+  );
+}
