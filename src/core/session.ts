@@ -1,6 +1,6 @@
 // Sessions by name: branch -> session name, what a command's argument refers to, the session lock.
 import { acquireLock, describeHolder, type Lock } from '../adapters/fs.js';
-import { isValidBranchName } from '../adapters/git.js';
+import { hasLocalBranch, isValidBranchName } from '../adapters/git.js';
 import { UsageError } from '../errors.js';
 import { paths, type Repo } from './repo.js';
 import { listSessions, readSession, type SessionRecord } from './store.js';
@@ -30,7 +30,8 @@ export async function resolveUpTarget(
 ): Promise<{ name: string; branch: string; existing: SessionRecord | undefined }> {
   if (target.startsWith('-')) throw new UsageError(`invalid branch name "${target}": it starts with "-"`);
   const byName = readSession(repo, target);
-  if (byName && (byName.branch === target || byName.name === target)) {
+  // A session's name resumes it, unless that name is also a branch of its own: then it is ambiguous.
+  if (byName && (byName.branch === target || !(await hasLocalBranch(target, repo.mainRoot)))) {
     return { name: byName.name, branch: byName.branch, existing: byName };
   }
   await validateBranch(target, repo.worktreeRoot);

@@ -113,7 +113,7 @@ async function transaction(
         mkdirSync(paths.logsDir(repo, name), { recursive: true });
       });
     } else {
-      guard.register('session', { kind: 'session.restore', record: existing });
+      await guard.run('session', { kind: 'session.restore', record: existing }, async () => undefined);
     }
     checkSignal();
 

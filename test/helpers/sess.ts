@@ -1,0 +1,181 @@
+// Test helpers: a real git repository made from a fixture, the real CLI run as a subprocess, and
+// the leak checks every failure test ends with.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, realpathSync, writeFileSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = join(ROOT, 'bin', 'sess.js');
+
+export interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestRepo {
+  root: string;
+  /** Parent of the repository: worktrees go to <tmp>/app.sess/ by default. */
+  tmp: string;
+  sess(args: string[], opts?: { env?: Record<string, string>; cwd?: string }): Promise<Result>;
+  /** Start sess without waiting, to signal it mid-way. */
+  start(args: string[], opts?: { env?: Record<string, string>; cwd?: string }): { child: ChildProcess; done: Promise<Result> };
+  json<T = any>(args: string[]): Promise<T>;
+  git(...args: string[]): string;
+  id(): string;
+  cleanup(): Promise<void>;
+}
+
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: 'sess test',
+  GIT_AUTHOR_EMAIL: 'test@sess.dev',
+  GIT_COMMITTER_NAME: 'sess test',
+  GIT_COMMITTER_EMAIL: 'test@sess.dev',
+};
+
+/** A fresh git repository with the fixture's files (and the shared tiny servers) committed on main. */
+export function makeRepo(fixture: string, opts: { files?: Record<string, string> } = {}): TestRepo {
+  const tmp = realpathSync(mkdtempSync(join(tmpdir(), `sess-${fixture}-`)));
+  const root = join(tmp, 'app');
+  cpSync(join(ROOT, 'fixtures', fixture), root, { recursive: true });
+  if (existsSync(join(ROOT, 'fixtures', '_servers'))) cpSync(join(ROOT, 'fixtures', '_servers'), join(root, 'servers'), { recursive: true });
+  for (const [path, text] of Object.entries(opts.files ?? {})) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: root, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' }).trim();
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('commit', '-qm', 'fixture');
+
+  const run = (args: string[], o: { env?: Record<string, string>; cwd?: string } = {}) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: o.cwd ?? root,
+      env: { ...process.env, ...GIT_ENV, NO_COLOR: '1', ...o.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    const done = new Promise<Result>((res) => child.on('close', (code) => res({ code, stdout, stderr })));
+    return { child, done };
+  };
+  const repo: TestRepo = {
+    root,
+    tmp,
+    sess: (args, o) => run(args, o).done,
+    start: run,
+    async json(args) {
+      const r = await run([...args, '--json']).done;
+      if (r.code !== 0) throw new Error(`sess ${args.join(' ')} exited ${r.code}\n${r.stderr}`);
+      return JSON.parse(r.stdout);
+    },
+    git,
+    id: () => readFileSync(join(root, '.git', 'sess', 'id'), 'utf8').trim(),
+    async cleanup() {
+      // best effort: whatever a test left running goes, so one failure does not cascade
+      for (const s of sessionNames(root)) await run(['rm', s, '--force', '--volumes']).done;
+      for (const p of ourProcesses(repoIdOf(root))) {
+        try {
+          process.kill(-p, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+  return repo;
+}
+
+function repoIdOf(root: string): string | undefined {
+  try {
+    return readFileSync(join(root, '.git', 'sess', 'id'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function sessionNames(root: string): string[] {
+  try {
+    return readdirSync(join(root, '.git', 'sess', 'sessions')).filter((n) =>
+      existsSync(join(root, '.git', 'sess', 'sessions', n, 'session.json')),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** Live processes started by sess for this repository (found by the marker in their environment). */
+export function ourProcesses(repoId: string | undefined, session?: string): number[] {
+  if (!repoId) return [];
+  const prefix = `SESS_SERVICE_ID=${repoId}/${session ? `${session}/` : ''}`;
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+      if (state === 'Z') continue;
+      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
+      if (environ.split('\0').some((kv) => kv.startsWith(prefix))) found.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return found;
+}
+
+export function ledger(): Record<string, { owner: string; name: string }> {
+  const file = join(process.env.SESS_HOME!, 'ports.json');
+  if (!existsSync(file)) return {};
+  return JSON.parse(readFileSync(file, 'utf8')).leases;
+}
+
+export function leasesOf(repo: TestRepo, session: string): Record<string, number> {
+  const owner = `${repo.id()}/${session}`;
+  const out: Record<string, number> = {};
+  for (const [port, l] of Object.entries(ledger())) if (l.owner === owner) out[l.name] = Number(port);
+  return out;
+}
+
+export function worktrees(repo: TestRepo): string[] {
+  return repo
+    .git('worktree', 'list', '--porcelain')
+    .split('\n')
+    .filter((l) => l.startsWith('worktree '))
+    .map((l) => l.slice(9))
+    .filter((p) => p !== repo.root);
+}
+
+export function branches(repo: TestRepo): string[] {
+  return repo.git('branch', '--format=%(refname:short)').split('\n').filter(Boolean);
+}
+
+export function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Wait until `check` holds (or fail after `ms`). */
+export async function eventually(check: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Is the process running? (A zombie is not: this machine's pid 1 may not reap orphans.) */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!);
+  } catch {
+    return false;
+  }
+}
