@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts a Docker engine with Compose v2 on a Debian bookworm machine (CI or a fresh
-# dev box), then builds the local test images. No image can be pulled here, so images are made with
-# `docker import` from root folders (busybox-static; debootstrap for Postgres + Redis).
+# dev box), from Debian's trixie suite (pinned low, so nothing else moves), then builds the local
+# test images with scripts/build-test-images.sh (no image can be pulled here).
 set -euo pipefail
 
 need_root() { if [ "$(id -u)" != 0 ]; then echo "setup-docker: run as root" >&2; exit 1; fi; }
@@ -34,3 +34,4 @@ start_engine() {
 install_engine
 start_engine
 docker compose version
+bash "$(dirname "$0")/build-test-images.sh"

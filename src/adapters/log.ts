@@ -2,5 +2,5 @@
 const enabled = !!process.env.SESS_DEBUG;
 
 export function debug(line: string): void {
-  if (enabled) process.stderr.write(`[sess debug] ${line}\n`);
+  if (enabled) process.stderr.write(`[sess debug +${Math.round(performance.now())}ms] ${line}\n`);
 }

@@ -11,7 +11,7 @@ export const red = paint('31');
 export const bold = paint('1');
 
 const t0 = Date.now();
-const elapsed = () => dim(`${((Date.now() - t0) / 1000).toFixed(1)}s`);
+const elapsed = () => dim(process.env.SESS_DEBUG ? `+${Math.round(performance.now())}ms` : `${((Date.now() - t0) / 1000).toFixed(1)}s`);
 
 export function stderrProgress(quiet = false): Progress {
   return {

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findRepo } from '../adapters/git.js';
-import { CONFIG_FILE, parseConfig } from './config/load.js';
-import { readWorktreeConfigText } from './prepare.js';
+import { parseConfig } from './config/load.js';
+import { CONFIG_FILE, readWorktreeConfigText } from './prepare.js';
 
 /** Validate the sess.yaml of the checkout we are in; returns its path. Throws ConfigError. */
 export async function validateConfig(cwd: string): Promise<string> {
@@ -14,7 +14,8 @@ export async function validateConfig(cwd: string): Promise<string> {
   return file;
 }
 
-/** The committed JSON Schema (generated from the zod schema; a test fails if it drifts). */
+/** The committed JSON Schema (generated from the zod schema; a test fails if it drifts). The path is
+ * relative to the bundle in dist/. */
 export function schemaText(): string {
-  return readFileSync(fileURLToPath(new URL('../../schema/sess.schema.json', import.meta.url)), 'utf8');
+  return readFileSync(fileURLToPath(new URL('../schema/sess.schema.json', import.meta.url)), 'utf8');
 }

@@ -8,7 +8,7 @@ import { openRepo, paths } from './repo.js';
 import { requireSession } from './session.js';
 import { listSessions } from './store.js';
 import { sessionView, type SessionView } from './view.js';
-import { dotenv } from './up.js';
+import { dotenv } from './dotenv.js';
 
 export async function ls(cwd: string): Promise<SessionView[]> {
   const repo = await openRepo(cwd);

@@ -3,9 +3,8 @@
 // runs, where the worktree goes. Bad input fails here, with nothing changed.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { hasLocalBranch, resolveCommit, showFile, readHead, type WorktreeSource } from '../adapters/git.js';
+import { readHead, readRefFromFiles, resolveCommit, showFile, type WorktreeSource } from '../adapters/git.js';
 import { ConfigError, UsageError, WorkError } from '../errors.js';
-import { CONFIG_FILE, parseConfig } from './config/load.js';
 import type { Config, Mode } from './config/schema.js';
 import { placeServices, type Placement } from '../modes/placement.js';
 import { hashOf } from './resolve.js';
@@ -57,6 +56,8 @@ export function inputHash(configText: string, overrides: SessionRecord['override
   return hashOf({ configText, overrides, head });
 }
 
+export const CONFIG_FILE = 'sess.yaml';
+
 export function readWorktreeConfigText(worktree: string): string {
   const file = join(worktree, CONFIG_FILE);
   try {
@@ -73,9 +74,11 @@ export async function prepareUp(
   request: UpRequest,
   existing: SessionRecord | undefined,
 ): Promise<Prepared> {
+  // The validator (zod, yaml) loads while git works: started now, awaited when first needed.
+  const validator = import('./config/load.js');
   let configText: string;
   let configFile: string;
-  let fresh: FreshSource | undefined;
+  let fresh: (FreshSource & { commit: string }) | undefined;
   if (existing) {
     if (!existsSync(existing.worktree)) {
       throw new WorkError(`the worktree of session ${name} is gone: ${existing.worktree}`, {
@@ -85,10 +88,10 @@ export async function prepareUp(
     configFile = join(existing.worktree, CONFIG_FILE);
     configText = readWorktreeConfigText(existing.worktree);
   } else {
-    fresh = await chooseSource(repo, branch, request.base);
-    const commit = fresh.source.kind === 'existing' ? `refs/heads/${branch}` : startPointOf(fresh.source);
+    const commits = new CommitConfigs(repo, validator);
+    fresh = await chooseSource(repo, branch, request.base, commits);
     configFile = `${CONFIG_FILE} at ${fresh.describe}`;
-    const text = await showFile(commit, CONFIG_FILE, repo.mainRoot);
+    const text = await commits.text(fresh.commit);
     if (text === undefined) {
       throw new ConfigError(configFile, [{ path: '', message: 'no sess.yaml in that commit' }], {
         hint: 'commit a sess.yaml at the repository root (see `sess config schema`)',
@@ -96,7 +99,7 @@ export async function prepareUp(
     }
     configText = text;
   }
-  const config = parseConfig(configText, configFile);
+  const config = (await validator).parseConfig(configText, configFile);
   const overrides = effectiveOverrides(request, existing);
   const mode = overrides.mode ?? config.mode;
   const placement = placeServices(config, mode, overrides);
@@ -109,41 +112,66 @@ export async function prepareUp(
   return { config, configText, mode, overrides, placement, worktree, ...(fresh ? { fresh } : {}) };
 }
 
-function startPointOf(source: WorktreeSource): string {
-  if (source.kind === 'new') return source.startPoint;
-  if (source.kind === 'track') return source.remoteRef;
-  return `refs/heads/${source.branch}`;
+/** sess.yaml as committed, read once per commit however often it is asked for. */
+class CommitConfigs {
+  private texts = new Map<string, Promise<string | undefined>>();
+  constructor(
+    private readonly repo: Repo,
+    private readonly validator: Promise<typeof import('./config/load.js')>,
+  ) {}
+
+  text(commit: string): Promise<string | undefined> {
+    if (!this.texts.has(commit)) this.texts.set(commit, showFile(commit, CONFIG_FILE, this.repo.mainRoot));
+    return this.texts.get(commit)!;
+  }
+
+  /** worktree.base of the main checkout's committed sess.yaml, if any. */
+  async configuredBase(): Promise<string | undefined> {
+    const head = readHead(this.repo.commonDir, this.repo.commonDir);
+    if (!head) return undefined;
+    const text = await this.text(head);
+    if (text === undefined) return undefined;
+    return (await this.validator).parseConfig(text, `${CONFIG_FILE} at HEAD`).worktree.base;
+  }
+}
+
+async function commitOf(repo: Repo, ref: string): Promise<string | null> {
+  const fromFiles = ref.startsWith('refs/') ? readRefFromFiles(repo.commonDir, ref) : undefined;
+  if (fromFiles !== undefined) return fromFiles;
+  if (ref === 'HEAD') {
+    const head = readHead(repo.commonDir, repo.commonDir);
+    if (head) return head;
+  }
+  return resolveCommit(ref, repo.mainRoot);
 }
 
 /** The existing local branch; else the remote's branch, tracked; else a new branch from the base. */
-async function chooseSource(repo: Repo, branch: string, base: string | undefined): Promise<FreshSource> {
-  if (await hasLocalBranch(branch, repo.mainRoot)) {
-    return { source: { kind: 'existing', branch }, branchTip: null, describe: `branch ${branch}` };
+async function chooseSource(
+  repo: Repo,
+  branch: string,
+  base: string | undefined,
+  commits: CommitConfigs,
+): Promise<FreshSource & { commit: string }> {
+  const local = await commitOf(repo, `refs/heads/${branch}`);
+  if (local) {
+    return { source: { kind: 'existing', branch }, branchTip: null, describe: `branch ${branch}`, commit: local };
   }
-  const remoteRef = `refs/remotes/origin/${branch}`;
-  const remoteTip = await resolveCommit(remoteRef, repo.mainRoot);
+  const remoteTip = await commitOf(repo, `refs/remotes/origin/${branch}`);
   if (remoteTip) {
     return {
       source: { kind: 'track', branch, remoteRef: `origin/${branch}` },
       branchTip: remoteTip,
       describe: `origin/${branch}`,
+      commit: remoteTip,
     };
   }
-  const baseRef = base ?? (await configuredBase(repo)) ?? 'HEAD';
-  const startPoint = await resolveCommit(baseRef, repo.mainRoot);
+  const baseRef = base ?? (await commits.configuredBase()) ?? 'HEAD';
+  const startPoint = await commitOf(repo, baseRef);
   if (!startPoint) throw new UsageError(`base "${baseRef}" is not a commit in this repository`);
   return {
     source: { kind: 'new', branch, startPoint },
     branchTip: startPoint,
     describe: `${baseRef} (${startPoint.slice(0, 8)})`,
+    commit: startPoint,
   };
-}
-
-/** worktree.base of the main checkout's committed sess.yaml, if any. */
-async function configuredBase(repo: Repo): Promise<string | undefined> {
-  const head = readHead(repo.commonDir, repo.commonDir);
-  if (!head) return undefined;
-  const text = await showFile(head, CONFIG_FILE, repo.mainRoot);
-  if (text === undefined) return undefined;
-  return parseConfig(text, `${CONFIG_FILE} at HEAD`).worktree.base;
 }

@@ -11,7 +11,7 @@ export function sessionNameOf(branch: string): string {
   return branch.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/, '').replace(/\.lock$/, '-lock');
 }
 
-export async function validateBranch(branch: string, cwd: string): Promise<void> {
+export function validateBranch(branch: string): void {
   const refuse = (why: string) => {
     throw new UsageError(`invalid branch name "${branch}": ${why}`);
   };
@@ -19,7 +19,7 @@ export async function validateBranch(branch: string, cwd: string): Promise<void>
   if (branch.startsWith('-')) refuse('it starts with "-"');
   if (branch.includes('..')) refuse('it contains ".."');
   if (branch.includes('@{') || branch === '@' || branch === 'HEAD') refuse('it is a git revision expression');
-  if (!(await isValidBranchName(branch, cwd))) refuse('git does not accept it (see `git check-ref-format`)');
+  if (!isValidBranchName(branch)) refuse('git does not accept it (see `git check-ref-format --branch`)');
   if (!sessionNameOf(branch)) refuse('it gives an empty session name');
 }
 
@@ -31,10 +31,10 @@ export async function resolveUpTarget(
   if (target.startsWith('-')) throw new UsageError(`invalid branch name "${target}": it starts with "-"`);
   const byName = readSession(repo, target);
   // A session's name resumes it, unless that name is also a branch of its own: then it is ambiguous.
-  if (byName && (byName.branch === target || !(await hasLocalBranch(target, repo.mainRoot)))) {
+  if (byName && (byName.branch === target || !(await hasLocalBranch(target, repo.mainRoot, repo.commonDir)))) {
     return { name: byName.name, branch: byName.branch, existing: byName };
   }
-  await validateBranch(target, repo.worktreeRoot);
+  validateBranch(target);
   const name = sessionNameOf(target);
   const existing = readSession(repo, name);
   if (existing && existing.branch !== target) {

@@ -6,7 +6,7 @@ import { copyTreeCow, readTextIfExists, writeFileAtomic } from '../adapters/fs.j
 import { addWorktree, git, readHead } from '../adapters/git.js';
 import { runShell } from '../adapters/process.js';
 import { CancelledError, RollbackError, SessError, WorkError, messageOf, indent } from '../errors.js';
-import { dependencyOrder } from './config/load.js';
+import { dependencyOrder } from './config/order.js';
 import type { Config } from './config/schema.js';
 import { appendRelease, type Release, type ServiceAction } from './history.js';
 import { lease, leasesOf } from './ledger.js';
@@ -18,6 +18,7 @@ import { recoverJournal, RollbackGuard } from './rollback.js';
 import { planServices, startServices, stopServices } from './services.js';
 import { lockSession, resolveUpTarget } from './session.js';
 import { readSession, writeSession, type SessionRecord } from './store.js';
+import { dotenv } from './dotenv.js';
 import { serviceUrls, sessionView, type SessionView } from './view.js';
 import { isRunning } from '../modes/hostProcess.js';
 
@@ -312,13 +313,4 @@ async function runHooks(
       }
     }
   });
-}
-
-/** KEY=value lines; values quoted when they need it. */
-export function dotenv(env: Record<string, string>): string {
-  return (
-    Object.entries(env)
-      .map(([k, v]) => `${k}=${/^[A-Za-z0-9_./:@+-]*$/.test(v) ? v : JSON.stringify(v)}`)
-      .join('\n') + '\n'
-  );
 }

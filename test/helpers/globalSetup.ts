@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 
 export default function setup() {
-  if (!existsSync(join(process.cwd(), 'dist', 'cli', 'main.js'))) {
+  if (!existsSync(join(process.cwd(), 'dist', 'main.js'))) {
     throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
   }
   const home = mkdtempSync(join(tmpdir(), 'sess-test-home-'));

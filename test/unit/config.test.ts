@@ -1,6 +1,7 @@
 // Pure logic of the config: parsing with defaults, interpolation, placement, resolution, hashing.
 import { describe, expect, it } from 'vitest';
-import { parseConfig, dependencyOrder } from '../../src/core/config/load.js';
+import { parseConfig } from '../../src/core/config/load.js';
+import { dependencyOrder } from '../../src/core/config/order.js';
 import { interpolate } from '../../src/core/config/interpolate.js';
 import { placeServices } from '../../src/modes/placement.js';
 import { hashOf, resolveAll } from '../../src/core/resolve.js';

@@ -4,8 +4,6 @@ import { ConfigSchema, type Config } from './schema.js';
 import { ConfigError } from '../../errors.js';
 import { badReferences } from './interpolate.js';
 
-export const CONFIG_FILE = 'sess.yaml';
-
 type Problem = { path: string; message: string };
 
 export function parseConfig(text: string, file: string): Config {
@@ -120,19 +118,4 @@ function findCycle(config: Config): string[] | undefined {
     if (found) return found;
   }
   return undefined;
-}
-
-/** Services in an order where each comes after everything it depends on. */
-export function dependencyOrder(config: Config, names: Iterable<string> = Object.keys(config.services)): string[] {
-  const wanted = new Set(names);
-  const order: string[] = [];
-  const seen = new Set<string>();
-  const visit = (name: string) => {
-    if (seen.has(name)) return;
-    seen.add(name);
-    for (const dep of config.services[name]?.depends_on ?? []) visit(dep);
-    if (wanted.has(name)) order.push(name);
-  };
-  for (const name of Object.keys(config.services)) visit(name);
-  return order;
 }

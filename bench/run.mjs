@@ -1,0 +1,155 @@
+// npm run bench: sess against the raw commands it replaces, measured in the same run, reported as
+// ratios of medians (these machines are noisy: absolute times are context, not results).
+// Plain Node, nothing outside the repository. Set BENCH_ROUNDS to change the number of rounds.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'sess.js');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
+const tmp = realpathSync(mkdtempSync(join(tmpdir(), 'sess-bench-')));
+const env = {
+  ...process.env,
+  SESS_HOME: join(tmp, 'home'),
+  NO_COLOR: '1',
+  GIT_AUTHOR_NAME: 'bench',
+  GIT_AUTHOR_EMAIL: 'bench@sess.dev',
+  GIT_COMMITTER_NAME: 'bench',
+  GIT_COMMITTER_EMAIL: 'bench@sess.dev',
+};
+
+function makeRepo(fixture, name) {
+  const root = join(tmp, name);
+  cpSync(join(ROOT, 'fixtures', fixture), root, { recursive: true });
+  cpSync(join(ROOT, 'fixtures', '_servers'), join(root, 'servers'), { recursive: true });
+  const git = (...args) => execFileSync('git', args, { cwd: root, env, encoding: 'utf8' }).trim();
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('commit', '-qm', 'fixture');
+  return { root, git };
+}
+
+/** Wall time of one command, in ms; it must succeed. */
+function time(cmd, args, cwd) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  return ms;
+}
+const sess = (args, cwd) => time(process.execPath, [BIN, ...args], cwd);
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const results = [];
+function report(name, sessTimes, baseTimes, target, baseline) {
+  const ratio = median(sessTimes) / median(baseTimes);
+  results.push({ name, baseline, sess: median(sessTimes), base: median(baseTimes), ratio, target });
+  process.stderr.write(`  ${name}: ratio ${ratio.toFixed(2)} (target <= ${target})\n`);
+}
+
+
+async function freshHostUp(bootMs) {
+  const { root, git } = makeRepo('bench-host', `fresh-${bootMs}`);
+  env.BOOT_MS = String(bootMs);
+  const sessTimes = [];
+  const rawTimes = [];
+  // one warm-up of each, not counted: first runs pay for cold caches
+  for (let i = -1; i < ROUNDS; i++) {
+    const logs = join(tmp, `raw-logs-${i}`);
+    mkdirSync(logs, { recursive: true });
+    const wt = join(tmp, 'raw', `r${i}`);
+    const [db, web] = [await freePort(), await freePort()];
+    const raw = time('bash', [join(ROOT, 'bench', 'raw-host-up.sh'), root, wt, `raw-${i}`, String(db), String(web), logs], root);
+    spawnSync('sh', ['-c', `pkill -KILL -f "servers/(tcp|http).js ($db|$web)"; true`]);
+    git('worktree', 'remove', '--force', wt);
+    git('branch', '-D', `raw-${i}`);
+    rmSync(logs, { recursive: true, force: true });
+
+    const s = sess(['up', `fresh-${i}`], root);
+    sess(['rm', `fresh-${i}`], root);
+    if (i >= 0) {
+      rawTimes.push(raw);
+      sessTimes.push(s);
+    }
+  }
+  delete env.BOOT_MS;
+  const label = bootMs ? `fresh host up, 2 x ${bootMs} ms boot` : 'fresh host up, 2 services';
+  report(label, sessTimes, rawTimes, 1.25, 'git worktree add + 2 spawns + same probes (bash)');
+}
+
+function noopUp() {
+  const { root } = makeRepo('bench-host', 'noop');
+  sess(['up', 'steady'], root);
+  const sessTimes = [];
+  const nodeTimes = [];
+  for (let i = -1; i < ROUNDS * 2; i++) {
+    const n = time(process.execPath, ['-e', '0'], root);
+    const s = sess(['up', 'steady'], root);
+    if (i >= 0) {
+      nodeTimes.push(n);
+      sessTimes.push(s);
+    }
+  }
+  sess(['rm', 'steady'], root);
+  report('no-op up of a running session', sessTimes, nodeTimes, 3, 'node -e 0');
+}
+
+function ls50() {
+  const { root } = makeRepo('bench-host', 'ls');
+  for (let i = 0; i < 50; i++) {
+    sess(['up', `s${i}`], root);
+    if (i >= 5) sess(['down', `s${i}`], root);
+  }
+  const sessTimes = [];
+  const nodeTimes = [];
+  for (let i = -1; i < ROUNDS * 2; i++) {
+    const n = time(process.execPath, ['-e', '0'], root);
+    const s = sess(['ls'], root);
+    if (i >= 0) {
+      nodeTimes.push(n);
+      sessTimes.push(s);
+    }
+  }
+  for (let i = 0; i < 50; i++) sess(['rm', `s${i}`], root);
+  report('ls with 50 sessions', sessTimes, nodeTimes, 2.5, 'node -e 0');
+}
+
+const only = process.argv.slice(2);
+const suites = { fresh: () => freshHostUp(0), 'fresh-boot': () => freshHostUp(500), noop: noopUp, ls: ls50 };
+try {
+  for (const [name, fn] of Object.entries(suites)) {
+    if (only.length && !only.includes(name)) continue;
+    process.stderr.write(`${name}...\n`);
+    await fn();
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+const pad = (s, n) => String(s).padEnd(n);
+console.log(`\nsess bench: ${ROUNDS} rounds, medians, ${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} cpus`);
+console.log(pad('benchmark', 34) + pad('ratio', 8) + pad('target', 12) + pad('sess ms', 10) + pad('base ms', 10) + 'baseline');
+for (const r of results) {
+  const ok = r.ratio <= r.target ? 'ok' : 'OVER';
+  console.log(
+    pad(r.name, 34) + pad(r.ratio.toFixed(2), 8) + pad(`<=${r.target} ${ok}`, 12) + pad(r.sess.toFixed(0), 10) + pad(r.base.toFixed(0), 10) + r.baseline,
+  );
+}
