@@ -328,3 +328,32 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** Run a command and hand over its output line by line (stdout and stderr) until it ends or `signal` aborts. */
+export function streamLines(
+  file: string,
+  args: string[],
+  onLine: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const split = () => {
+      let rest = '';
+      return (chunk: string) => {
+        const lines = (rest + chunk).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) onLine(line);
+      };
+    };
+    child.stdout!.setEncoding('utf8').on('data', split());
+    child.stderr!.setEncoding('utf8').on('data', split());
+    const stop = () => child.kill('SIGTERM');
+    signal?.addEventListener('abort', stop, { once: true });
+    child.on('error', () => resolve());
+    child.on('close', () => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    });
+  });
+}

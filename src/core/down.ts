@@ -59,8 +59,8 @@ export function down(options: SessionCommand): Promise<SessionView> {
   });
 }
 
-async function stopAll(record: SessionRecord, progress: Progress): Promise<void> {
-  const anyRunning = Object.values(record.services).some((s) => s.runtime === 'host' && isRunning(s));
+async function stopAll(record: SessionRecord, progress: Progress, volumes = false): Promise<void> {
+  const anyRunning = Object.values(record.services).some((s) => s.wanted && (s.runtime === 'compose' || isRunning(s)));
   if (anyRunning && existsSync(record.worktree)) {
     for (const command of record.hooks.pre_down) {
       progress.info(`pre_down: ${command}`);
@@ -73,7 +73,7 @@ async function stopAll(record: SessionRecord, progress: Progress): Promise<void>
       if (r.exitCode !== 0) progress.warn(`pre_down hook \`${command}\` exited with ${r.exitCode}; stopping anyway`);
     }
   }
-  await stopServices(record.services, progress);
+  await stopServices(record.services, progress, { compose: record.compose, wholeProject: true, volumes });
 }
 
 export interface RmOptions extends SessionCommand {
@@ -97,7 +97,7 @@ export function rm(options: RmOptions): Promise<{ name: string; removed: string[
       }
     }
     const removed: string[] = [];
-    await stopAll(record, options.progress);
+    await stopAll(record, options.progress, options.volumes);
     if (worktreeThere || (await listWorktrees(repo.mainRoot)).some((w) => w.path === record.worktree)) {
       await removeWorktree(record.worktree, repo.mainRoot);
       removed.push(`worktree ${record.worktree}`);

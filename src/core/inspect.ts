@@ -1,23 +1,35 @@
 // Read-only commands: ls, status, env, exec, logs, history. None takes the session lock: state files
 // are replaced atomically, so a reader always sees a whole one.
 import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
-import { runInteractive, sleep } from '../adapters/process.js';
+import { runInteractive, sleep, streamLines } from '../adapters/process.js';
 import { UsageError } from '../errors.js';
 import { readHistory, type Release } from './history.js';
-import { openRepo, paths } from './repo.js';
+import { openRepo, paths, type Repo } from './repo.js';
 import { requireSession } from './session.js';
-import { listSessions } from './store.js';
-import { sessionView, type SessionView } from './view.js';
+import { listSessions, type SessionRecord } from './store.js';
+import { sessionView, type ComposeStates, type SessionView } from './view.js';
 import { dotenv } from './dotenv.js';
 
 export async function ls(cwd: string): Promise<SessionView[]> {
   const repo = await openRepo(cwd);
-  return listSessions(repo).map((record) => sessionView(record));
+  const records = listSessions(repo);
+  const states = await composeStates(repo, records);
+  return records.map((record) => sessionView(record, states[record.name] ?? {}));
 }
 
 export async function status(cwd: string, target: string): Promise<SessionView> {
   const repo = await openRepo(cwd);
-  return sessionView(requireSession(repo, target));
+  const record = requireSession(repo, target);
+  const states = await composeStates(repo, [record]);
+  return sessionView(record, states[record.name] ?? {});
+}
+
+/** Container states by session, from one `docker ps` by label, only when some session uses compose. */
+async function composeStates(repo: Repo, records: SessionRecord[]): Promise<Record<string, ComposeStates>> {
+  const engine = records.find((r) => r.compose)?.compose?.cli.engine;
+  if (!engine) return {};
+  const { composeStatesOfRepo } = await import('../modes/composeRuntime.js');
+  return composeStatesOfRepo(engine, repo.id);
 }
 
 export async function history(cwd: string, target: string): Promise<Release[]> {
@@ -72,13 +84,27 @@ export async function logs(options: LogsOptions): Promise<void> {
   }
   const names = options.services.length ? options.services : known;
   const width = Math.max(...names.map((n) => n.length));
-  const readers = names.map((name) => ({
-    name,
-    prefix: `${name.padEnd(width)} | `,
-    file: paths.logFile(repo, record.name, name),
-    offset: 0,
-    partial: '',
-  }));
+  const prefix = (name: string) => `${name.padEnd(width)} | `;
+  const compose = record.compose;
+  const inCompose = names.filter((n) => record.services[n]?.runtime === 'compose' && compose);
+  const onHost = names.filter((n) => !inCompose.includes(n));
+  const streams: Promise<void>[] = [];
+  if (compose) {
+    const { composeLogsArgs } = await import('../adapters/compose.js');
+    for (const name of inCompose) {
+      const args = composeLogsArgs(
+        { cli: compose.cli, name: compose.project, projectDir: compose.projectDir, env: process.env },
+        record.services[name]!.def.compose!.service,
+        options.follow,
+        options.tail,
+      );
+      const done = streamLines(args[0]!, args.slice(1), (line) => options.write(prefix(name) + line + '\n'), options.signal);
+      // without -f, one service's log after the other, as for host services
+      if (options.follow) streams.push(done);
+      else await done;
+    }
+  }
+  const readers = onHost.map((name) => ({ name, file: paths.logFile(repo, record.name, name), offset: 0, partial: '' }));
   for (const r of readers) {
     const text = readFrom(r.file, 0);
     r.offset = Buffer.byteLength(text);
@@ -86,7 +112,7 @@ export async function logs(options: LogsOptions): Promise<void> {
     if (lines.at(-1) === '') lines.pop();
     else r.partial = lines.pop() ?? '';
     if (options.tail !== undefined) lines = options.tail === 0 ? [] : lines.slice(-options.tail);
-    if (lines.length) options.write(lines.map((l) => r.prefix + l).join('\n') + '\n');
+    if (lines.length) options.write(lines.map((l) => prefix(r.name) + l).join('\n') + '\n');
   }
   while (options.follow && !options.signal?.aborted) {
     for (const r of readers) {
@@ -95,10 +121,11 @@ export async function logs(options: LogsOptions): Promise<void> {
       r.offset += Buffer.byteLength(text);
       const lines = (r.partial + text).split('\n');
       r.partial = lines.pop() ?? '';
-      if (lines.length) options.write(lines.map((l) => r.prefix + l).join('\n') + '\n');
+      if (lines.length) options.write(lines.map((l) => prefix(r.name) + l).join('\n') + '\n');
     }
     await sleep(200, options.signal).catch(() => undefined);
   }
+  await Promise.all(streams);
 }
 
 function readFrom(file: string, offset: number): string {

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readHead, readRefFromFiles, resolveCommit, showFile, type WorktreeSource } from '../adapters/git.js';
 import { ConfigError, UsageError, WorkError } from '../errors.js';
+import { readTextIfExists } from '../adapters/fs.js';
 import type { Config, Mode } from './config/schema.js';
 import { placeServices, type Placement } from '../modes/placement.js';
 import { hashOf } from './resolve.js';
@@ -51,9 +52,19 @@ export function effectiveOverrides(request: UpRequest, existing?: SessionRecord)
   };
 }
 
-/** Fast no-op test of a resume: same sess.yaml text, same choices, same HEAD as the last completed up. */
-export function inputHash(configText: string, overrides: SessionRecord['overrides'], head: string | null): string {
-  return hashOf({ configText, overrides, head });
+/**
+ * Fast no-op test of a resume: same sess.yaml text, same compose files, same choices, same HEAD as
+ * the last completed up.
+ */
+export function inputHash(
+  configText: string,
+  overrides: SessionRecord['overrides'],
+  head: string | null,
+  worktree: string,
+  inputFiles: string[],
+): string {
+  const files = inputFiles.map((f) => readTextIfExists(join(worktree, f)) ?? null);
+  return hashOf({ configText, overrides, head, files });
 }
 
 export const CONFIG_FILE = 'sess.yaml';

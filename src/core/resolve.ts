@@ -33,7 +33,8 @@ export interface ResolvedService {
   env: Record<string, string>;
   /** tree: git tree id of cwd at HEAD, so a commit that changes the service's files changes its hash. */
   host?: { command: string; cwd: string; tree?: string };
-  compose?: { service: string };
+  /** model: the service as compose merges it from the user's files (so a change there changes the hash) */
+  compose?: { service: string; model?: unknown };
   ready?: ResolvedReady;
   stop: { signal: NodeJS.Signals; grace: number };
 }

@@ -7,6 +7,7 @@ import { paths, type Repo } from './repo.js';
 import type { Mode } from './config/schema.js';
 import type { Runtime } from '../modes/placement.js';
 import type { ResolvedService } from './resolve.js';
+import type { ComposeRef } from '../modes/composeRuntime.js';
 
 export const STATE_VERSION = 1;
 
@@ -49,6 +50,10 @@ export interface SessionRecord {
   /** Paths sess wrote into the worktree (env file, links): not the user's uncommitted work. */
   ownFiles: string[];
   hooks: { pre_down: string[] };
+  /** The compose project, when some service runs in compose. */
+  compose?: ComposeRef;
+  /** Files whose text decides the no-op check besides sess.yaml (compose files, worktree-relative). */
+  inputFiles: string[];
   pr?: { number: number; remote: string; commit: string };
 }
 

@@ -5,6 +5,7 @@ import { lstatSync, readlinkSync, unlinkSync } from 'node:fs';
 import { readTextIfExists, removePath, writeFileAtomic } from '../adapters/fs.js';
 import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, resolveCommit } from '../adapters/git.js';
 import { processGroupOf, processesWithEnv, stopProcessGroup } from '../adapters/process.js';
+import { rollbackProject, type ProjectSnapshot } from '../modes/composeRuntime.js';
 import { paths, type Repo } from './repo.js';
 import { release } from './ledger.js';
 import { writeSession, type SessionRecord } from './store.js';
@@ -19,6 +20,8 @@ export type Undo =
   | { kind: 'ports.release'; owner: string; names: string[] }
   /** A host service process group; without a pid (killed before it was recorded), found by its env marker. */
   | { kind: 'process.stop'; marker: string; pid?: number; start?: string; signal: NodeJS.Signals; grace: number }
+  /** What one `compose up` created or started, found by comparing with the project as it was before. */
+  | { kind: 'compose.rollback'; engine: string; project: string; before: ProjectSnapshot; grace: number }
   | { kind: 'session.remove'; session: string }
   | { kind: 'session.restore'; record: SessionRecord }
   | { kind: 'none' };
@@ -46,6 +49,9 @@ export async function runUndo(repo: Repo, undo: Undo, progress: (line: string) =
       return;
     case 'process.stop':
       return stopMarkedProcess(undo, progress);
+    case 'compose.rollback':
+      progress(`removing what compose started for ${undo.project}`);
+      return rollbackProject(undo.engine, undo.project, undo.before, undo.grace);
     case 'session.remove':
       removePath(paths.sessionDir(repo, undo.session));
       return;

@@ -13,14 +13,15 @@ import { lease, leasesOf } from './ledger.js';
 import { inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
 import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, type Repo } from './repo.js';
-import { resolveAll, type Resolved } from './resolve.js';
+import { resolveAll, sessionVars, type Resolved } from './resolve.js';
 import { recoverJournal, RollbackGuard } from './rollback.js';
-import { planServices, startServices, stopServices } from './services.js';
+import { isServiceAlive, planServices, startServices, stopServices } from './services.js';
+import { needsCompose, setUpCompose, writeOverlay, type ComposeSetup } from './composeStep.js';
+import { composeStatesOfRepo } from '../modes/composeRuntime.js';
 import { lockSession, resolveUpTarget } from './session.js';
 import { readSession, writeSession, type SessionRecord } from './store.js';
 import { dotenv } from './dotenv.js';
 import { serviceUrls, sessionView, type SessionView } from './view.js';
-import { isRunning } from '../modes/hostProcess.js';
 
 export interface UpOptions extends UpRequest {
   cwd: string;
@@ -45,7 +46,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
     // Read again under the lock: another command may have changed it while we waited.
     const existing = readSession(repo, name);
     if (existing) {
-      const noop = tryNoop(repo, existing, options);
+      const noop = await tryNoop(repo, existing, options);
       if (noop) return noop;
     }
     const prepared = await prepareUp(repo, name, branch, options, existing);
@@ -59,7 +60,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
  * A resume whose inputs did not change (same sess.yaml text, flags and HEAD) and whose services all
  * run is a no-op: no config parsing, no subprocess, only a liveness check.
  */
-function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions): UpResult | undefined {
+async function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions): Promise<UpResult | undefined> {
   if (!existing.inputHash || existing.status !== 'up' || !existsSync(existing.worktree)) return undefined;
   if (options.mode && options.mode !== (existing.overrides.mode ?? existing.mode)) return undefined;
   if (options.host?.length || options.container?.length) return undefined;
@@ -70,8 +71,9 @@ function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions): UpRes
     return undefined;
   }
   const head = readHead(worktreeGitDir(existing.worktree), repo.commonDir);
-  if (inputHash(text, existing.overrides, head) !== existing.inputHash) return undefined;
-  const alive = Object.values(existing.services).every((s) => s.runtime !== 'host' || isRunning(s));
+  if (inputHash(text, existing.overrides, head, existing.worktree, existing.inputFiles) !== existing.inputHash) return undefined;
+  const composeStates = existing.compose ? (await composeStatesOfRepo(existing.compose.cli.engine, repo.id))[existing.name] ?? {} : {};
+  const alive = Object.entries(existing.services).every(([n, s]) => isServiceAlive(s, n, composeStates));
   if (!alive) return undefined;
   const now = new Date().toISOString();
   const release = appendRelease(repo, existing.name, {
@@ -82,7 +84,7 @@ function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions): UpRes
     services: Object.keys(existing.services).map((name) => ({ name, action: 'unchanged' as const })),
   });
   options.progress.step(`${existing.name} is already up and unchanged`);
-  return { view: sessionView(existing), urls: serviceUrls(existing), release, noop: true };
+  return { view: sessionView(existing, composeStates), urls: serviceUrls(existing), release, noop: true };
 }
 
 function worktreeGitDir(worktree: string): string {
@@ -156,6 +158,16 @@ async function transaction(
     };
     const resolved = resolveAll(config, placement, ports, session);
     await addSourceTrees(resolved, worktree);
+    let composeSetup: ComposeSetup | undefined;
+    if (needsCompose(placement)) {
+      composeSetup = await setUpCompose(repo, name, config, placement, worktree, resolved.hostEnv, guard, signal);
+      for (const def of Object.values(resolved.services)) {
+        if (def.compose) def.compose.model = composeSetup.model.services[def.compose.service];
+      }
+      const labels = { repo: repo.id, session: name };
+      await writeOverlay(composeSetup, config, placement, ports, resolved, labels, sessionVars(session, ports), guard, progress);
+    }
+    checkSignal();
 
     const envFile = join(worktree, config.env_file);
     const envText = dotenv(resolved.hostEnv);
@@ -171,16 +183,28 @@ async function transaction(
     if (!existing) await runHooks('post_create', config.hooks.post_create, worktree, hookEnv, guard, options);
 
     const order = dependencyOrder(config);
-    const plan = planServices(order, resolved.services, existing?.services ?? {});
+    const composeRef = composeSetup?.ref ?? existing?.compose;
+    const composeStates =
+      composeRef && existing ? (await composeStatesOfRepo(composeRef.cli.engine, repo.id))[name] ?? {} : {};
+    const plan = planServices(order, resolved.services, existing?.services ?? {}, composeStates);
     if (plan.removed.length && existing) {
-      await stopServices(existing.services, progress, plan.removed);
+      await stopServices(existing.services, progress, { names: plan.removed, compose: existing.compose });
     }
     const starting = plan.items.filter((i) => i.action !== 'unchanged');
     if (starting.some((i) => i.def.runtime === 'host')) {
       await runHooks('pre_spawn', config.hooks.pre_spawn, worktree, hookEnv, guard, options);
     }
     const outcome = await startServices(
-      { repo, session: name, guard, progress, signal, previous: existing?.services ?? {} },
+      {
+        repo,
+        session: name,
+        guard,
+        progress,
+        signal,
+        previous: existing?.services ?? {},
+        ...(composeSetup ? { compose: { ref: composeSetup.ref, env: hookEnv, fresh: !existing } } : {}),
+        ...(existing?.compose ? { previousCompose: existing.compose } : {}),
+      },
       plan.items,
     );
     actions = [...outcome.actions, ...plan.removed.map((n) => ({ name: n, action: 'stopped' as const }))];
@@ -188,6 +212,7 @@ async function transaction(
       await runHooks('post_up', config.hooks.post_up, worktree, hookEnv, guard, options);
     }
 
+    const inputFiles = composeSetup ? config.compose?.files ?? ['compose.yaml'] : [];
     const record: SessionRecord = {
       version: 1,
       name,
@@ -200,12 +225,14 @@ async function transaction(
       status: 'up',
       ports,
       overrides: prepared.overrides,
-      inputHash: inputHash(prepared.configText, prepared.overrides, readHead(worktreeGitDir(worktree), repo.commonDir)),
+      inputHash: inputHash(prepared.configText, prepared.overrides, readHead(worktreeGitDir(worktree), repo.commonDir), worktree, inputFiles),
       head: readHead(worktreeGitDir(worktree), repo.commonDir),
       services: outcome.records,
       hostEnv: resolved.hostEnv,
       ownFiles: [config.env_file, ...links],
       hooks: { pre_down: config.hooks.pre_down },
+      ...(composeSetup ? { compose: composeSetup.ref } : {}),
+      inputFiles,
       ...(existing?.pr ? { pr: existing.pr } : {}),
     };
     writeSession(repo, record);
@@ -217,7 +244,8 @@ async function transaction(
       services: order.map((n) => actions.find((a) => a.name === n) ?? { name: n, action: 'unchanged' as const }),
     });
     guard.disarm();
-    return { view: sessionView(record), urls: serviceUrls(record), release, noop: false };
+    const finalStates = composeSetup ? (await composeStatesOfRepo(composeSetup.ref.cli.engine, repo.id))[name] ?? {} : {};
+    return { view: sessionView(record, finalStates), urls: serviceUrls(record), release, noop: false };
   } catch (error) {
     const cause = signal.aborted ? new CancelledError() : error;
     progress.warn(`${signal.aborted ? 'interrupted' : 'failed'}: rolling back`);

@@ -1,0 +1,131 @@
+// The compose part of `up`: ask compose for the merged model of the session's files, check that
+// sess.yaml's `compose:` names exist in it, lease ports for every other published port, write the
+// overlay. All before a container starts.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { composeModel, detectCompose, type ComposeModel } from '../adapters/compose.js';
+import { readTextIfExists, writeFileAtomic } from '../adapters/fs.js';
+import { ConfigError, SessError } from '../errors.js';
+import type { ComposeRef } from '../modes/composeRuntime.js';
+import { buildOverlay, projectName, unnamedPublishedPorts, type SessComposeService } from '../modes/overlay.js';
+import type { Placement } from '../modes/placement.js';
+import type { Config } from './config/schema.js';
+import { lease, leasesOf } from './ledger.js';
+import type { Progress } from './progress.js';
+import { paths, sessHome, leaseOwner, type Repo } from './repo.js';
+import type { Resolved } from './resolve.js';
+import type { RollbackGuard } from './rollback.js';
+
+export interface ComposeSetup {
+  ref: ComposeRef;
+  model: ComposeModel;
+  /** leased host ports of published ports that are not named ports */
+  extraPorts: Record<string, number>;
+}
+
+export const EXTRA_PORT_PREFIX = 'compose:';
+
+export function needsCompose(placement: Placement): boolean {
+  return Object.values(placement).includes('compose');
+}
+
+export async function setUpCompose(
+  repo: Repo,
+  session: string,
+  config: Config,
+  placement: Placement,
+  worktree: string,
+  env: Record<string, string>,
+  guard: RollbackGuard,
+  signal: AbortSignal,
+): Promise<ComposeSetup> {
+  const cli = await detectCompose(sessHome());
+  const fileNames = config.compose?.files ?? ['compose.yaml'];
+  const missing = fileNames.filter((f) => !existsSync(join(worktree, f)));
+  if (missing.length) {
+    throw new ConfigError(join(worktree, 'sess.yaml'), [
+      { path: 'compose.files', message: `no such file in the worktree: ${missing.join(', ')}` },
+    ]);
+  }
+  const files = fileNames.map((f) => join(worktree, f));
+  const project = projectName(repo.name, repo.id, session);
+  let model: ComposeModel;
+  try {
+    model = await composeModel({ cli, name: project, files, projectDir: worktree, env: { ...process.env, ...env } }, signal);
+  } catch (error) {
+    if (signal.aborted || !(error instanceof SessError)) throw error;
+    throw new ConfigError(fileNames.join(', '), [{ path: '', message: `compose rejects it: ${error.message}` }]);
+  }
+  const problems = Object.entries(config.services)
+    .filter(([, s]) => s.compose && !model.services[s.compose])
+    .map(([n, s]) => ({ path: `services.${n}.compose`, message: `no service "${s.compose}" in ${fileNames.join(', ')}` }));
+  if (problems.length) throw new ConfigError(join(worktree, 'sess.yaml'), problems);
+
+  const skeleton = managedServices(config, placement, {}, { services: {}, hostEnv: {} });
+  const wanted = unnamedPublishedPorts(model, skeleton).map((key) => ({ name: EXTRA_PORT_PREFIX + key }));
+  let extraPorts: Record<string, number> = {};
+  if (wanted.length) {
+    const owner = leaseOwner(repo, session);
+    const held = leasesOf(owner);
+    const names = wanted.map((w) => w.name).filter((n) => held[n] === undefined);
+    const { ports } = await guard.run('compose-ports', { kind: 'ports.release', owner, names }, async () =>
+      lease(owner, repo.stateDir, wanted, signal),
+    );
+    extraPorts = Object.fromEntries(wanted.map((w) => [w.name.slice(EXTRA_PORT_PREFIX.length), ports[w.name]!]));
+  }
+  const overlayPath = join(paths.sessionDir(repo, session), 'compose.overlay.yaml');
+  return { ref: { project, cli, files: [...files, overlayPath], projectDir: worktree }, model, extraPorts };
+}
+
+/** The compose-side view of each sess.yaml service that has a compose definition. */
+export function managedServices(
+  config: Config,
+  placement: Placement,
+  ports: Record<string, number>,
+  resolved: Resolved,
+): Record<string, SessComposeService> {
+  const out: Record<string, SessComposeService> = {};
+  for (const [name, svc] of Object.entries(config.services)) {
+    if (!svc.compose) continue;
+    const named: Record<string, [number, number]> = {};
+    for (const [portName, target] of Object.entries(svc.ports)) named[portName] = [target, ports[portName] ?? 0];
+    out[svc.compose] = {
+      name,
+      runtime: placement[name]!,
+      ports: named,
+      env: resolved.services[name]?.env ?? {},
+      dependsOn: svc.depends_on
+        .filter((d) => placement[d] === 'compose' && config.services[d]?.compose)
+        .map((d) => config.services[d]!.compose!),
+    };
+  }
+  return out;
+}
+
+/** Write the overlay into the session folder (its inverse puts back what was there). */
+export async function writeOverlay(
+  setup: ComposeSetup,
+  config: Config,
+  placement: Placement,
+  ports: Record<string, number>,
+  resolved: Resolved,
+  labels: { repo: string; session: string },
+  baseEnv: Record<string, string>,
+  guard: RollbackGuard,
+  progress: Progress,
+): Promise<void> {
+  const { yaml, notes } = buildOverlay({
+    project: setup.ref.project,
+    model: setup.model,
+    managed: managedServices(config, placement, ports, resolved),
+    labels,
+    baseEnv,
+    extraPorts: setup.extraPorts,
+  });
+  for (const note of notes) progress.info(note);
+  const path = setup.ref.files.at(-1)!;
+  const previous = readTextIfExists(path) ?? null;
+  await guard.run('compose-overlay', { kind: 'file.restore', path, previous, mode: 0o600 }, async () =>
+    writeFileAtomic(path, yaml, 0o600),
+  );
+}
