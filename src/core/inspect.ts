@@ -98,7 +98,9 @@ export async function logs(options: LogsOptions): Promise<void> {
         options.follow,
         options.tail,
       );
-      const done = streamLines(args[0]!, args.slice(1), (line) => options.write(prefix(name) + line + '\n'), options.signal);
+      // compose writes terminal control sequences even into a pipe
+      const clean = (line: string) => line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+      const done = streamLines(args[0]!, args.slice(1), (line) => options.write(prefix(name) + clean(line) + '\n'), options.signal);
       // without -f, one service's log after the other, as for host services
       if (options.follow) streams.push(done);
       else await done;

@@ -236,7 +236,7 @@ class ComposeBatch {
         grace,
       });
       this.ctx.progress.info(`compose up ${services.join(' ')}`);
-      const timeout = Math.max(...wave.map((w) => w.item.def.ready?.timeout ?? 120));
+      const timeout = Math.max(...wave.map((w) => w.item.def.ready?.timeout ?? 60));
       await startCompose(ref, env, services, timeout, this.signal);
       for (const w of wave) w.done();
     } catch (error) {

@@ -102,6 +102,6 @@ async function stopMarkedProcess(
   }
   for (const t of targets) {
     const how = await stopProcessGroup(t.pid, t.start, undo.signal, undo.grace * 1000);
-    if (how !== 'gone') progress(`stopped ${undo.marker.split('/').pop()} (pid ${t.pid})`);
+    if (how !== 'gone') progress(`stopped ${undo.marker.split('/')[2]} (pid ${t.pid})`);
   }
 }

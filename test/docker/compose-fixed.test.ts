@@ -1,0 +1,90 @@
+// Two sessions of an ordinary compose project (fixed host ports, container_name, a fixed volume
+// name) run side by side, each on its own leased ports on 127.0.0.1, sharing nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { leasesOf, makeRepo, type TestRepo } from '../helpers/sess.js';
+import { containersOf, dockerCleanup, networksOf, projectOf, volumesOf } from '../helpers/docker.js';
+
+describe('container mode over fixed ports and names', () => {
+  let repo: TestRepo;
+  beforeAll(() => {
+    repo = makeRepo('compose-fixed');
+  });
+  afterAll(async () => {
+    await repo.cleanup();
+    dockerCleanup(repo);
+  });
+
+  let a: any;
+  let b: any;
+  it('two sessions up at once: both up, distinct ports, both answering', async () => {
+    const [ra, rb] = await Promise.all([repo.sess(['up', 'feat-a', '--json']), repo.sess(['up', 'feat-b', '--json'])]);
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(rb.code, rb.stderr).toBe(0);
+    a = JSON.parse(ra.stdout);
+    b = JSON.parse(rb.stdout);
+    expect(a.mode).toBe('container');
+    expect(a.services.map((s: any) => [s.name, s.runtime, s.state])).toEqual([
+      ['kv', 'compose', 'running'],
+      ['web', 'compose', 'running'],
+    ]);
+    for (const p of Object.values(a.ports)) expect(Object.values(b.ports)).not.toContain(p);
+    expect(await (await fetch(`http://127.0.0.1:${a.ports.web}/`)).text()).toBe('web of feat-a, kv at kv:6379\n');
+    expect(await (await fetch(`http://127.0.0.1:${b.ports.web}/`)).text()).toBe('web of feat-b, kv at kv:6379\n');
+    expect(rb.stderr + ra.stderr).toContain('container_name shop-web dropped');
+  });
+
+  it('publishes only on 127.0.0.1, with names, networks and volumes of their own', () => {
+    const ports = execFileSync('docker', ['ps', '--filter', `label=dev.sess.repo=${repo.id()}`, '--format', '{{.Ports}}'], {
+      encoding: 'utf8',
+    });
+    for (const line of ports.split('\n').filter(Boolean)) expect(line).toMatch(/^127\.0\.0\.1:\d+->\d+\/tcp$/);
+    const names = [...containersOf(repo, 'feat-a'), ...containersOf(repo, 'feat-b')].map((c) => c.name);
+    expect(new Set(names).size).toBe(4);
+    expect(names).not.toContain('shop-web');
+    expect(volumesOf(projectOf(repo, 'feat-a'))).toEqual([`${projectOf(repo, 'feat-a')}_data`]);
+    expect(volumesOf(projectOf(repo, 'feat-b'))).toEqual([`${projectOf(repo, 'feat-b')}_data`]);
+    expect(networksOf(projectOf(repo, 'feat-a'))).toEqual([`${projectOf(repo, 'feat-a')}_default`]);
+  });
+
+  it('a published port no named port covers is leased too (the tools profile service)', () => {
+    const leases = leasesOf(repo, 'feat-a');
+    expect(Object.keys(leases).sort()).toEqual(['compose:admin.9090', 'kv', 'web']);
+  });
+
+  it('status and ls read containers by label; a stopped container shows as exited', async () => {
+    const [web] = containersOf(repo, 'feat-b').filter((c) => c.name.includes('-web-'));
+    execFileSync('docker', ['stop', '--time', '1', web!.id]);
+    const st = await repo.json(['status', 'feat-b']);
+    expect(st.status).toBe('partial');
+    expect(st.services.find((s: any) => s.name === 'web').state).toBe('exited');
+    const ls = await repo.json(['ls']);
+    expect(ls.find((s: any) => s.name === 'feat-a').status).toBe('up');
+    // up brings it back, and leaves kv alone
+    const kvBefore = containersOf(repo, 'feat-b').find((c) => c.name.includes('-kv-'))!.id;
+    const up = await repo.json(['up', 'feat-b']);
+    expect(up.status).toBe('up');
+    expect(containersOf(repo, 'feat-b').find((c) => c.name.includes('-kv-'))!.id).toBe(kvBefore);
+  });
+
+  it('no-op up of an unchanged container session touches nothing', async () => {
+    const before = containersOf(repo, 'feat-a').map((c) => c.id).sort();
+    const r = await repo.sess(['up', 'feat-a']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('already up and unchanged');
+    expect(r.stderr).not.toContain('compose up');
+    expect(containersOf(repo, 'feat-a').map((c) => c.id).sort()).toEqual(before);
+  });
+
+  it('down keeps the volume, rm keeps it, rm --volumes deletes it', async () => {
+    expect((await repo.sess(['down', 'feat-a'])).code).toBe(0);
+    expect(containersOf(repo, 'feat-a')).toEqual([]);
+    expect(volumesOf(projectOf(repo, 'feat-a'))).toHaveLength(1);
+    expect((await repo.sess(['rm', 'feat-a'])).code).toBe(0);
+    expect(volumesOf(projectOf(repo, 'feat-a'))).toHaveLength(1);
+    expect((await repo.sess(['rm', 'feat-b', '--volumes'])).code).toBe(0);
+    expect(volumesOf(projectOf(repo, 'feat-b'))).toEqual([]);
+    expect(networksOf(projectOf(repo, 'feat-b'))).toEqual([]);
+    expect(containersOf(repo)).toEqual([]);
+  });
+});

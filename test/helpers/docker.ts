@@ -1,0 +1,67 @@
+// Docker-side checks of the docker tests: what of a repository's sessions exists in the engine.
+import { execFileSync } from 'node:child_process';
+import type { TestRepo } from './sess.js';
+
+function lines(args: string[]): string[] {
+  return execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+/** The compose project name sess gives a session (see src/modes/overlay.ts). */
+export function projectOf(repo: TestRepo, session: string): string {
+  return `sess-app-${session.toLowerCase().replace(/[^a-z0-9_-]+/g, '-')}-${repo.id().slice(0, 8)}`;
+}
+
+export function containersOf(repo: TestRepo, session?: string): { id: string; name: string; state: string }[] {
+  const filters = ['--filter', `label=dev.sess.repo=${repo.id()}`];
+  if (session) filters.push('--filter', `label=dev.sess.session=${session}`);
+  return lines(['ps', '-a', '--no-trunc', ...filters, '--format', '{{.ID}} {{.Names}} {{.State}}']).map((l) => {
+    const [id, name, state] = l.split(' ');
+    return { id: id!, name: name!, state: state! };
+  });
+}
+
+export function volumesOf(project: string): string[] {
+  return lines(['volume', 'ls', '--quiet', '--filter', `label=com.docker.compose.project=${project}`]);
+}
+
+export function networksOf(project: string): string[] {
+  return lines(['network', 'ls', '--format', '{{.Name}}', '--filter', `label=com.docker.compose.project=${project}`]);
+}
+
+/** Nothing of this session in the engine: no container, network or volume. */
+export function expectNothingInDocker(repo: TestRepo, session: string, expect: (v: unknown) => { toEqual(x: unknown): void }) {
+  const project = projectOf(repo, session);
+  expect(containersOf(repo, session)).toEqual([]);
+  expect(networksOf(project)).toEqual([]);
+  expect(volumesOf(project)).toEqual([]);
+}
+
+export function dockerExec(container: string, ...cmd: string[]): string {
+  return execFileSync('docker', ['exec', container, ...cmd], { encoding: 'utf8' });
+}
+
+export function removeVolumesOf(project: string): void {
+  const vols = volumesOf(project);
+  if (vols.length) execFileSync('docker', ['volume', 'rm', '--force', ...vols]);
+}
+
+/** After a test file: whatever the engine still holds of this repository goes (kept volumes included). */
+export function dockerCleanup(repo: TestRepo): void {
+  let id: string;
+  try {
+    id = repo.id();
+  } catch {
+    return;
+  }
+  const ids = lines(['ps', '-aq', '--filter', `label=dev.sess.repo=${id}`]);
+  if (ids.length) execFileSync('docker', ['rm', '--force', ...ids]);
+  const suffix = `-${id.slice(0, 8)}`;
+  const projects = (kind: 'volume' | 'network') =>
+    lines([kind, 'ls', '--format', `{{.Name}} {{.Label "com.docker.compose.project"}}`])
+      .map((l) => l.split(' '))
+      .filter(([, p]) => p?.endsWith(suffix))
+      .map(([n]) => n!);
+  const vols = projects('volume');
+  if (vols.length) execFileSync('docker', ['volume', 'rm', '--force', ...vols]);
+  for (const n of projects('network')) execFileSync('docker', ['network', 'rm', n]);
+}
