@@ -122,7 +122,9 @@ export async function startServices(ctx: StartContext, items: ServicePlanItem[])
   try {
     const results = await Promise.allSettled(ready.values());
     if (results.some((r) => r.status === 'rejected')) throw pickCause(results, ctx.signal);
-    return { records, actions };
+    // in the order of the plan (dependencies first), not the order they happened to finish in
+    const ordered = Object.fromEntries(items.map((i) => [i.name, records[i.name]!]));
+    return { records: ordered, actions };
   } finally {
     ctx.signal.removeEventListener('abort', onOuterAbort);
   }

@@ -1,0 +1,117 @@
+// Hybrid mode with a real Postgres and Redis in compose and a node web app on the host: data
+// written survives down/up and a failed resume; --container/--host move web and the addresses follow.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alive, makeRepo, ourProcesses, type TestRepo } from '../helpers/sess.js';
+import { containersOf, dockerCleanup, projectOf, volumesOf } from '../helpers/docker.js';
+
+const get = async (url: string, init?: RequestInit) => {
+  const res = await fetch(url, init);
+  return { status: res.status, text: await res.text() };
+};
+
+describe('hybrid: Postgres + Redis in compose, web on the host', () => {
+  let repo: TestRepo;
+  let view: any;
+  let checksum: string;
+  const web = () => `http://127.0.0.1:${view.ports.web}`;
+  beforeAll(() => {
+    repo = makeRepo('hybrid-pg');
+  });
+  afterAll(async () => {
+    await repo.cleanup();
+    dockerCleanup(repo);
+  });
+
+  it('comes up: db and cache in compose, web on the host reaching them on 127.0.0.1', async () => {
+    const r = await repo.sess(['up', 'feature/data', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    view = JSON.parse(r.stdout);
+    expect(view.services.map((s: any) => [s.name, s.runtime, s.state])).toEqual([
+      ['db', 'compose', 'running'],
+      ['cache', 'compose', 'running'],
+      ['web', 'host', 'running'],
+    ]);
+    expect((await get(`${web()}/env`)).text).toBe(
+      `DATABASE_URL=postgres://postgres@127.0.0.1:${view.ports.db}/postgres\nREDIS_ADDR=127.0.0.1:${view.ports.cache}\n`,
+    );
+  });
+
+  it('writes rows to Postgres and a counter to Redis', async () => {
+    expect((await get(`${web()}/rows?n=200`, { method: 'POST' })).text).toBe('inserted\n');
+    const sum = JSON.parse((await get(`${web()}/checksum`)).text);
+    expect(sum).toMatchObject({ rows: 200, counter: 200 });
+    checksum = JSON.stringify(sum);
+  });
+
+  it('the data survives down and up', async () => {
+    expect((await repo.sess(['down', 'feature-data'])).code).toBe(0);
+    expect(containersOf(repo, 'feature-data')).toEqual([]);
+    expect(volumesOf(projectOf(repo, 'feature-data'))).toHaveLength(2);
+    const r = await repo.sess(['up', 'feature-data']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await get(`${web()}/checksum`)).text.trim()).toBe(checksum);
+  });
+
+  it('a resume whose post_up fails is rolled back, keeping volumes and the services that were healthy', async () => {
+    const before = containersOf(repo, 'feature-data');
+    const st = await repo.json(['status', 'feature-data']);
+    const webPid = st.services.find((s: any) => s.name === 'web').pid;
+    process.kill(-webPid, 'SIGKILL'); // web is down: this up will start it, then fail
+    const r = await repo.sess(['up', 'feature-data'], { env: { FAIL: 'post_up' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('post_up hook');
+    // the containers that were running before are the same ones, still running
+    expect(containersOf(repo, 'feature-data')).toEqual(before);
+    expect(ourProcesses(repo.id(), 'feature-data')).toEqual([]);
+    expect(alive(webPid)).toBe(false);
+    const history = await repo.json(['history', 'feature-data']);
+    expect(history.at(-1)).toMatchObject({ trigger: 'resume', status: 'rolled_back' });
+    expect((await repo.sess(['up', 'feature-data'])).code).toBe(0);
+    expect((await get(`${web()}/checksum`)).text.trim()).toBe(checksum);
+  });
+
+  it('a failed resume from down keeps the volumes and the data', async () => {
+    expect((await repo.sess(['down', 'feature-data'])).code).toBe(0);
+    const r = await repo.sess(['up', 'feature-data'], { env: { FAIL: 'post_up' } });
+    expect(r.code).toBe(1);
+    expect(containersOf(repo, 'feature-data')).toEqual([]);
+    expect(volumesOf(projectOf(repo, 'feature-data'))).toHaveLength(2);
+    expect((await repo.sess(['up', 'feature-data'])).code).toBe(0);
+    expect((await get(`${web()}/checksum`)).text.trim()).toBe(checksum);
+  });
+
+  it('--container web moves web into compose; the addresses it gets follow', async () => {
+    const r = await repo.sess(['up', 'feature-data', '--container', 'web', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const moved = JSON.parse(r.stdout);
+    expect(moved.services.find((s: any) => s.name === 'web')).toMatchObject({ runtime: 'compose', state: 'running' });
+    expect(ourProcesses(repo.id(), 'feature-data')).toEqual([]);
+    expect((await get(`${web()}/cgi-bin/env`)).text).toBe('DATABASE_URL=postgres://postgres@db:5432/postgres\nREDIS_ADDR=cache:6379\n');
+    // sticky: a plain up keeps web in compose and changes nothing
+    const again = await repo.sess(['up', 'feature-data']);
+    expect(again.stderr).toContain('already up and unchanged');
+  });
+
+  it('--host web brings it back to the host', async () => {
+    const r = await repo.sess(['up', 'feature-data', '--host', 'web', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).services.find((s: any) => s.name === 'web').runtime).toBe('host');
+    expect(containersOf(repo, 'feature-data').some((c) => c.name.includes('-web-'))).toBe(false);
+    expect((await get(`${web()}/checksum`)).text.trim()).toBe(checksum);
+  });
+
+  it('logs merges compose and host logs with a service prefix', async () => {
+    const r = await repo.sess(['logs', 'feature-data', '--tail', '5']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^db    \| .*ready to accept connections/m);
+    expect(r.stdout).toMatch(/^cache \| .*Ready to accept connections/m);
+    expect(r.stdout).toMatch(/^web   \| web on \d+$/m);
+    expect(r.stdout).not.toContain('\x1b');
+  });
+
+  it('rm --volumes takes everything away', async () => {
+    expect((await repo.sess(['rm', 'feature-data', '--volumes', '--force'])).code).toBe(0);
+    expect(containersOf(repo)).toEqual([]);
+    expect(volumesOf(projectOf(repo, 'feature-data'))).toEqual([]);
+  });
+});
