@@ -114,7 +114,8 @@ function portsOf(
   for (const port of svc.ports ?? []) {
     if (named.has(port.target)) continue;
     if (port.published === undefined || port.published === '') {
-      out.push(port); // not published on the host: nothing can collide
+      // a random host port cannot collide; it still stays off the network
+      out.push({ ...port, host_ip: '127.0.0.1' });
       continue;
     }
     const proto = port.protocol && port.protocol !== 'tcp' ? `/${port.protocol}` : '';

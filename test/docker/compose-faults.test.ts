@@ -1,0 +1,123 @@
+// Fault injection for the compose steps of `up`, fresh and resumed. Fresh: after each failure no
+// container, network or volume of the session is left (nor worktree, lease, process). Resumed: its
+// volumes (with their data) and the services that were running stay.
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { branches, eventually, leasesOf, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
+import { containersOf, dockerCleanup, dockerExec, expectNothingInDocker, networksOf, projectOf, volumesOf } from '../helpers/docker.js';
+
+let repo: TestRepo;
+const repos: TestRepo[] = [];
+beforeEach(() => {
+  repo = makeRepo('compose-faults');
+  repos.push(repo);
+});
+afterEach(() => repo.cleanup());
+afterAll(() => repos.forEach(dockerCleanup));
+
+function expectFreshLeftNothing(session: string) {
+  expectNothingInDocker(repo, session, expect);
+  expect(worktrees(repo)).toEqual([]);
+  expect(branches(repo)).toEqual(['main']);
+  expect(leasesOf(repo, session)).toEqual({});
+}
+
+describe('fresh container up, failing at each compose step', () => {
+  it.each(['compose-overlay', 'service:store', 'ready:store', 'service:app', 'ready:app', 'post_up'])(
+    'failpoint %s: nothing left',
+    async (step) => {
+      const r = await repo.sess(['up', 'f'], { env: { SESS_FAILPOINT: step } });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`failpoint ${step}`);
+      expectFreshLeftNothing('f');
+    },
+  );
+
+  it('compose up failing on an image that does not exist', async () => {
+    const r = await repo.sess(['up', 'f'], { env: { APP_IMAGE: 'sess-test/no-such-image:1' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('compose could not start');
+    expect(r.stderr).toMatch(/no-such-image/);
+    expectFreshLeftNothing('f');
+  });
+
+  it('--wait timing out on a health check that never passes', async () => {
+    const r = await repo.sess(['up', 'f'], { env: { APP_HEALTH: 'false' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('compose could not start');
+    expectFreshLeftNothing('f');
+  });
+
+  it('post_up failing', async () => {
+    const r = await repo.sess(['up', 'f'], { env: { FAIL: 'post_up' } });
+    expect(r.code).toBe(1);
+    expectFreshLeftNothing('f');
+  });
+
+  it('SIGINT during compose up: exit 130, nothing left', async () => {
+    const { child, done } = repo.start(['up', 'f'], { env: { APP_DELAY: '30' } });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    await eventually(() => err.includes('compose up'), 20_000, 'compose up to start');
+    await eventually(() => containersOf(repo, 'f').length > 0, 20_000, 'containers to exist');
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code).toBe(130);
+    expectFreshLeftNothing('f');
+  });
+});
+
+describe('resumed container up, failing', () => {
+  async function sessionWithData() {
+    expect((await repo.sess(['up', 'r'])).code).toBe(0);
+    const store = containersOf(repo, 'r').find((c) => c.name.includes('-store-'))!;
+    dockerExec(store.name, 'sh', '-c', 'echo precious > /data/precious');
+    return { store, volumes: volumesOf(projectOf(repo, 'r')), leases: leasesOf(repo, 'r') };
+  }
+
+  function expectKept(volumes: string[], leases: Record<string, number>) {
+    expect(volumesOf(projectOf(repo, 'r'))).toEqual(volumes);
+    expect(leasesOf(repo, 'r')).toEqual(leases);
+    expect(worktrees(repo)).toHaveLength(1);
+  }
+
+  it('a failing replacement of app keeps store running and the volume with its data', async () => {
+    const { store, volumes, leases } = await sessionWithData();
+    const app = containersOf(repo, 'r').find((c) => c.name.includes('-app-'))!;
+    dockerExec(app.name, 'kill', '1'); // app is down: the next up starts it
+    await eventually(() => containersOf(repo, 'r').find((c) => c.id === app.id)?.state === 'exited', 15_000, 'app to exit');
+    const r = await repo.sess(['up', 'r'], { env: { APP_HEALTH: 'false' } });
+    expect(r.code).toBe(1);
+    expectKept(volumes, leases);
+    const now = containersOf(repo, 'r');
+    expect(now.find((c) => c.id === store.id)?.state).toBe('running');
+    expect(dockerExec(store.name, 'cat', '/data/precious')).toBe('precious\n');
+    expect((await repo.json(['history', 'r'])).at(-1).status).toBe('rolled_back');
+  });
+
+  it.each(['compose-overlay', 'service:app', 'post_up'])('failpoint %s after down: volume and data kept, nothing running', async (step) => {
+    const { volumes, leases } = await sessionWithData();
+    expect((await repo.sess(['down', 'r'])).code).toBe(0);
+    const r = await repo.sess(['up', 'r'], { env: { SESS_FAILPOINT: step } });
+    expect(r.code, r.stderr).toBe(1);
+    expectKept(volumes, leases);
+    expect(containersOf(repo, 'r')).toEqual([]);
+    expect(networksOf(projectOf(repo, 'r'))).toEqual([]);
+    expect((await repo.sess(['up', 'r'])).code).toBe(0);
+    const store = containersOf(repo, 'r').find((c) => c.name.includes('-store-'))!;
+    expect(dockerExec(store.name, 'cat', '/data/precious')).toBe('precious\n');
+  });
+
+  it('SIGINT during compose up of a resume keeps the volume', async () => {
+    const { volumes, leases } = await sessionWithData();
+    expect((await repo.sess(['down', 'r'])).code).toBe(0);
+    const { child, done } = repo.start(['up', 'r'], { env: { APP_DELAY: '30' } });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    await eventually(() => err.includes('compose up'), 20_000, 'compose up to start');
+    await eventually(() => containersOf(repo, 'r').length > 0, 20_000, 'containers to exist');
+    child.kill('SIGINT');
+    expect((await done).code).toBe(130);
+    expectKept(volumes, leases);
+    expect(containersOf(repo, 'r')).toEqual([]);
+  });
+});

@@ -1,0 +1,44 @@
+// Which compose sess uses, and the error when none is usable (Compose v1, or a v2 too old for
+// !override). A fake `docker` on PATH plays the old versions: no engine needed.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { branches, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
+
+let repo: TestRepo;
+let bin: string;
+beforeEach(() => {
+  repo = makeRepo('compose-fixed');
+  bin = join(repo.tmp, 'bin');
+  mkdirSync(bin);
+  symlinkSync(execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim(), join(bin, 'git'));
+});
+afterEach(() => repo.cleanup());
+
+function fake(name: string, version: string | null) {
+  const body = version === null ? 'exit 1' : `[ "$1 $2" = "compose version" ] || [ "$1" = "version" ] && { echo ${version}; exit 0; }; exit 1`;
+  writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+  chmodSync(join(bin, name), 0o755);
+}
+
+describe('compose provider', () => {
+  it('refuses Compose v1 and a v2 older than 2.24.4, naming what it found, with nothing left', async () => {
+    fake('docker', '2.20.3');
+    fake('docker-compose', '1.29.2');
+    const home = join(repo.tmp, 'home');
+    const r = await repo.sess(['up', 'feat'], { env: { PATH: bin, SESS_HOME: home } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no usable compose: found docker compose 2.20.3, docker-compose 1.29.2');
+    expect(r.stderr).toContain('Compose v2.24.4 or newer');
+    expect(worktrees(repo)).toEqual([]);
+    expect(branches(repo)).toEqual(['main']);
+    expect(JSON.parse(readFileSync(join(home, 'ports.json'), 'utf8')).leases).toEqual({});
+  });
+
+  it('says so when there is no compose at all', async () => {
+    const r = await repo.sess(['up', 'feat'], { env: { PATH: bin, SESS_HOME: join(repo.tmp, 'home') } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no compose found');
+  });
+});

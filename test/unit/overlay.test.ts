@@ -1,0 +1,49 @@
+// The overlay as data, from a hand-written compose model: placement on the host, depends_on rewrite.
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { buildOverlay, projectName, ON_HOST_PROFILE } from '../../src/modes/overlay.js';
+
+const model = {
+  services: {
+    db: { image: 'pg', ports: [{ target: 5432, published: '5432' }], healthcheck: { test: ['CMD', 'true'] } },
+    web: { image: 'web', depends_on: { db: { condition: 'service_started' }, api: { condition: 'service_started' } } },
+    api: { image: 'api', ports: [{ target: 8080, published: '8080' }] },
+  },
+};
+
+describe('buildOverlay', () => {
+  const { yaml } = buildOverlay({
+    project: 'p',
+    model,
+    managed: {
+      db: { name: 'db', runtime: 'compose', ports: { db: [5432, 40001] }, env: { URL: 'db:5432' }, dependsOn: [] },
+      api: { name: 'api', runtime: 'host', ports: { api: [8080, 40002] }, env: {}, dependsOn: [] },
+      web: { name: 'web', runtime: 'compose', ports: {}, env: {}, dependsOn: ['db'] },
+    },
+    labels: { repo: 'r', session: 's' },
+    baseEnv: {},
+    extraPorts: {},
+  });
+  const doc = parse(yaml, { customTags: [{ tag: '!override', resolve: (v: unknown) => v, collection: 'seq' } as any, { tag: '!override', resolve: (v: unknown) => v, collection: 'map' } as any, { tag: '!reset', resolve: () => null } as any] });
+
+  it('keeps a service sess runs on the host out of compose', () => {
+    expect(yaml).toContain(`profiles: !override\n      - ${ON_HOST_PROFILE}`);
+    expect(doc.services.api.ports).toEqual([]);
+  });
+
+  it('drops depends_on on services that run on the host', () => {
+    expect(yaml).toMatch(/depends_on: !override/);
+    expect(Object.keys(doc.services.web.depends_on)).toEqual(['db']);
+  });
+
+  it('publishes named ports on 127.0.0.1 with the leased port', () => {
+    expect(doc.services.db.ports).toEqual([{ target: 5432, published: '40001', host_ip: '127.0.0.1', protocol: 'tcp' }]);
+    expect(doc.services.db.environment).toEqual({ URL: 'db:5432' });
+  });
+});
+
+describe('projectName', () => {
+  it('is lowercase, of the repository, the session and the stable id', () => {
+    expect(projectName('My.Shop', 'abcdef123456', 'Feature/Login')).toBe('sess-my-shop-feature-login-abcdef12');
+  });
+});
