@@ -2,7 +2,7 @@
 // ratios of medians (these machines are noisy: absolute times are context, not results).
 // Plain Node, nothing outside the repository. Set BENCH_ROUNDS to change the number of rounds.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,8 +132,60 @@ function ls50() {
   report('ls with 50 sessions', sessTimes, nodeTimes, 2.5, 'node -e 0');
 }
 
+function freshContainerUp() {
+  const { root, git } = makeRepo('bench-container', 'container');
+  const sessTimes = [];
+  const rawTimes = [];
+  for (let i = -1; i < Math.ceil(ROUNDS / 2); i++) {
+    const wt = join(tmp, 'raw-c', `r${i}`);
+    const project = `sess-bench-raw-${process.pid}-${i + 1}`;
+    const t0 = process.hrtime.bigint();
+    git('worktree', 'add', '--quiet', '-b', `rawc-${i}`, wt, 'HEAD');
+    time('docker', ['compose', '-p', project, 'up', '-d', '--wait', '--quiet-pull'], wt);
+    const raw = Number(process.hrtime.bigint() - t0) / 1e6;
+    time('docker', ['compose', '-p', project, 'down', '--volumes'], wt);
+    git('worktree', 'remove', '--force', wt);
+    git('branch', '-D', `rawc-${i}`);
+
+    const s = sess(['up', `c-${i}`], root);
+    sess(['rm', `c-${i}`, '--volumes'], root);
+    if (i >= 0) {
+      rawTimes.push(raw);
+      sessTimes.push(s);
+    }
+  }
+  report('fresh container up, 2 services', sessTimes, rawTimes, 1.2, 'git worktree add + docker compose up -d --wait');
+}
+
+function noopContainerUp() {
+  const { root } = makeRepo('bench-container', 'container-noop');
+  sess(['up', 'steady'], root);
+  const state = JSON.parse(readFileSync(join(root, '.git', 'sess', 'sessions', 'steady', 'session.json'), 'utf8'));
+  const { project, files, projectDir } = state.compose;
+  const fileArgs = files.flatMap((f) => ['-f', f]);
+  const sessTimes = [];
+  const rawTimes = [];
+  for (let i = -1; i < ROUNDS * 2; i++) {
+    const raw = time('docker', ['compose', '-p', project, '--project-directory', projectDir, ...fileArgs, 'up', '-d'], root);
+    const s = sess(['up', 'steady'], root);
+    if (i >= 0) {
+      rawTimes.push(raw);
+      sessTimes.push(s);
+    }
+  }
+  sess(['rm', 'steady', '--volumes'], root);
+  report('no-op container up', sessTimes, rawTimes, 3, 'no-op docker compose up -d, same project');
+}
+
 const only = process.argv.slice(2);
-const suites = { fresh: () => freshHostUp(0), 'fresh-boot': () => freshHostUp(500), noop: noopUp, ls: ls50 };
+const suites = {
+  fresh: () => freshHostUp(0),
+  'fresh-boot': () => freshHostUp(500),
+  noop: noopUp,
+  ls: ls50,
+  container: freshContainerUp,
+  'container-noop': noopContainerUp,
+};
 try {
   for (const [name, fn] of Object.entries(suites)) {
     if (only.length && !only.includes(name)) continue;

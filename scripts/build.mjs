@@ -3,9 +3,16 @@
 // the hundreds of files of zod, yaml and commander one by one cost `sess` ~30 ms on every start.
 // Type checking is `tsc --noEmit` (npm run build runs both).
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+
+// Validated configs are cached by the text of sess.yaml and this id: a change to the config code
+// (schema, defaults, rules) makes every cached result stale.
+const configDir = new URL('../src/core/config/', import.meta.url);
+const configId = createHash('sha256');
+for (const file of readdirSync(configDir).sort()) configId.update(file).update(readFileSync(new URL(file, configDir)));
 await build({
   entryPoints: { main: 'src/cli/main.ts', jsonSchema: 'src/core/config/jsonSchema.ts' },
   outdir: 'dist',
@@ -16,6 +23,7 @@ await build({
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
+  define: { __SESS_CONFIG_ID__: JSON.stringify(configId.digest('hex').slice(0, 16)) },
   // commander is CommonJS: give its require() of node builtins a real require
   banner: { js: "import { createRequire as __sessRequire } from 'node:module'; const require = __sessRequire(import.meta.url);" },
 });

@@ -25,10 +25,6 @@ export interface ComposeSetup {
 
 export const EXTRA_PORT_PREFIX = 'compose:';
 
-export function needsCompose(placement: Placement): boolean {
-  return Object.values(placement).includes('compose');
-}
-
 export async function setUpCompose(
   repo: Repo,
   session: string,

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readHead, readRefFromFiles, resolveCommit, showFile, type WorktreeSource } from '../adapters/git.js';
 import { ConfigError, UsageError, WorkError } from '../errors.js';
-import { readTextIfExists } from '../adapters/fs.js';
+import { readJson, readTextIfExists, writeJsonAtomic } from '../adapters/fs.js';
 import type { Config, Mode } from './config/schema.js';
 import { placeServices, type Placement } from '../modes/placement.js';
 import { hashOf } from './resolve.js';
@@ -85,8 +85,7 @@ export async function prepareUp(
   request: UpRequest,
   existing: SessionRecord | undefined,
 ): Promise<Prepared> {
-  // The validator (zod, yaml) loads while git works: started now, awaited when first needed.
-  const validator = import('./config/load.js');
+  const validator = new ConfigValidator(repo);
   let configText: string;
   let configFile: string;
   let fresh: (FreshSource & { commit: string }) | undefined;
@@ -110,7 +109,7 @@ export async function prepareUp(
     }
     configText = text;
   }
-  const config = (await validator).parseConfig(configText, configFile);
+  const config = await validator.parse(configText, configFile);
   const overrides = effectiveOverrides(request, existing);
   const mode = overrides.mode ?? config.mode;
   const placement = placeServices(config, mode, overrides);
@@ -123,12 +122,42 @@ export async function prepareUp(
   return { config, configText, mode, overrides, placement, worktree, ...(fresh ? { fresh } : {}) };
 }
 
+declare const __SESS_CONFIG_ID__: string | undefined;
+
+/**
+ * Validation with a cache: the validated result of a sess.yaml text is kept (in the state folder,
+ * keyed by the text and the build of the config code), so the many sessions of one config skip
+ * loading and running the validator (yaml + zod, ~45 ms). Invalid texts are never cached.
+ */
+class ConfigValidator {
+  private readonly id = typeof __SESS_CONFIG_ID__ === 'string' ? __SESS_CONFIG_ID__ : undefined;
+  constructor(private readonly repo: Repo) {}
+
+  async parse(text: string, file: string): Promise<Config> {
+    const cacheFile = this.id ? join(this.repo.stateDir, 'cache', `config-${hashOf({ id: this.id, text })}.json`) : undefined;
+    const cached = cacheFile ? readJsonIfValid<Config>(cacheFile) : undefined;
+    if (cached) return cached;
+    const { parseConfig } = await import('./config/load.js');
+    const config = parseConfig(text, file);
+    if (cacheFile) writeJsonAtomic(cacheFile, config, 0o644);
+    return config;
+  }
+}
+
+function readJsonIfValid<T>(file: string): T | undefined {
+  try {
+    return readJson<T>(file);
+  } catch {
+    return undefined; // a damaged cache entry is a miss
+  }
+}
+
 /** sess.yaml as committed, read once per commit however often it is asked for. */
 class CommitConfigs {
   private texts = new Map<string, Promise<string | undefined>>();
   constructor(
     private readonly repo: Repo,
-    private readonly validator: Promise<typeof import('./config/load.js')>,
+    private readonly validator: ConfigValidator,
   ) {}
 
   text(commit: string): Promise<string | undefined> {
@@ -142,7 +171,7 @@ class CommitConfigs {
     if (!head) return undefined;
     const text = await this.text(head);
     if (text === undefined) return undefined;
-    return (await this.validator).parseConfig(text, `${CONFIG_FILE} at HEAD`).worktree.base;
+    return (await this.validator.parse(text, `${CONFIG_FILE} at HEAD`)).worktree.base;
   }
 }
 

@@ -1,6 +1,6 @@
 // Where things live: the repository (found from any of its checkouts), its state folder in the git
 // common dir, and the machine-wide $SESS_HOME of the port ledger.
-import { mkdirSync, openSync, writeSync, closeSync, readFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { homedir } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -23,17 +23,22 @@ export async function openRepo(cwd: string): Promise<Repo> {
 function repoId(stateDir: string): string {
   const file = join(stateDir, 'id');
   try {
-    return readFileSync(file, 'utf8').trim();
+    const id = readFileSync(file, 'utf8').trim();
+    if (id) return id;
   } catch {
     /* first use */
   }
+  // Made complete, then linked into place: two first commands at once agree on one id, and
+  // neither ever reads a half-written file.
   mkdirSync(stateDir, { recursive: true });
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, randomBytes(6).toString('hex') + '\n', { mode: 0o644 });
   try {
-    const fd = openSync(file, 'wx', 0o644);
-    writeSync(fd, randomBytes(6).toString('hex') + '\n');
-    closeSync(fd);
+    linkSync(tmp, file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    unlinkSync(tmp);
   }
   return readFileSync(file, 'utf8').trim();
 }

@@ -16,7 +16,7 @@ import { leaseOwner, openRepo, paths, type Repo } from './repo.js';
 import { resolveAll, sessionVars, type Resolved } from './resolve.js';
 import { recoverJournal, RollbackGuard } from './rollback.js';
 import { isServiceAlive, planServices, startServices, stopServices } from './services.js';
-import { needsCompose, setUpCompose, writeOverlay, type ComposeSetup } from './composeStep.js';
+import type { ComposeSetup } from './composeStep.js';
 import { composeStatesOfRepo } from '../modes/composeRuntime.js';
 import { lockSession, resolveUpTarget } from './session.js';
 import { readSession, writeSession, type SessionRecord } from './store.js';
@@ -159,7 +159,9 @@ async function transaction(
     const resolved = resolveAll(config, placement, ports, session);
     await addSourceTrees(resolved, worktree);
     let composeSetup: ComposeSetup | undefined;
-    if (needsCompose(placement)) {
+    if (Object.values(placement).includes('compose')) {
+      // loaded only when a service runs in compose (it brings the yaml writer)
+      const { setUpCompose, writeOverlay } = await import('./composeStep.js');
       composeSetup = await setUpCompose(repo, name, config, placement, worktree, resolved.hostEnv, guard, signal);
       for (const def of Object.values(resolved.services)) {
         if (def.compose) def.compose.model = composeSetup.model.services[def.compose.service];
@@ -244,8 +246,9 @@ async function transaction(
       services: order.map((n) => actions.find((a) => a.name === n) ?? { name: n, action: 'unchanged' as const }),
     });
     guard.disarm();
-    const finalStates = composeSetup ? (await composeStatesOfRepo(composeSetup.ref.cli.engine, repo.id))[name] ?? {} : {};
-    return { view: sessionView(record, finalStates), urls: serviceUrls(record), release, noop: false };
+    // every compose service is running now: unchanged ones were, the others passed `up --wait`
+    const running = Object.fromEntries(Object.keys(record.services).map((n) => [n, 'running' as const]));
+    return { view: sessionView(record, running), urls: serviceUrls(record), release, noop: false };
   } catch (error) {
     const cause = signal.aborted ? new CancelledError() : error;
     progress.warn(`${signal.aborted ? 'interrupted' : 'failed'}: rolling back`);

@@ -42,8 +42,14 @@ async function probeOnce(ready: ResolvedReady, watch: ReadyWatch): Promise<boole
   }
 }
 
+/**
+ * Probe until ready. The first attempts come quickly (10, 20, 40 ms apart, then `interval`): most
+ * services are ready within a fraction of a second, and a fixed interval would add up to a whole
+ * interval of waiting to every one of them.
+ */
 export async function waitReady(name: string, ready: ResolvedReady | undefined, watch: ReadyWatch): Promise<void> {
   const deadline = Date.now() + (ready?.timeout ?? 0) * 1000;
+  let pause = 10;
   for (;;) {
     if (!(await watch.alive())) {
       throw new WorkError(`service ${name} exited before it was ready${tailBlock(watch.logTail())}`);
@@ -54,7 +60,8 @@ export async function waitReady(name: string, ready: ResolvedReady | undefined, 
         `service ${name} was not ready after ${ready.timeout}s (${describeProbe(ready)})${tailBlock(watch.logTail())}`,
       );
     }
-    await sleep(ready.interval * 1000, watch.signal);
+    await sleep(Math.min(pause, ready.interval * 1000), watch.signal);
+    pause *= 2;
   }
 }
 

@@ -34,7 +34,7 @@ const Ready = z
     cmd: z.string().optional().describe('a shell command that exits 0 when ready'),
     log: z.string().optional().describe("a regular expression matched against the service's output"),
     timeout: seconds.default(60).describe('seconds before the service counts as failed'),
-    interval: seconds.default(0.25).describe('seconds between attempts'),
+    interval: seconds.default(0.25).describe("longest wait between attempts, in seconds (the first attempts come sooner)"),
   })
   .refine((r) => [r.http, r.tcp, r.cmd, r.log].filter((v) => v !== undefined).length === 1, {
     message: 'exactly one of http, tcp, cmd, log',
