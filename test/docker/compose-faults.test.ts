@@ -35,7 +35,7 @@ describe('fresh container up, failing at each compose step', () => {
   it('compose up failing on an image that does not exist', async () => {
     const r = await repo.sess(['up', 'f'], { env: { APP_IMAGE: 'sess-test/no-such-image:1' } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('compose could not start');
+    expect(r.stderr, r.stderr).toContain('compose could not start');
     expect(r.stderr).toMatch(/no-such-image/);
     expectFreshLeftNothing('f');
   });
@@ -43,7 +43,7 @@ describe('fresh container up, failing at each compose step', () => {
   it('--wait timing out on a health check that never passes', async () => {
     const r = await repo.sess(['up', 'f'], { env: { APP_HEALTH: 'false' } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('compose could not start');
+    expect(r.stderr, r.stderr).toContain('compose could not start');
     expectFreshLeftNothing('f');
   });
 
