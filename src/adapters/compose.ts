@@ -131,9 +131,10 @@ export interface ComposeService {
 export async function composeUp(
   p: ComposeProject,
   services: string[],
-  options: { waitTimeout: number; signal?: AbortSignal },
+  options: { waitTimeout: number; signal?: AbortSignal; noDeps?: boolean },
 ): Promise<void> {
-  await compose(p, ['up', '--detach', '--wait', '--wait-timeout', String(Math.ceil(options.waitTimeout)), ...services], {
+  const wait = ['--wait', '--wait-timeout', String(Math.ceil(options.waitTimeout))];
+  await compose(p, ['up', '--detach', ...wait, ...(options.noDeps ? ['--no-deps'] : []), ...services], {
     signal: options.signal,
   });
 }

@@ -3,10 +3,11 @@
 // overlay. All before a container starts.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { composeModel, detectCompose, type ComposeModel } from '../adapters/compose.js';
+import { Document } from 'yaml';
+import { composeModel, detectCompose, type ComposeModel, type ComposeService } from '../adapters/compose.js';
 import { readTextIfExists, writeFileAtomic } from '../adapters/fs.js';
-import { ConfigError, SessError } from '../errors.js';
-import type { ComposeRef } from '../modes/composeRuntime.js';
+import { ConfigError, SessError, WorkError } from '../errors.js';
+import { startCompose, type ComposeRef } from '../modes/composeRuntime.js';
 import { buildOverlay, projectName, unnamedPublishedPorts, type SessComposeService } from '../modes/overlay.js';
 import type { Placement } from '../modes/placement.js';
 import type { Config } from './config/schema.js';
@@ -15,6 +16,7 @@ import type { Progress } from './progress.js';
 import { paths, sessHome, leaseOwner, type Repo } from './repo.js';
 import type { Resolved } from './resolve.js';
 import type { RollbackGuard } from './rollback.js';
+import type { ServiceRecord } from './store.js';
 
 export interface ComposeSetup {
   ref: ComposeRef;
@@ -124,4 +126,48 @@ export async function writeOverlay(
   await guard.run('compose-overlay', { kind: 'file.restore', path, previous, mode: 0o600 }, async () =>
     writeFileAtomic(path, yaml, 0o600),
   );
+}
+
+/**
+ * Start a compose service again from its previous definition (after its replacement failed): the
+ * recorded model of the service replaces the current one as a whole (`!override`), with the
+ * overlay it had, in two files of the session folder that follow the session's own.
+ */
+export async function restoreComposeService(
+  repo: Repo,
+  session: string,
+  ref: ComposeRef,
+  previous: ServiceRecord,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<void> {
+  const svc = previous.def.compose?.service;
+  const model = previous.def.compose?.model as ComposeService | undefined;
+  if (!svc || !model) throw new WorkError(`no recorded compose definition of ${previous.def.name} to go back to`);
+  const base = new Document({ services: {} });
+  const node = base.createNode(model);
+  node.tag = '!override';
+  base.setIn(['services', svc], node);
+  const owner = leaseOwner(repo, session);
+  const extraPorts: Record<string, number> = {};
+  for (const [leaseName, port] of Object.entries(leasesOf(owner))) {
+    if (leaseName.startsWith(EXTRA_PORT_PREFIX)) extraPorts[leaseName.slice(EXTRA_PORT_PREFIX.length)] = port;
+  }
+  const ports: Record<string, [number, number]> = {};
+  for (const [portName, target] of Object.entries(previous.def.containerPorts)) ports[portName] = [target, previous.def.ports[portName]!];
+  const { yaml } = buildOverlay({
+    project: ref.project,
+    model: { services: { [svc]: model } },
+    managed: { [svc]: { name: previous.def.name, runtime: 'compose', ports, env: previous.def.env, dependsOn: [] } },
+    labels: { repo: repo.id, session },
+    baseEnv: {},
+    extraPorts,
+  });
+  const dir = paths.sessionDir(repo, session);
+  const files = [join(dir, 'compose.restore-base.yaml'), join(dir, 'compose.restore-overlay.yaml')];
+  writeFileAtomic(files[0]!, base.toString(), 0o600);
+  writeFileAtomic(files[1]!, yaml, 0o600);
+  await startCompose({ ...ref, files: [...ref.files, ...files] }, env, [svc], previous.def.ready?.timeout ?? 60, signal, {
+    noDeps: true,
+  });
 }

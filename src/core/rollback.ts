@@ -71,6 +71,12 @@ export class RollbackGuard {
     this.persist();
   }
 
+  /** Replace the inverse of the step with this label (the session record a resume falls back to). */
+  amendLabel(label: string, undo: Undo): void {
+    const index = this.journal.steps.findIndex((s) => s.label === label);
+    if (index >= 0) this.amend(index, undo);
+  }
+
   /** register + act: the common case. */
   async run<T>(label: string, undo: Undo, action: () => Promise<T>): Promise<T> {
     this.register(label, undo);

@@ -68,22 +68,48 @@ export interface StartContext {
   compose?: { ref: ComposeRef; env: NodeJS.ProcessEnv; fresh: boolean };
   /** The compose project of the previous up, to stop what it ran (it may have none now). */
   previousCompose?: ComposeRef;
+  /**
+   * A resumed session: a service that fails is put back as it was (its previous definition
+   * started again when it ran before) and the others go on; a fresh session is all or nothing.
+   */
+  resume?: {
+    /** Start a compose service again from its previous definition. */
+    restoreCompose: (previous: ServiceRecord) => Promise<void>;
+    /** The session record a rollback restores: restored services get their new pids in it. */
+    onRestored: (name: string, record: ServiceRecord) => void;
+  };
+}
+
+export interface ServiceFailure {
+  name: string;
+  error: unknown;
+  /** The service is as it was before this up (its previous instance runs again, or it was not running). */
+  restored: boolean;
 }
 
 export interface StartOutcome {
   records: Record<string, ServiceRecord>;
   actions: { name: string; action: ServiceAction; ms: number }[];
+  failures: ServiceFailure[];
 }
+
+/** Thrown to the dependents of a service that failed in a resumed session: they are left alone. */
+class DependencyFailed extends Error {}
 
 /**
  * Start (or replace) what the plan says, each service once everything it depends on is ready;
  * independent services come up in parallel, compose services of one wave in one `compose up`
- * (compose orders them among themselves). The first failure stops the waits of the others; the
- * guard's journal holds everything started, so the caller's rollback takes it away.
+ * (compose orders them among themselves). Replacement is stop first, then start. A fresh session
+ * stops at the first failure (the guard's journal holds everything started, the caller unwinds
+ * it); a resumed session puts a failed service back as it was and carries on with the others.
  */
 export async function startServices(ctx: StartContext, items: ServicePlanItem[]): Promise<StartOutcome> {
   const records: Record<string, ServiceRecord> = {};
   const actions: StartOutcome['actions'] = [];
+  const failures: ServiceFailure[] = [];
+  const changed: { item: ServicePlanItem; discard: () => Promise<void> }[] = [];
+  /** replacements that stopped the old instance and then failed hard: their old one comes back */
+  const pendingRestore: ServicePlanItem[] = [];
   const inner = new AbortController();
   const onOuterAbort = () => inner.abort();
   ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
@@ -96,37 +122,118 @@ export async function startServices(ctx: StartContext, items: ServicePlanItem[])
     const waitFor = item.def.dependsOn.filter(
       (d) => byName.has(d) && !(item.def.runtime === 'compose' && byName.get(d)!.def.runtime === 'compose'),
     );
-    await Promise.all(waitFor.map((d) => ready.get(d)!));
+    const prev = ctx.previous[item.name];
+    try {
+      await Promise.all(waitFor.map((d) => ready.get(d)!));
+    } catch (error) {
+      if (!(error instanceof DependencyFailed) && !ctx.resume) throw error;
+      if (prev) records[item.name] = prev;
+      actions.push({ name: item.name, action: item.action === 'unchanged' ? 'unchanged' : 'failed', ms: 0 });
+      if (item.action !== 'unchanged') failures.push({ name: item.name, error, restored: true });
+      throw new DependencyFailed(item.name);
+    }
     if (inner.signal.aborted) throw new CancelledError();
     const started = Date.now();
-    const prev = ctx.previous[item.name];
     if (item.action === 'unchanged') {
       records[item.name] = prev!;
       actions.push({ name: item.name, action: 'unchanged', ms: 0 });
       return;
     }
-    if (item.action === 'replace' && prev) {
-      ctx.progress.info(`replacing ${item.name}: its definition changed`);
-      await stopRecorded(prev, ctx.previousCompose ?? ctx.compose?.ref);
+    const wasRunning = item.action === 'replace' && prev !== undefined;
+    let discard: (() => Promise<void>) | undefined;
+    try {
+      if (wasRunning) {
+        ctx.progress.info(`replacing ${item.name}: its definition changed (stopping the old one first)`);
+        await stopRecorded(prev!, ctx.previousCompose ?? ctx.compose?.ref);
+      }
+      const onStarted = (d: () => Promise<void>) => (discard = d);
+      records[item.name] =
+        item.def.runtime === 'host'
+          ? await startHost(ctx, item, inner.signal, onStarted)
+          : await startInCompose(ctx, item, batch!, inner.signal, onStarted);
+      changed.push({ item, discard: discard! });
+      const action: ServiceAction = wasRunning ? 'replaced' : prev?.wanted && prev.hash === item.hash ? 'restarted' : 'started';
+      actions.push({ name: item.name, action, ms: Date.now() - started });
+    } catch (error) {
+      // A fresh session is all or nothing, and so is bringing up what did not run before: the
+      // caller's rollback takes this up away. A failed replacement of a running service goes back
+      // to what it was, and the others carry on.
+      if (!ctx.resume || !wasRunning || error instanceof CancelledError) {
+        if (wasRunning) pendingRestore.push(item);
+        throw error;
+      }
+      if (discard) await discard().catch(() => undefined);
+      const restored = await restorePrevious(ctx, item, prev, records);
+      failures.push({ name: item.name, error, restored });
+      actions.push({ name: item.name, action: 'failed', ms: Date.now() - started });
+      throw new DependencyFailed(item.name);
     }
-    records[item.name] =
-      item.def.runtime === 'host' ? await startHost(ctx, item, inner.signal) : await startInCompose(ctx, item, batch!, inner.signal);
-    actions.push({ name: item.name, action: item.action === 'replace' ? 'replaced' : 'started', ms: Date.now() - started });
   };
 
   for (const item of items) {
     const p = bring(item);
-    p.catch(() => inner.abort());
+    p.catch((error) => {
+      if (!(error instanceof DependencyFailed)) inner.abort();
+    });
     ready.set(item.name, p);
   }
   try {
     const results = await Promise.allSettled(ready.values());
-    if (results.some((r) => r.status === 'rejected')) throw pickCause(results, ctx.signal);
+    const hard = results.filter((r) => r.status === 'rejected' && !(r.reason instanceof DependencyFailed));
+    if (hard.length && ctx.resume) {
+      // the whole up is rolled back: replaced services get their previous instance back (what it
+      // started, the caller's rollback stops)
+      for (const { item, discard } of changed) {
+        if (item.action !== 'replace') continue;
+        await discard().catch(() => undefined);
+        await restorePrevious(ctx, item, ctx.previous[item.name], records);
+      }
+      for (const item of pendingRestore) await restorePrevious(ctx, item, ctx.previous[item.name], records);
+    }
+    if (hard.length) throw pickCause(hard as PromiseSettledResult<void>[], ctx.signal);
     // in the order of the plan (dependencies first), not the order they happened to finish in
-    const ordered = Object.fromEntries(items.map((i) => [i.name, records[i.name]!]));
-    return { records: ordered, actions };
+    const ordered = Object.fromEntries(items.filter((i) => records[i.name]).map((i) => [i.name, records[i.name]!]));
+    return { records: ordered, actions, failures };
   } finally {
     ctx.signal.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+/**
+ * Put a service of a resumed session back as it was: its previous definition started again when
+ * it ran before this up; otherwise it simply stays stopped. false when the previous one would not
+ * come back.
+ */
+async function restorePrevious(
+  ctx: StartContext,
+  item: ServicePlanItem,
+  previous: ServiceRecord | undefined,
+  records: Record<string, ServiceRecord>,
+): Promise<boolean> {
+  if (!previous) {
+    const before = ctx.previous[item.name];
+    if (before) records[item.name] = before;
+    return true;
+  }
+  ctx.progress.info(`bringing back the previous ${item.name}`);
+  try {
+    if (previous.runtime === 'host') {
+      const restoredItem = { ...item, def: previous.def, hash: previous.hash };
+      // no signal: a restore runs to its end even after Ctrl+C
+      const rec = await startHost(ctx, restoredItem, new AbortController().signal, () => undefined, (r) =>
+        ctx.resume!.onRestored(item.name, r),
+      );
+      records[item.name] = rec;
+    } else {
+      await ctx.resume!.restoreCompose(previous);
+      records[item.name] = { ...previous, wanted: true };
+    }
+    ctx.progress.step(`previous ${item.name} is back`);
+    return true;
+  } catch (error) {
+    ctx.progress.warn(`the previous ${item.name} did not come back either: ${error instanceof Error ? error.message : error}`);
+    records[item.name] = { ...previous, wanted: true };
+    return false;
   }
 }
 
@@ -137,17 +244,27 @@ function pickCause(results: PromiseSettledResult<void>[], outer: AbortSignal): u
   return errors.find((e) => !(e instanceof CancelledError)) ?? errors[0];
 }
 
-async function startHost(ctx: StartContext, item: ServicePlanItem, signal: AbortSignal): Promise<ServiceRecord> {
+async function startHost(
+  ctx: StartContext,
+  item: ServicePlanItem,
+  signal: AbortSignal,
+  onStarted: (discard: () => Promise<void>) => void,
+  /** A previous instance brought back: not journaled (a rollback must not stop it), reported here. */
+  restored?: (record: ServiceRecord) => void,
+): Promise<ServiceRecord> {
   const { def } = item;
   await ensurePortsFree(def);
   const logFile = paths.logFile(ctx.repo, ctx.session, def.name);
   mkdirSync(paths.logsDir(ctx.repo, ctx.session), { recursive: true });
   const marker = `${ctx.repo.id}/${ctx.session}/${def.name}/${randomBytes(4).toString('hex')}`;
   const undo = { kind: 'process.stop' as const, marker, signal: def.stop.signal, grace: def.stop.grace };
-  const handle = ctx.guard.register(`service:${def.name}`, undo);
+  const handle = restored ? undefined : ctx.guard.register(`service:${def.name}`, undo);
   const proc = await startHostProcess(def, { logFile, marker: { name: SERVICE_MARKER, value: marker } });
-  ctx.guard.amend(handle, { ...undo, pid: proc.pid, start: proc.start });
-  failpoint(`service:${def.name}`);
+  if (handle !== undefined) ctx.guard.amend(handle, { ...undo, pid: proc.pid, start: proc.start });
+  const record: ServiceRecord = { runtime: 'host', hash: item.hash, def, pid: proc.pid, start: proc.start, logOffset: proc.logOffset, wanted: true };
+  onStarted(() => stopHostProcess(proc, def.stop));
+  restored?.(record);
+  if (!restored) failpoint(`service:${def.name}`);
   ctx.progress.info(`started ${def.name} (pid ${proc.pid})`);
   await waitReady(def.name, def.ready, {
     alive: () => isRunning(proc),
@@ -158,9 +275,9 @@ async function startHost(ctx: StartContext, item: ServicePlanItem, signal: Abort
     env: { ...process.env, ...def.env },
     signal,
   });
-  failpoint(`ready:${def.name}`);
+  if (!restored) failpoint(`ready:${def.name}`);
   ctx.progress.step(`${def.name} is ready`);
-  return { runtime: 'host', hash: item.hash, def, pid: proc.pid, start: proc.start, logOffset: proc.logOffset, wanted: true };
+  return record;
 }
 
 async function startInCompose(
@@ -168,9 +285,11 @@ async function startInCompose(
   item: ServicePlanItem,
   batch: ComposeBatch,
   signal: AbortSignal,
+  onStarted: (discard: () => Promise<void>) => void,
 ): Promise<ServiceRecord> {
   const { def } = item;
   const ref = ctx.compose!.ref;
+  onStarted(() => removeServiceContainers(ref, [def.compose!.service], def.stop.grace));
   await batch.start(item);
   failpoint(`service:${def.name}`);
   if (def.ready) {

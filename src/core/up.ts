@@ -8,14 +8,14 @@ import { runShell } from '../adapters/process.js';
 import { CancelledError, RollbackError, SessError, WorkError, messageOf, indent } from '../errors.js';
 import { dependencyOrder } from './config/order.js';
 import type { Config } from './config/schema.js';
-import { appendRelease, type Release, type ServiceAction } from './history.js';
+import { appendRelease, type Release, type ReleaseStatus, type ServiceAction } from './history.js';
 import { lease, leasesOf } from './ledger.js';
 import { inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
 import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, type Repo } from './repo.js';
 import { resolveAll, sessionVars, type Resolved } from './resolve.js';
 import { recoverJournal, RollbackGuard } from './rollback.js';
-import { isServiceAlive, planServices, startServices, stopServices } from './services.js';
+import { isServiceAlive, planServices, startServices, stopServices, type ServiceFailure, type StartContext } from './services.js';
 import type { ComposeSetup } from './composeStep.js';
 import { composeStatesOfRepo } from '../modes/composeRuntime.js';
 import { lockSession, resolveUpTarget } from './session.js';
@@ -110,6 +110,10 @@ async function transaction(
     if (signal.aborted) throw new CancelledError();
   };
   let actions: { name: string; action: ServiceAction; ms?: number }[] = [];
+  let releaseFailure: WorkError | undefined;
+  // what a rollback of this resume writes back: the previous record, with the pids of services
+  // that were brought back to their previous definition after a failed replacement
+  const fallback = existing ? structuredClone(existing) : undefined;
   try {
     if (!existing) {
       await guard.run('session', { kind: 'session.remove', session: name }, async () => {
@@ -196,6 +200,18 @@ async function transaction(
     if (starting.some((i) => i.def.runtime === 'host')) {
       await runHooks('pre_spawn', config.hooks.pre_spawn, worktree, hookEnv, guard, options);
     }
+    const resume: StartContext['resume'] = fallback
+      ? {
+          restoreCompose: async (previous) => {
+            const { restoreComposeService } = await import('./composeStep.js');
+            await restoreComposeService(repo, name, composeSetup?.ref ?? existing!.compose!, previous, hookEnv, new AbortController().signal);
+          },
+          onRestored: (service, rec) => {
+            fallback.services[service] = rec;
+            guard.amendLabel('session', { kind: 'session.restore', record: fallback });
+          },
+        }
+      : undefined;
     const outcome = await startServices(
       {
         repo,
@@ -206,13 +222,26 @@ async function transaction(
         previous: existing?.services ?? {},
         ...(composeSetup ? { compose: { ref: composeSetup.ref, env: hookEnv, fresh: !existing } } : {}),
         ...(existing?.compose ? { previousCompose: existing.compose } : {}),
+        ...(resume ? { resume } : {}),
       },
       plan.items,
     );
     actions = [...outcome.actions, ...plan.removed.map((n) => ({ name: n, action: 'stopped' as const }))];
-    if (starting.length > 0 || !existing) {
+    const failed = outcome.failures;
+    if (failed.length === 0 && (starting.length > 0 || !existing)) {
       await runHooks('post_up', config.hooks.post_up, worktree, hookEnv, guard, options);
     }
+    // A resume where some services failed: those are back as they were, the others keep what
+    // this up gave them. The release ends here, without a rollback of the rest.
+    const status: ReleaseStatus =
+      failed.length === 0
+        ? 'completed'
+        : failed.some((f) => !f.restored)
+          ? 'failed'
+          : outcome.actions.some((a) => ['replaced', 'started', 'restarted'].includes(a.action))
+            ? 'partially_failed'
+            : 'rolled_back';
+    if (failed.length) releaseFailure = releaseError(status, failed, name);
 
     const inputFiles = composeSetup ? config.compose?.files ?? ['compose.yaml'] : [];
     const record: SessionRecord = {
@@ -224,7 +253,7 @@ async function transaction(
       createdBranch: existing?.createdBranch ?? prepared.fresh?.source.kind !== 'existing',
       created: existing?.created ?? started,
       lastUp: new Date().toISOString(),
-      status: 'up',
+      status: status === 'failed' ? 'failed' : 'up',
       ports,
       overrides: prepared.overrides,
       inputHash: inputHash(prepared.configText, prepared.overrides, readHead(worktreeGitDir(worktree), repo.commonDir), worktree, inputFiles),
@@ -242,14 +271,17 @@ async function transaction(
       started,
       ended: new Date().toISOString(),
       trigger,
-      status: 'completed',
+      status,
       services: order.map((n) => actions.find((a) => a.name === n) ?? { name: n, action: 'unchanged' as const }),
+      ...(releaseFailure ? { error: releaseFailure.message } : {}),
     });
     guard.disarm();
+    if (releaseFailure) throw releaseFailure;
     // every compose service is running now: unchanged ones were, the others passed `up --wait`
     const running = Object.fromEntries(Object.keys(record.services).map((n) => [n, 'running' as const]));
     return { view: sessionView(record, running), urls: serviceUrls(record), release, noop: false };
   } catch (error) {
+    if (error === releaseFailure) throw error;
     const cause = signal.aborted ? new CancelledError() : error;
     progress.warn(`${signal.aborted ? 'interrupted' : 'failed'}: rolling back`);
     const failures = await guard.unwind();
@@ -271,6 +303,22 @@ async function transaction(
     if (cause instanceof SessError) throw cause;
     throw new WorkError(messageOf(cause), { cause });
   }
+}
+
+function releaseError(status: ReleaseStatus, failed: ServiceFailure[], session: string): WorkError {
+  const lines = failed.map(
+    (f) =>
+      `  - ${f.name}: ${messageOf(f.error).split('\n').join('\n    ')}\n    ${f.restored ? 'it is back as it was before this up' : 'its previous definition did not come back either: it is down'}`,
+  );
+  const what = {
+    rolled_back: 'nothing was changed in the end',
+    partially_failed: 'the other changed services run their new definition',
+    failed: 'some services are down',
+    completed: '',
+  }[status];
+  return new WorkError(`sess up of ${session} ended ${status}: ${what}\n${lines.join('\n')}`, {
+    hint: status === 'failed' ? '`sess doctor --fix` brings the session to a consistent state; `sess up` tries again' : 'fix the cause and run sess up again',
+  });
 }
 
 async function copyIncludes(repo: Repo, config: Config, worktree: string, progress: Progress): Promise<void> {
