@@ -18,7 +18,9 @@ export function httpOnce(url: string): Promise<boolean> {
     }
     const req = (parsed.protocol === 'https:' ? requestTls : request)(
       parsed,
-      { method: 'GET', timeout: ATTEMPT_MS, rejectUnauthorized: false },
+      // no keep-alive: a connection we kept open would pin the service's port (FIN_WAIT_2) once
+      // the service is stopped, and its replacement could not bind it
+      { method: 'GET', timeout: ATTEMPT_MS, rejectUnauthorized: false, agent: false, headers: { connection: 'close' } },
       (res) => {
         res.resume();
         const code = res.statusCode ?? 0;

@@ -357,3 +357,37 @@ export function streamLines(
     });
   });
 }
+
+/**
+ * End processes whose command line holds these arguments in a row (a `compose -p PROJECT ...` that
+ * a killed sess left running). Returns how many there were.
+ */
+export async function killProcessesWithArgs(args: string[]): Promise<number> {
+  const needle = args.join('\0');
+  const found: number[] = [];
+  for (const entry of safeReaddir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'latin1');
+      if (`\0${cmdline}`.includes(`\0${needle}\0`) && processStartTime(Number(entry)) !== null) found.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  for (const pid of found) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
+  for (let i = 0; i < 50 && found.some((p) => processStartTime(p) !== null); i++) await sleep(50);
+  for (const pid of found) {
+    try {
+      if (processStartTime(pid) !== null) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  return found.length;
+}

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import {
   deleteBranch,
+  hasLocalBranch,
   listWorktrees,
   pruneWorktrees,
   removeWorktree,
@@ -12,8 +13,10 @@ import { runShell } from '../adapters/process.js';
 import { WorkError, messageOf } from '../errors.js';
 import { release } from './ledger.js';
 import type { Progress } from './progress.js';
-import { leaseOwner, openRepo, type Repo } from './repo.js';
-import { recoverJournal } from './rollback.js';
+import { leaseOwner, openRepo, paths, type Repo } from './repo.js';
+import { readJournal, recoverJournal, type UnwindFailure } from './rollback.js';
+import { removePath, writeJsonAtomic } from '../adapters/fs.js';
+import { processStartTime } from '../adapters/process.js';
 import { stopServices } from './services.js';
 import { lockSession, requireSession } from './session.js';
 import { readSession, removeSessionDir, writeSession, type SessionRecord } from './store.js';
@@ -26,6 +29,23 @@ export interface SessionCommand {
   progress: Progress;
 }
 
+/**
+ * Finish what an interrupted command left in the session's journal (the caller holds the session
+ * lock, so its writer is gone): an `up` is unwound; a `down` or an `rm`, whose intent was recorded
+ * before it acted, is carried to its end.
+ */
+export async function finishInterrupted(repo: Repo, name: string, progress: Progress): Promise<UnwindFailure[]> {
+  const journal = readJournal(repo, name);
+  if (!journal) return [];
+  if (journal.command === 'up') return (await recoverJournal(repo, name, progress.info))?.failures ?? [];
+  progress.info(`finishing an interrupted \`sess ${journal.command}\` (pid ${journal.pid}, ${journal.started})`);
+  const record = readSession(repo, name);
+  if (record && journal.command === 'down') await downRecord(repo, record, progress);
+  if (record && journal.command === 'rm') await rmRecord(repo, record, progress, { volumes: !!journal.volumes, force: true });
+  removePath(paths.journalFile(repo, name));
+  return [];
+}
+
 /** Run a command with the session locked and any interrupted command's journal finished first. */
 async function withSession<T>(
   options: SessionCommand,
@@ -35,7 +55,7 @@ async function withSession<T>(
   const { name } = requireSession(repo, options.target);
   const lock = await lockSession(repo, name, options.progress);
   try {
-    await recoverJournal(repo, name, options.progress.info);
+    await finishInterrupted(repo, name, options.progress);
     const record = readSession(repo, name);
     if (!record) throw new WorkError(`session ${name} went away while waiting for its lock`);
     return await fn(repo, record);
@@ -44,19 +64,39 @@ async function withSession<T>(
   }
 }
 
+/** Record what a down or rm is about to do, so that a killed one is finished by the next command. */
+function recordIntent(repo: Repo, name: string, command: 'down' | 'rm', extra: { volumes?: boolean } = {}): void {
+  writeJsonAtomic(paths.journalFile(repo, name), {
+    version: 1,
+    command,
+    session: name,
+    pid: process.pid,
+    start: processStartTime(process.pid),
+    started: new Date().toISOString(),
+    steps: [],
+    ...extra,
+  });
+}
+
 export function down(options: SessionCommand): Promise<SessionView> {
   return withSession(options, async (repo, record) => {
-    await stopAll(record, options.progress);
-    for (const svc of Object.values(record.services)) {
-      svc.wanted = false;
-      delete svc.pid;
-      delete svc.start;
-    }
-    record.status = 'down';
-    writeSession(repo, record);
+    recordIntent(repo, record.name, 'down');
+    await downRecord(repo, record, options.progress);
+    removePath(paths.journalFile(repo, record.name));
     options.progress.step(`${record.name} is down (worktree, ports and volumes kept)`);
     return sessionView(record);
   });
+}
+
+async function downRecord(repo: Repo, record: SessionRecord, progress: Progress): Promise<void> {
+  await stopAll(record, progress);
+  for (const svc of Object.values(record.services)) {
+    svc.wanted = false;
+    delete svc.pid;
+    delete svc.start;
+  }
+  record.status = 'down';
+  writeSession(repo, record);
 }
 
 async function stopAll(record: SessionRecord, progress: Progress, volumes = false): Promise<void> {
@@ -83,10 +123,9 @@ export interface RmOptions extends SessionCommand {
 
 export function rm(options: RmOptions): Promise<{ name: string; removed: string[] }> {
   return withSession(options, async (repo, record) => {
-    const worktreeThere = existsSync(record.worktree);
-    const unpushed = await unpushedCommits(record.branch, repo.mainRoot);
-    if (!options.force && worktreeThere) {
+    if (!options.force && existsSync(record.worktree)) {
       const dirty = await uncommittedChanges(record.worktree, record.ownFiles);
+      const unpushed = await unpushedCommits(record.branch, repo.mainRoot);
       const problems: string[] = [];
       if (dirty.length) problems.push(`uncommitted changes: ${list(dirty)}`);
       if (unpushed.length) problems.push(`${unpushed.length} commit(s) on ${record.branch} that no other branch or remote has`);
@@ -96,29 +135,42 @@ export function rm(options: RmOptions): Promise<{ name: string; removed: string[
         });
       }
     }
-    const removed: string[] = [];
-    await stopAll(record, options.progress, options.volumes);
-    if (worktreeThere || (await listWorktrees(repo.mainRoot)).some((w) => w.path === record.worktree)) {
-      await removeWorktree(record.worktree, repo.mainRoot);
-      removed.push(`worktree ${record.worktree}`);
-    }
-    await pruneWorktrees(repo.mainRoot);
-    if (record.createdBranch && unpushed.length === 0) {
-      try {
-        await deleteBranch(record.branch, repo.mainRoot);
-        removed.push(`branch ${record.branch}`);
-      } catch (error) {
-        options.progress.warn(`kept branch ${record.branch}: ${messageOf(error)}`);
-      }
-    } else if (record.createdBranch) {
-      options.progress.info(`kept branch ${record.branch}: it has commits of its own`);
-    }
-    await release(leaseOwner(repo, record.name));
-    removed.push(`ports ${Object.values(record.ports).join(' ')}`.trim());
-    removeSessionDir(repo, record.name);
+    recordIntent(repo, record.name, 'rm', { volumes: options.volumes });
+    const removed = await rmRecord(repo, record, options.progress, options);
     options.progress.step(`removed session ${record.name}`);
     return { name: record.name, removed };
   });
+}
+
+/** Take a session away: services, worktree (and the branch sess made, if it holds nothing), leases, state. */
+export async function rmRecord(
+  repo: Repo,
+  record: SessionRecord,
+  progress: Progress,
+  options: { volumes: boolean; force: boolean },
+): Promise<string[]> {
+  const removed: string[] = [];
+  const unpushed = await unpushedCommits(record.branch, repo.mainRoot);
+  await stopAll(record, progress, options.volumes);
+  if (existsSync(record.worktree) || (await listWorktrees(repo.mainRoot)).some((w) => w.path === record.worktree)) {
+    await removeWorktree(record.worktree, repo.mainRoot);
+    removed.push(`worktree ${record.worktree}`);
+  }
+  await pruneWorktrees(repo.mainRoot);
+  if (record.createdBranch && unpushed.length === 0) {
+    try {
+      await deleteBranch(record.branch, repo.mainRoot);
+      removed.push(`branch ${record.branch}`);
+    } catch (error) {
+      if (await hasLocalBranch(record.branch, repo.mainRoot, repo.commonDir)) progress.warn(`kept branch ${record.branch}: ${messageOf(error)}`);
+    }
+  } else if (record.createdBranch) {
+    progress.info(`kept branch ${record.branch}: it has commits of its own`);
+  }
+  await release(leaseOwner(repo, record.name));
+  removed.push(`ports ${Object.values(record.ports).join(' ')}`.trim());
+  removeSessionDir(repo, record.name);
+  return removed;
 }
 
 function list(paths: string[]): string {

@@ -22,6 +22,8 @@ export interface Journal {
   start: string | null;
   started: string;
   steps: JournalStep[];
+  /** rm: whether it was to delete volumes too */
+  volumes?: boolean;
 }
 
 export interface UnwindFailure {

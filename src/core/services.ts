@@ -2,7 +2,7 @@
 // up, down and rm, over both runtimes (host processes, compose containers).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { findPortHolder } from '../adapters/process.js';
+import { findPortHolder, sleep } from '../adapters/process.js';
 import { isPortFree } from '../adapters/ports.js';
 import { containerLogsTail, containersByLabel } from '../adapters/compose.js';
 import { WorkError, CancelledError } from '../errors.js';
@@ -366,15 +366,25 @@ class ComposeBatch {
   }
 }
 
-/** A leased port held by a process that is not ours: fail now, naming it, instead of a confusing crash. */
+/**
+ * A leased port held by a process that is not ours: fail now, naming it, instead of a confusing
+ * crash. A port that no process listens on but the kernel still holds (connections of a service
+ * that was just stopped, closing) is waited for, a few seconds at most.
+ */
 async function ensurePortsFree(def: ResolvedService): Promise<void> {
   for (const [name, port] of Object.entries(def.ports)) {
-    if (await isPortFree(port)) continue;
-    const holder = findPortHolder(port);
-    throw new WorkError(
-      `port ${port} (${name}, leased to this session) is in use by ${holder ? `pid ${holder}` : 'another process'}`,
-      { hint: holder ? `stop pid ${holder}, then run sess up again` : 'stop whatever listens on it, then run sess up again' },
-    );
+    const deadline = Date.now() + 5000;
+    let holder: number | null = null;
+    while (!(await isPortFree(port))) {
+      holder = findPortHolder(port);
+      if (holder !== null || Date.now() > deadline) {
+        throw new WorkError(
+          `port ${port} (${name}, leased to this session) is in use by ${holder ? `pid ${holder}` : 'another process'}`,
+          { hint: holder ? `stop pid ${holder}, then run sess up again` : 'stop whatever listens on it, then run sess up again' },
+        );
+      }
+      await sleep(50);
+    }
   }
 }
 

@@ -4,7 +4,7 @@
 import { lstatSync, readlinkSync, unlinkSync } from 'node:fs';
 import { readTextIfExists, removePath, writeFileAtomic } from '../adapters/fs.js';
 import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, resolveCommit } from '../adapters/git.js';
-import { processGroupOf, processesWithEnv, stopProcessGroup } from '../adapters/process.js';
+import { killProcessesWithArgs, processGroupOf, processesWithEnv, stopProcessGroup } from '../adapters/process.js';
 import { rollbackProject, type ProjectSnapshot } from '../modes/composeRuntime.js';
 import { paths, type Repo } from './repo.js';
 import { release } from './ledger.js';
@@ -50,6 +50,8 @@ export async function runUndo(repo: Repo, undo: Undo, progress: (line: string) =
     case 'process.stop':
       return stopMarkedProcess(undo, progress);
     case 'compose.rollback':
+      // a `compose up` that a killed sess left behind would go on creating containers
+      if (await killProcessesWithArgs(['-p', undo.project])) progress(`stopped a compose command still working on ${undo.project}`);
       progress(`removing what compose started for ${undo.project}`);
       return rollbackProject(undo.engine, undo.project, undo.before, undo.grace);
     case 'session.remove':

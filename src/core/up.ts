@@ -14,7 +14,8 @@ import { inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpReq
 import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, type Repo } from './repo.js';
 import { resolveAll, sessionVars, type Resolved } from './resolve.js';
-import { recoverJournal, RollbackGuard } from './rollback.js';
+import { RollbackGuard } from './rollback.js';
+import { finishInterrupted } from './down.js';
 import { isServiceAlive, planServices, startServices, stopServices, type ServiceFailure, type StartContext } from './services.js';
 import type { ComposeSetup } from './composeStep.js';
 import { composeStatesOfRepo } from '../modes/composeRuntime.js';
@@ -42,7 +43,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
   const { name, branch } = await resolveUpTarget(repo, options.target);
   const lock = await lockSession(repo, name, options.progress, options.signal);
   try {
-    await recoverJournal(repo, name, options.progress.info);
+    await finishInterrupted(repo, name, options.progress);
     // Read again under the lock: another command may have changed it while we waited.
     const existing = readSession(repo, name);
     if (existing) {
@@ -272,7 +273,7 @@ async function transaction(
       ended: new Date().toISOString(),
       trigger,
       status,
-      services: order.map((n) => actions.find((a) => a.name === n) ?? { name: n, action: 'unchanged' as const }),
+      services: [...order, ...plan.removed].map((n) => actions.find((a) => a.name === n) ?? { name: n, action: 'unchanged' as const }),
       ...(releaseFailure ? { error: releaseFailure.message } : {}),
     });
     guard.disarm();
