@@ -1,0 +1,147 @@
+// sess killed with SIGKILL at each step of a fresh host-mode up (after the step acted, and right
+// after it recorded its intent), then `sess doctor --fix`: nothing leaked. The same for a resumed
+// session (its worktree and leases stay), for down and rm, and doctor's other findings.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { acquireLock } from '../../src/adapters/fs.js';
+import { branches, ledger, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+
+let repo: TestRepo;
+beforeEach(() => {
+  repo = makeRepo('host-faults');
+  writeFileSync(join(repo.root, 'local.cache'), 'cached\n');
+  writeFileSync(join(repo.root, 'shared.env'), 'SHARED=1\n');
+});
+afterEach(() => repo.cleanup());
+
+async function expectKilled(args: string[], failpoint: string) {
+  const r = await repo.sess(args, { env: { SESS_FAILPOINT: failpoint } });
+  expect(r.code, r.stderr).toBe(null); // killed by SIGKILL: no exit code
+}
+
+async function doctorFixes(kind: string) {
+  const found = await repo.sess(['doctor', '--json']);
+  expect(found.code).toBe(1);
+  expect(JSON.parse(found.stdout).findings.map((f: any) => f.kind)).toContain(kind);
+  const fixed = await repo.sess(['doctor', '--fix']);
+  expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+  const again = await repo.sess(['doctor']);
+  expect(again.code, again.stdout).toBe(0);
+}
+
+function expectNothingLeft(session: string, branch: string) {
+  expect(ourProcesses(repo.id())).toEqual([]);
+  expect(worktrees(repo)).toEqual([]);
+  expect(branches(repo)).not.toContain(branch);
+  expect(leasesOf(repo, session)).toEqual({});
+  expect(existsSync(join(repo.root, '.git', 'sess', 'sessions', session))).toBe(false);
+}
+
+const STEPS = ['session', 'worktree', 'include', 'link', 'ports', 'env-file', 'post_create', 'pre_spawn', 'service:db', 'ready:db', 'service:web', 'ready:web', 'post_up'];
+
+describe('SIGKILL during a fresh up, then doctor --fix', () => {
+  // ready:* is a check, not a step with an inverse of its own: it has no "before"
+  it.each(STEPS.flatMap((s) => (s.startsWith('ready:') ? [`${s}:kill`] : [`${s}:kill`, `${s}:kill-before`])))('%s: nothing leaked', async (point) => {
+    await expectKilled(['up', 'feat/k'], point);
+    await doctorFixes('unfinished-journal');
+    expectNothingLeft('feat-k', 'feat/k');
+  });
+
+  it('the next up of the session finishes the unwinding itself, then comes up', async () => {
+    await expectKilled(['up', 'feat/k'], 'ready:db:kill');
+    const r = await repo.sess(['up', 'feat/k']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('finishing the rollback of an interrupted `sess up`');
+    expect(ourProcesses(repo.id(), 'feat-k').length).toBeGreaterThan(0);
+    expect((await repo.json(['ls'])).map((s: any) => s.name)).toEqual(['feat-k']);
+  });
+});
+
+describe('SIGKILL during a resumed up, down and rm', () => {
+  async function downed() {
+    expect((await repo.sess(['up', 'feat/k'])).code).toBe(0);
+    expect((await repo.sess(['down', 'feat-k'])).code).toBe(0);
+    const wt = join(repo.tmp, 'app.sess', 'feat-k');
+    writeFileSync(join(wt, 'wip.txt'), 'mine\n');
+    return { wt, leases: leasesOf(repo, 'feat-k') };
+  }
+
+  it.each(['service:db:kill', 'ready:web:kill', 'post_up:kill'])('resume killed at %s: worktree, work and leases kept', async (point) => {
+    const { wt, leases } = await downed();
+    await expectKilled(['up', 'feat-k'], point);
+    await doctorFixes('unfinished-journal');
+    expect(ourProcesses(repo.id())).toEqual([]);
+    expect(readFileSync(join(wt, 'wip.txt'), 'utf8')).toBe('mine\n');
+    expect(leasesOf(repo, 'feat-k')).toEqual(leases);
+    expect((await repo.json(['status', 'feat-k'])).status).toBe('down');
+  });
+
+  it('a down killed half way is finished by doctor --fix', async () => {
+    expect((await repo.sess(['up', 'feat/k'])).code).toBe(0);
+    // the intent is written before anything stops: kill it right there (as if it died mid-way)
+    const journal = join(repo.root, '.git', 'sess', 'sessions', 'feat-k', 'journal.json');
+    writeFileSync(journal, JSON.stringify({ version: 1, command: 'down', session: 'feat-k', pid: 999999, start: null, started: new Date().toISOString(), steps: [] }));
+    await doctorFixes('unfinished-journal');
+    expect(ourProcesses(repo.id())).toEqual([]);
+    expect((await repo.json(['status', 'feat-k'])).status).toBe('down');
+  });
+
+  it('an rm killed half way is finished by the next command', async () => {
+    expect((await repo.sess(['up', 'feat/k'])).code).toBe(0);
+    const journal = join(repo.root, '.git', 'sess', 'sessions', 'feat-k', 'journal.json');
+    writeFileSync(journal, JSON.stringify({ version: 1, command: 'rm', session: 'feat-k', pid: 999999, start: null, started: new Date().toISOString(), steps: [] }));
+    const r = await repo.sess(['status', 'feat-k']); // read-only: does not touch it
+    expect(r.code).toBe(0);
+    expect((await repo.sess(['down', 'feat-k'])).stderr).toContain('finishing an interrupted `sess rm`');
+    expectNothingLeft('feat-k', 'feat/k');
+  });
+});
+
+describe('doctor finds and repairs', () => {
+  it('a host process of ours whose session is gone', async () => {
+    expect((await repo.sess(['up', 'feat/k'])).code).toBe(0);
+    const pids = ourProcesses(repo.id(), 'feat-k');
+    rmSync(join(repo.root, '.git', 'sess', 'sessions', 'feat-k'), { recursive: true });
+    await doctorFixes('orphan-process');
+    expect(ourProcesses(repo.id())).toEqual([]);
+    expect(pids.length).toBeGreaterThan(0);
+  });
+
+  it('a session whose worktree folder vanished, and git\'s stale entry for it', async () => {
+    expect((await repo.sess(['up', 'feat/k'])).code).toBe(0);
+    rmSync(join(repo.tmp, 'app.sess', 'feat-k'), { recursive: true, force: true });
+    const report = JSON.parse((await repo.sess(['doctor', '--json'])).stdout);
+    const kinds = report.findings.map((f: any) => f.kind);
+    expect(kinds).toContain('lost-worktree');
+    expect(kinds).toContain('stale-worktree-entry');
+    expect((await repo.sess(['doctor', '--fix'])).code).toBe(0);
+    expect((await repo.sess(['doctor'])).code).toBe(0);
+    expect(ourProcesses(repo.id())).toEqual([]);
+    expect(leasesOf(repo, 'feat-k')).toEqual({});
+    expect(await repo.json(['ls'])).toEqual([]);
+    expect(execFileSync('git', ['worktree', 'list'], { cwd: repo.root, encoding: 'utf8' }).trim().split('\n')).toHaveLength(1);
+  });
+
+  it('leases of a session that no longer exists, and of a repository that is gone', async () => {
+    const home = process.env.SESS_HOME!;
+    const file = join(home, 'ports.json');
+    const gone = join(repo.tmp, 'deleted-repo', '.git', 'sess');
+    mkdirSync(join(repo.root, '.git', 'sess'), { recursive: true });
+    writeFileSync(join(repo.root, '.git', 'sess', 'id'), 'abcdefabcdef\n');
+    // two stale leases in the shared ledger, written under its lock as sess does
+    const held = await acquireLock(join(home, 'ports.lock'), { timeoutMs: 30_000, what: 'the port ledger' });
+    try {
+      const data = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { version: 1, leases: {} };
+      data.leases['31998'] = { owner: 'abcdefabcdef/ghost', name: 'web', stateDir: join(repo.root, '.git', 'sess'), since: new Date().toISOString() };
+      data.leases['31999'] = { owner: 'ffffffffffff/other', name: 'web', stateDir: gone, since: new Date().toISOString() };
+      writeFileSync(file, JSON.stringify(data));
+    } finally {
+      held.release();
+    }
+    await doctorFixes('stale-lease');
+    expect(ledger()['31998']).toBeUndefined();
+    expect(ledger()['31999']).toBeUndefined();
+  });
+});
