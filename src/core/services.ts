@@ -349,7 +349,7 @@ class ComposeBatch {
         ? { containers: [], volumes: [], networks: [] }
         : await snapshotProject(ref.cli.engine, ref.project);
       const grace = Math.max(...wave.map((w) => w.item.def.stop.grace));
-      this.ctx.guard.register(`compose:${services.join(',')}`, {
+      this.ctx.guard.register(`compose:${services.join('+')}`, {
         kind: 'compose.rollback',
         engine: ref.cli.engine,
         project: ref.project,

@@ -1,0 +1,89 @@
+// sess killed with SIGKILL during a container-mode up (at compose steps, and in the middle of
+// `compose up` itself, whose process goes on without it), then `sess doctor --fix`: no container,
+// network or volume of a fresh session is left; a resumed session keeps its volume and data.
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { branches, eventually, leasesOf, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
+import { containersOf, dockerCleanup, dockerExec, expectNothingInDocker, projectOf, volumesOf } from '../helpers/docker.js';
+
+let repo: TestRepo;
+const repos: TestRepo[] = [];
+beforeEach(() => {
+  repo = makeRepo('compose-faults');
+  repos.push(repo);
+});
+afterEach(() => repo.cleanup());
+afterAll(() => repos.forEach(dockerCleanup));
+
+async function doctorFix() {
+  const found = await repo.sess(['doctor']);
+  expect(found.code, found.stdout).toBe(1);
+  expect(found.stdout).toContain('unfinished-journal');
+  const fixed = await repo.sess(['doctor', '--fix']);
+  expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+  expect((await repo.sess(['doctor'])).code).toBe(0);
+}
+
+function expectFreshGone(session: string) {
+  expectNothingInDocker(repo, session, expect);
+  expect(worktrees(repo)).toEqual([]);
+  expect(branches(repo)).toEqual(['main']);
+  expect(leasesOf(repo, session)).toEqual({});
+}
+
+describe('SIGKILL during a fresh container up, then doctor --fix', () => {
+  it.each(['compose-overlay:kill-before', 'compose-overlay:kill', 'compose:store+app:kill-before', 'service:store:kill', 'ready:app:kill', 'post_up:kill'])(
+    '%s: nothing left in the engine',
+    async (point) => {
+      const r = await repo.sess(['up', 'k'], { env: { SESS_FAILPOINT: point } });
+      expect(r.code, r.stderr).toBe(null);
+      await doctorFix();
+      expectFreshGone('k');
+    },
+  );
+
+  it('killed in the middle of compose up (compose goes on alone): nothing left', async () => {
+    const { child, done } = repo.start(['up', 'k'], { env: { APP_DELAY: '20' } });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    await eventually(() => err.includes('compose up'), 20_000, 'compose up to start');
+    await eventually(() => containersOf(repo, 'k').length > 0, 20_000, 'containers to exist');
+    child.kill('SIGKILL');
+    await done;
+    await doctorFix();
+    expectFreshGone('k');
+  });
+});
+
+describe('SIGKILL during a resumed container up', () => {
+  it('killed in compose up of a resume: doctor --fix keeps the volume and its data', async () => {
+    expect((await repo.sess(['up', 'r'])).code).toBe(0);
+    const store = containersOf(repo, 'r').find((c) => c.name.includes('-store-'))!;
+    dockerExec(store.name, 'sh', '-c', 'echo precious > /data/precious');
+    expect((await repo.sess(['down', 'r'])).code).toBe(0);
+    const volumes = volumesOf(projectOf(repo, 'r'));
+    const { child, done } = repo.start(['up', 'r'], { env: { APP_DELAY: '20' } });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    await eventually(() => err.includes('compose up'), 20_000, 'compose up to start');
+    await eventually(() => containersOf(repo, 'r').length > 0, 20_000, 'containers to exist');
+    child.kill('SIGKILL');
+    await done;
+    await doctorFix();
+    expect(containersOf(repo, 'r')).toEqual([]);
+    expect(volumesOf(projectOf(repo, 'r'))).toEqual(volumes);
+    expect((await repo.sess(['up', 'r'])).code).toBe(0);
+    const again = containersOf(repo, 'r').find((c) => c.name.includes('-store-'))!;
+    expect(dockerExec(again.name, 'cat', '/data/precious')).toBe('precious\n');
+  });
+
+  it('doctor removes containers of ours whose session is gone', async () => {
+    expect((await repo.sess(['up', 'gone'])).code).toBe(0);
+    const { rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    rmSync(join(repo.root, '.git', 'sess', 'sessions', 'gone'), { recursive: true });
+    const found = await repo.sess(['doctor', '--json']);
+    expect(JSON.parse(found.stdout).findings.map((f: any) => f.kind)).toContain('orphan-container');
+    expect((await repo.sess(['doctor', '--fix'])).code).toBe(0);
+    expect(containersOf(repo, 'gone')).toEqual([]);
+  });
+});
