@@ -131,10 +131,11 @@ export interface ComposeService {
 export async function composeUp(
   p: ComposeProject,
   services: string[],
-  options: { waitTimeout: number; signal?: AbortSignal; noDeps?: boolean },
+  options: { waitTimeout: number; signal?: AbortSignal; noDeps?: boolean; build?: boolean },
 ): Promise<void> {
   const wait = ['--wait', '--wait-timeout', String(Math.ceil(options.waitTimeout))];
-  await compose(p, ['up', '--detach', ...wait, ...(options.noDeps ? ['--no-deps'] : []), ...services], {
+  const flags = [...(options.noDeps ? ['--no-deps'] : []), ...(options.build ? ['--build'] : [])];
+  await compose(p, ['up', '--detach', ...wait, ...flags, ...services], {
     signal: options.signal,
   });
 }
@@ -235,4 +236,20 @@ export async function removeNetworks(engine: string, ids: string[]): Promise<voi
 export async function containerLogsTail(engine: string, id: string, lines: number): Promise<string> {
   const r = await run(engine, ['logs', '--tail', String(lines), id], { allowFailure: true });
   return (r.stdout + r.stderr).trim();
+}
+
+/** Ids of local images (by name); an image that is not there has none. */
+export async function imageIds(engine: string, images: string[]): Promise<Record<string, string>> {
+  const unique = [...new Set(images)];
+  if (unique.length === 0) return {};
+  const r = await run(engine, ['image', 'inspect', '--format', '{{.Id}}', ...unique], { allowFailure: true });
+  const ids = r.stdout.split('\n').filter(Boolean);
+  // inspect prints only the images it found, in order: ask one by one when some are missing
+  if (ids.length === unique.length) return Object.fromEntries(unique.map((img, i) => [img, ids[i]!]));
+  const out: Record<string, string> = {};
+  for (const img of unique) {
+    const one = await run(engine, ['image', 'inspect', '--format', '{{.Id}}', img], { allowFailure: true });
+    if (one.exitCode === 0) out[img] = one.stdout.trim();
+  }
+  return out;
 }

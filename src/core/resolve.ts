@@ -33,8 +33,11 @@ export interface ResolvedService {
   env: Record<string, string>;
   /** tree: git tree id of cwd at HEAD, so a commit that changes the service's files changes its hash. */
   host?: { command: string; cwd: string; tree?: string };
-  /** model: the service as compose merges it from the user's files (so a change there changes the hash) */
-  compose?: { service: string; model?: unknown };
+  /**
+   * model: the service as compose merges it from the user's files; image: the local id of its
+   * image; context: the git tree of its build context at HEAD. A change of any changes the hash.
+   */
+  compose?: { service: string; model?: unknown; image?: string; context?: string };
   ready?: ResolvedReady;
   stop: { signal: NodeJS.Signals; grace: number };
 }

@@ -358,7 +358,9 @@ class ComposeBatch {
       });
       this.ctx.progress.info(`compose up ${services.join(' ')}`);
       const timeout = Math.max(...wave.map((w) => w.item.def.ready?.timeout ?? 60));
-      await startCompose(ref, env, services, timeout, this.signal);
+      // a service built from a context that changed is rebuilt
+      const build = wave.some((w) => w.item.action === 'replace' && (w.item.def.compose?.model as { build?: unknown })?.build);
+      await startCompose(ref, env, services, timeout, this.signal, { build });
       for (const w of wave) w.done();
     } catch (error) {
       for (const w of wave) w.done(error);

@@ -168,9 +168,7 @@ async function transaction(
       // loaded only when a service runs in compose (it brings the yaml writer)
       const { setUpCompose, writeOverlay } = await import('./composeStep.js');
       composeSetup = await setUpCompose(repo, name, config, placement, worktree, resolved.hostEnv, guard, signal);
-      for (const def of Object.values(resolved.services)) {
-        if (def.compose) def.compose.model = composeSetup.model.services[def.compose.service];
-      }
+      await describeComposeServices(resolved, composeSetup, worktree);
       const labels = { repo: repo.id, session: name };
       await writeOverlay(composeSetup, config, placement, ports, resolved, labels, sessionVars(session, ports), guard, progress);
     }
@@ -371,6 +369,25 @@ async function addSourceTrees(resolved: Resolved, worktree: string): Promise<voi
       cache.set(rel, r.exitCode === 0 ? r.stdout.trim() : '');
     }
     def.host!.tree = cache.get(rel)!;
+  }
+}
+
+/** What else decides a compose service's hash: its merged model, its image id, its build context. */
+async function describeComposeServices(resolved: Resolved, setup: ComposeSetup, worktree: string): Promise<void> {
+  const defs = Object.values(resolved.services).filter((d) => d.compose);
+  const models = new Map(defs.map((d) => [d, setup.model.services[d.compose!.service]!]));
+  const images = [...models.values()].filter((m) => m.image && !m.build).map((m) => m.image!);
+  const { imageIds } = await import('../adapters/compose.js');
+  const ids = await imageIds(setup.ref.cli.engine, images);
+  for (const [def, model] of models) {
+    def.compose!.model = model;
+    if (model.image && !model.build) def.compose!.image = ids[model.image] ?? '';
+    const context = (model.build as { context?: string } | undefined)?.context;
+    if (context?.startsWith(worktree)) {
+      const rel = context.slice(worktree.length + 1);
+      const r = await git(['rev-parse', `HEAD:${rel}`], worktree, { allowFailure: true });
+      def.compose!.context = r.exitCode === 0 ? r.stdout.trim() : '';
+    }
   }
 }
 

@@ -89,11 +89,11 @@ export async function startCompose(
   services: string[],
   waitTimeout: number,
   signal?: AbortSignal,
-  options: { noDeps?: boolean } = {},
+  options: { noDeps?: boolean; build?: boolean } = {},
 ): Promise<void> {
   const project = { cli: ref.cli, name: ref.project, files: ref.files, projectDir: ref.projectDir, env };
   try {
-    await composeUp(project, services, { waitTimeout, signal, noDeps: !!options.noDeps });
+    await composeUp(project, services, { waitTimeout, signal, noDeps: !!options.noDeps, build: !!options.build });
   } catch (error) {
     if (signal?.aborted || !(error instanceof SessError)) throw error;
     throw new WorkError(`compose could not start ${services.join(', ')}: ${error.message}${await failingLogs(ref)}`, {
