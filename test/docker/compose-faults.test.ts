@@ -40,9 +40,9 @@ describe('fresh container up, failing at each compose step', () => {
     expectFreshLeftNothing('f');
   });
 
-  it('--wait timing out on a health check that never passes', async () => {
-    const r = await repo.sess(['up', 'f'], { env: { APP_HEALTH: 'false' } });
-    expect(r.code).toBe(1);
+  it('--wait timing out on a service that does not become healthy in time', async () => {
+    const r = await repo.sess(['up', 'f'], { env: { APP_DELAY: '120' } });
+    expect(r.code, r.stderr).toBe(1);
     expect(r.stderr, r.stderr).toContain('compose could not start');
     expectFreshLeftNothing('f');
   });
@@ -85,8 +85,8 @@ describe('resumed container up, failing', () => {
     const app = containersOf(repo, 'r').find((c) => c.name.includes('-app-'))!;
     dockerExec(app.name, 'kill', '1'); // app is down: the next up starts it
     await eventually(() => containersOf(repo, 'r').find((c) => c.id === app.id)?.state === 'exited', 15_000, 'app to exit');
-    const r = await repo.sess(['up', 'r'], { env: { APP_HEALTH: 'false' } });
-    expect(r.code).toBe(1);
+    const r = await repo.sess(['up', 'r'], { env: { APP_DELAY: '120' } });
+    expect(r.code, r.stderr).toBe(1);
     expectKept(volumes, leases);
     const now = containersOf(repo, 'r');
     expect(now.find((c) => c.id === store.id)?.state).toBe('running');

@@ -2,8 +2,12 @@
 // `compose up` itself, whose process goes on without it), then `sess doctor --fix`: no container,
 // network or volume of a fresh session is left; a resumed session keeps its volume and data.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { branches, eventually, leasesOf, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
+import { rmSync } from 'node:fs';
+import { branches, eventually, isolatedLedger, leasesOf, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
 import { containersOf, dockerCleanup, dockerExec, expectNothingInDocker, projectOf, volumesOf } from '../helpers/docker.js';
+
+const home = isolatedLedger();
+afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 let repo: TestRepo;
 const repos: TestRepo[] = [];
@@ -78,7 +82,6 @@ describe('SIGKILL during a resumed container up', () => {
 
   it('doctor removes containers of ours whose session is gone', async () => {
     expect((await repo.sess(['up', 'gone'])).code).toBe(0);
-    const { rmSync } = await import('node:fs');
     const { join } = await import('node:path');
     rmSync(join(repo.root, '.git', 'sess', 'sessions', 'gone'), { recursive: true });
     const found = await repo.sess(['doctor', '--json']);

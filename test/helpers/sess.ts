@@ -179,3 +179,14 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * A port ledger of this test file's own. For files that run `sess doctor --fix`, which repairs the
+ * machine-wide ledger: they must never see (or release) leases of other files' sessions that are
+ * half way through.
+ */
+export function isolatedLedger(): string {
+  const home = mkdtempSync(join(tmpdir(), 'sess-home-'));
+  process.env.SESS_HOME = home;
+  return home;
+}

@@ -1,12 +1,15 @@
 // sess killed with SIGKILL at each step of a fresh host-mode up (after the step acted, and right
 // after it recorded its intent), then `sess doctor --fix`: nothing leaked. The same for a resumed
 // session (its worktree and leases stay), for down and rm, and doctor's other findings.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireLock } from '../../src/adapters/fs.js';
-import { branches, ledger, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+import { isolatedLedger, branches, ledger, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+
+const home = isolatedLedger();
+afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 let repo: TestRepo;
 beforeEach(() => {
@@ -125,7 +128,6 @@ describe('doctor finds and repairs', () => {
   });
 
   it('leases of a session that no longer exists, and of a repository that is gone', async () => {
-    const home = process.env.SESS_HOME!;
     const file = join(home, 'ports.json');
     const gone = join(repo.tmp, 'deleted-repo', '.git', 'sess');
     mkdirSync(join(repo.root, '.git', 'sess'), { recursive: true });

@@ -1,10 +1,13 @@
 // Re-up as a release: only what changed is replaced, stop first then start (a single-writer store
 // holding a flock never fails on its own lock), failed replacements bring back the previous
 // definition, and the history says how each up ended.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readFileSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readFileSync, rmSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, makeRepo, ourProcesses, type TestRepo } from '../helpers/sess.js';
+import { alive, isolatedLedger, makeRepo, ourProcesses, type TestRepo } from '../helpers/sess.js';
+
+const home = isolatedLedger();
+afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 let repo: TestRepo;
 let wt: string;
