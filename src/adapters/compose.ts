@@ -253,3 +253,16 @@ export async function imageIds(engine: string, images: string[]): Promise<Record
   }
   return out;
 }
+
+/** Size in bytes of every volume (`system df -v`, which walks them: slow, only for `ls --size`). */
+export async function volumeSizes(engine: string): Promise<Record<string, number>> {
+  const r = await run(engine, ['system', 'df', '-v', '--format', '{{json .Volumes}}'], { allowFailure: true });
+  if (r.exitCode !== 0) return {};
+  const units: Record<string, number> = { B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
+  const out: Record<string, number> = {};
+  for (const v of JSON.parse(r.stdout || '[]') as { Name: string; Size: string }[]) {
+    const m = /^([\d.]+)\s*([a-zA-Z]+)$/.exec(v.Size ?? '');
+    out[v.Name] = m ? Math.round(Number(m[1]) * (units[m[2]!] ?? 1)) : 0;
+  }
+  return out;
+}

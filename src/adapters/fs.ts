@@ -196,3 +196,10 @@ export async function copyTreeCow(from: string, to: string): Promise<void> {
     await run('cp', ['-a', '--reflink=auto', from, to]);
   }
 }
+
+/** Bytes a folder takes on disk (`du`), 0 when it is gone. */
+export async function diskUsage(path: string): Promise<number> {
+  const r = await run('du', ['-sk', path], { allowFailure: true });
+  const kb = parseInt(r.stdout.split('\t')[0] ?? '', 10);
+  return Number.isNaN(kb) ? 0 : kb * 1024;
+}

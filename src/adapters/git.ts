@@ -5,8 +5,8 @@
 // log, one error type), and git is only ever called with argument arrays.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, basename } from 'node:path';
-import { UsageError } from '../errors.js';
-import { run, type RunOptions } from './process.js';
+import { SubprocessError, UsageError } from '../errors.js';
+import { run, tailLines, type RunOptions } from './process.js';
 
 export interface RepoLocation {
   /** Top folder of the checkout we were called from (main checkout or a worktree). */
@@ -74,6 +74,17 @@ function readCommonDir(gitDir: string): string {
 
 function mainRootOf(commonDir: string, fallback: string): string {
   return basename(commonDir) === '.git' ? dirname(commonDir) : fallback;
+}
+
+/** The git dir of a linked worktree (from its `.git` file). */
+export function worktreeGitDir(worktree: string): string {
+  try {
+    const m = /^gitdir:\s*(.+)$/m.exec(readFileSync(join(worktree, '.git'), 'utf8'));
+    if (m) return resolve(worktree, m[1]!.trim());
+  } catch {
+    /* a main checkout, or gone */
+  }
+  return join(worktree, '.git');
 }
 
 /** The commit a checkout's HEAD points at, read from files (loose ref or packed-refs). */
@@ -218,4 +229,66 @@ export async function unpushedCommits(branch: string, cwd: string): Promise<stri
 
 export function absolute(path: string, base: string): string {
   return isAbsolute(path) ? path : resolve(base, path);
+}
+
+export async function remoteUrl(remote: string, cwd: string): Promise<string | undefined> {
+  const r = await git(['remote', 'get-url', remote], cwd, { allowFailure: true });
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+}
+
+/**
+ * Fetch one ref of a remote into a local ref. 'missing' when the remote has no such ref; other
+ * failures (network, auth) throw.
+ */
+export async function fetchRef(
+  remote: string,
+  ref: string,
+  into: string,
+  cwd: string,
+  signal?: AbortSignal,
+): Promise<'fetched' | 'missing'> {
+  const r = await git(['fetch', '--no-tags', '--quiet', '--force', remote, `${ref}:${into}`], cwd, {
+    allowFailure: true,
+    signal,
+  });
+  if (r.exitCode === 0) return 'fetched';
+  if (/couldn't find remote ref|no such ref|not our ref/i.test(r.stderr)) return 'missing';
+  throw new SubprocessError(`git fetch ${remote} ${ref}`, r.exitCode, tailLines(r.stderr));
+}
+
+/** Every ref the remote has, by name (one `git ls-remote`). */
+export async function remoteRefs(remote: string, cwd: string): Promise<Map<string, string>> {
+  const r = await git(['ls-remote', remote], cwd);
+  const refs = new Map<string, string>();
+  for (const line of r.stdout.split('\n')) {
+    const [sha, name] = line.split('\t');
+    if (sha && name) refs.set(name, sha);
+  }
+  return refs;
+}
+
+export async function isAncestor(ancestor: string, of: string, cwd: string): Promise<boolean> {
+  const r = await git(['merge-base', '--is-ancestor', ancestor, of], cwd, { allowFailure: true });
+  return r.exitCode === 0;
+}
+
+/** Commits reachable from `head` but from none of `others`. */
+export async function commitsNotIn(head: string, others: string[], cwd: string): Promise<string[]> {
+  const r = await git(['rev-list', head, '--not', ...others], cwd, { allowFailure: true });
+  return r.exitCode === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+}
+
+/** Point the checked-out branch of a worktree, and its files, at a commit. */
+export async function resetHard(worktree: string, commit: string, signal?: AbortSignal): Promise<void> {
+  await git(['reset', '--hard', '--quiet', commit], worktree, { signal });
+}
+
+/** The remote and remote branch a local branch tracks, if it tracks one. */
+export async function upstreamOf(branch: string, cwd: string): Promise<{ remote: string; ref: string } | undefined> {
+  const r = await git(['config', '--get-regexp', `^branch\\.${branch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(remote|merge)$`], cwd, {
+    allowFailure: true,
+  });
+  const remote = /\.remote (.+)/.exec(r.stdout)?.[1];
+  const ref = /\.merge (.+)/.exec(r.stdout)?.[1];
+  return remote && ref ? { remote, ref } : undefined;
 }

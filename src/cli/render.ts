@@ -1,5 +1,6 @@
 // Tables and summaries for people. Programs use --json.
 import type { SessionView } from '../core/view.js';
+import type { ListedSession } from '../core/inspect.js';
 import type { Release } from '../core/history.js';
 import { bold, dim, green, red, yellow } from './output.js';
 
@@ -20,12 +21,39 @@ const portsText = (ports: Record<string, number>) =>
     .map(([n, p]) => `${n}=${p}`)
     .join(' ');
 
-export function renderList(views: SessionView[]): string {
+export function renderList(views: ListedSession[], now = Date.now()): string {
   if (views.length === 0) return 'no sessions (start one with `sess up <branch>`)';
+  const sized = views.some((v) => v.disk);
   return table([
-    ['SESSION', 'STATUS', 'MODE', 'BRANCH', 'PORTS'],
-    ...views.map((v) => [v.name, stateColor(v.status), v.mode, v.branch, portsText(v.ports)]),
+    ['SESSION', 'STATUS', 'MODE', 'BRANCH', 'LAST UP', ...(sized ? ['DISK'] : []), 'PORTS'],
+    ...views.map((v) => [
+      v.name,
+      stateColor(v.status),
+      v.mode,
+      v.pr ? `${v.branch} ${dim(`(PR #${v.pr.number} @${v.pr.commit.slice(0, 8)})`)}` : v.branch,
+      v.lastUp ? ago(now - Date.parse(v.lastUp)) : '-',
+      ...(sized ? [v.disk ? `${bytes(v.disk.worktree)} + ${bytes(v.disk.volumes)} vol` : '-'] : []),
+      portsText(v.ports),
+    ]),
   ]);
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  if (s < 86400) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86400)}d ago`;
+}
+
+function bytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i ? 1 : 0)}${units[i]}`;
 }
 
 export function renderStatus(view: SessionView): string {

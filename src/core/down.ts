@@ -147,7 +147,7 @@ export async function rmRecord(
   repo: Repo,
   record: SessionRecord,
   progress: Progress,
-  options: { volumes: boolean; force: boolean },
+  options: { volumes: boolean; force: boolean; keepBranch?: boolean },
 ): Promise<string[]> {
   const removed: string[] = [];
   const unpushed = await unpushedCommits(record.branch, repo.mainRoot);
@@ -157,7 +157,7 @@ export async function rmRecord(
     removed.push(`worktree ${record.worktree}`);
   }
   await pruneWorktrees(repo.mainRoot);
-  if (record.createdBranch && unpushed.length === 0) {
+  if (record.createdBranch && unpushed.length === 0 && !options.keepBranch) {
     try {
       await deleteBranch(record.branch, repo.mainRoot);
       removed.push(`branch ${record.branch}`);

@@ -10,11 +10,40 @@ import { listSessions, type SessionRecord } from './store.js';
 import { sessionView, type ComposeStates, type SessionView } from './view.js';
 import { dotenv } from './dotenv.js';
 
-export async function ls(cwd: string): Promise<SessionView[]> {
+/** An element of `sess ls`: the SPEC shape, plus when it was last up, the sandbox it is, its disk use. */
+export interface ListedSession extends SessionView {
+  lastUp: string | null;
+  pr?: { number: number; remote: string; commit: string };
+  disk?: { worktree: number; volumes: number };
+}
+
+export async function ls(cwd: string, options: { size?: boolean } = {}): Promise<ListedSession[]> {
   const repo = await openRepo(cwd);
   const records = listSessions(repo);
   const states = await composeStates(repo, records);
-  return records.map((record) => sessionView(record, states[record.name] ?? {}));
+  const sizes = options.size ? await diskUse(records) : undefined;
+  return records.map((record) => ({
+    ...sessionView(record, states[record.name] ?? {}),
+    lastUp: record.lastUp,
+    ...(record.pr ? { pr: { number: record.pr.number, remote: record.pr.remote, commit: record.pr.commit } } : {}),
+    ...(sizes ? { disk: sizes[record.name]! } : {}),
+  }));
+}
+
+/** Worktree (du) and volumes (the engine's own count) of each session: only on request, it walks them. */
+async function diskUse(records: SessionRecord[]): Promise<Record<string, { worktree: number; volumes: number }>> {
+  const { diskUsage } = await import('../adapters/fs.js');
+  const engine = records.find((r) => r.compose)?.compose?.cli.engine;
+  const volumes = engine ? await import('../adapters/compose.js').then((m) => m.volumeSizes(engine)) : {};
+  const out: Record<string, { worktree: number; volumes: number }> = {};
+  await Promise.all(
+    records.map(async (r) => {
+      const project = r.compose?.project;
+      const vol = project ? Object.entries(volumes).filter(([n]) => n.startsWith(`${project}_`)).reduce((a, [, b]) => a + b, 0) : 0;
+      out[r.name] = { worktree: await diskUsage(r.worktree), volumes: vol };
+    }),
+  );
+  return out;
 }
 
 export async function status(cwd: string, target: string): Promise<SessionView> {

@@ -15,6 +15,10 @@ import type { SessionRecord } from './store.js';
 export interface UpRequest {
   mode?: Mode;
   base?: string;
+  /** the remote whose branch a new session tracks when only the remote has it (default origin) */
+  remote?: string;
+  /** a pull request sandbox that moves: the commit its worktree is about to be reset to */
+  moveTo?: string;
   host?: string[];
   container?: string[];
 }
@@ -33,7 +37,7 @@ export interface Prepared {
   overrides: SessionRecord['overrides'];
   placement: Placement;
   worktree: string;
-  fresh?: FreshSource;
+  fresh?: FreshSource & { commit: string };
 }
 
 export function worktreePathFor(repo: Repo, config: Config, session: string): string {
@@ -95,11 +99,19 @@ export async function prepareUp(
         hint: `\`sess rm ${name}\` forgets the session; \`sess doctor --fix\` repairs every such session`,
       });
     }
-    configFile = join(existing.worktree, CONFIG_FILE);
-    configText = readWorktreeConfigText(existing.worktree);
+    if (request.moveTo) {
+      // a sandbox moving to a newer commit runs that commit's sess.yaml
+      configFile = `${CONFIG_FILE} at ${request.moveTo.slice(0, 8)}`;
+      const text = await showFile(request.moveTo, CONFIG_FILE, repo.mainRoot);
+      if (text === undefined) throw new ConfigError(configFile, [{ path: '', message: 'no sess.yaml in that commit' }]);
+      configText = text;
+    } else {
+      configFile = join(existing.worktree, CONFIG_FILE);
+      configText = readWorktreeConfigText(existing.worktree);
+    }
   } else {
     const commits = new CommitConfigs(repo, validator);
-    fresh = await chooseSource(repo, branch, request.base, commits);
+    fresh = await chooseSource(repo, branch, request.base, commits, request.remote ?? 'origin');
     configFile = `${CONFIG_FILE} at ${fresh.describe}`;
     const text = await commits.text(fresh.commit);
     if (text === undefined) {
@@ -191,17 +203,18 @@ async function chooseSource(
   branch: string,
   base: string | undefined,
   commits: CommitConfigs,
+  remote: string,
 ): Promise<FreshSource & { commit: string }> {
   const local = await commitOf(repo, `refs/heads/${branch}`);
   if (local) {
     return { source: { kind: 'existing', branch }, branchTip: null, describe: `branch ${branch}`, commit: local };
   }
-  const remoteTip = await commitOf(repo, `refs/remotes/origin/${branch}`);
+  const remoteTip = await commitOf(repo, `refs/remotes/${remote}/${branch}`);
   if (remoteTip) {
     return {
-      source: { kind: 'track', branch, remoteRef: `origin/${branch}` },
+      source: { kind: 'track', branch, remoteRef: `${remote}/${branch}` },
       branchTip: remoteTip,
-      describe: `origin/${branch}`,
+      describe: `${remote}/${branch}`,
       commit: remoteTip,
     };
   }
@@ -214,4 +227,16 @@ async function chooseSource(
     describe: `${baseRef} (${startPoint.slice(0, 8)})`,
     commit: startPoint,
   };
+}
+
+/** The main checkout's committed sess.yaml (settings that are the repository's, not a branch's), if valid. */
+export async function mainConfig(repo: Repo): Promise<Config | undefined> {
+  const head = readHead(repo.commonDir, repo.commonDir);
+  const text = head ? await showFile(head, CONFIG_FILE, repo.mainRoot) : undefined;
+  if (text === undefined) return undefined;
+  try {
+    return await new ConfigValidator(repo).parse(text, `${CONFIG_FILE} at HEAD`);
+  } catch {
+    return undefined;
+  }
 }

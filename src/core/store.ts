@@ -35,6 +35,8 @@ export interface SessionRecord {
   worktree: string;
   /** sess created the branch (so `rm` may delete it when it holds nothing of its own). */
   createdBranch: boolean;
+  /** The commit the worktree started at: a branch still there has no work of its own to merge. */
+  baseCommit?: string;
   created: string;
   lastUp: string | null;
   status: SessionStatus;
@@ -54,7 +56,8 @@ export interface SessionRecord {
   compose?: ComposeRef;
   /** Files whose text decides the no-op check besides sess.yaml (compose files, worktree-relative). */
   inputFiles: string[];
-  pr?: { number: number; remote: string; commit: string };
+  /** a pull request sandbox: which one, and the commit it runs */
+  pr?: { number: number; remote: string; commit: string; ref: string };
 }
 
 export function readSession(repo: Repo, name: string): SessionRecord | undefined {

@@ -1,9 +1,9 @@
 // The inverses of up's steps, as data (they sit in the journal and may be run by a later process).
 // Each one checks that what it removes is ours and tolerates that it is already gone: it may run
 // after a step that failed half way, or after a SIGKILL right before the step acted.
-import { lstatSync, readlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, unlinkSync } from 'node:fs';
 import { readTextIfExists, removePath, writeFileAtomic } from '../adapters/fs.js';
-import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, resolveCommit } from '../adapters/git.js';
+import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, resetHard, resolveCommit } from '../adapters/git.js';
 import { killProcessesWithArgs, processGroupOf, processesWithEnv, stopProcessGroup } from '../adapters/process.js';
 import { rollbackProject, type ProjectSnapshot } from '../modes/composeRuntime.js';
 import { paths, type Repo } from './repo.js';
@@ -24,6 +24,8 @@ export type Undo =
   | { kind: 'compose.rollback'; engine: string; project: string; before: ProjectSnapshot; grace: number }
   | { kind: 'session.remove'; session: string }
   | { kind: 'session.restore'; record: SessionRecord }
+  /** a sandbox moved to a newer commit: back to where it was */
+  | { kind: 'worktree.reset'; worktree: string; commit: string }
   | { kind: 'none' };
 
 export async function runUndo(repo: Repo, undo: Undo, progress: (line: string) => void): Promise<void> {
@@ -59,6 +61,9 @@ export async function runUndo(repo: Repo, undo: Undo, progress: (line: string) =
       return;
     case 'session.restore':
       writeSession(repo, undo.record);
+      return;
+    case 'worktree.reset':
+      if (existsSync(undo.worktree)) await resetHard(undo.worktree, undo.commit);
       return;
     case 'none':
       return;

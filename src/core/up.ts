@@ -3,9 +3,9 @@
 import { existsSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyTreeCow, readTextIfExists, writeFileAtomic } from '../adapters/fs.js';
-import { addWorktree, git, readHead } from '../adapters/git.js';
+import { addWorktree, git, readHead, resetHard, worktreeGitDir } from '../adapters/git.js';
 import { runShell } from '../adapters/process.js';
-import { CancelledError, RollbackError, SessError, WorkError, messageOf, indent } from '../errors.js';
+import { CancelledError, RollbackError, SessError, UsageError, WorkError, messageOf, indent } from '../errors.js';
 import { dependencyOrder } from './config/order.js';
 import type { Config } from './config/schema.js';
 import { appendRelease, type Release, type ReleaseStatus, type ServiceAction } from './history.js';
@@ -15,6 +15,7 @@ import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, type Repo } from './repo.js';
 import { resolveAll, sessionVars, type Resolved } from './resolve.js';
 import { RollbackGuard } from './rollback.js';
+import { checkSandboxMovable, fetchPullRequest, makeRoomForSandbox, type PullRequestHead } from './sandbox.js';
 import { finishInterrupted } from './down.js';
 import { isServiceAlive, planServices, startServices, stopServices, type ServiceFailure, type StartContext } from './services.js';
 import type { ComposeSetup } from './composeStep.js';
@@ -26,7 +27,10 @@ import { serviceUrls, sessionView, type SessionView } from './view.js';
 
 export interface UpOptions extends UpRequest {
   cwd: string;
-  target: string;
+  /** a branch or session name; or none, with `pr` */
+  target?: string;
+  /** a pull request number: the sandbox pr-N */
+  pr?: number;
   signal: AbortSignal;
   progress: Progress;
 }
@@ -40,18 +44,35 @@ export interface UpResult {
 
 export async function up(options: UpOptions): Promise<UpResult> {
   const repo = await openRepo(options.cwd);
-  const { name, branch } = await resolveUpTarget(repo, options.target);
+  let pr: PullRequestHead | undefined;
+  if (options.pr !== undefined) {
+    if (options.target) throw new UsageError('give a branch or --pr, not both');
+    pr = await fetchPullRequest(repo, options.pr, options.remote ?? 'origin', options.progress, options.signal);
+  } else if (!options.target) {
+    throw new UsageError('which branch? `sess up <branch>` or `sess up --pr N`');
+  }
+  const { name, branch } = await resolveUpTarget(repo, pr?.branch ?? options.target!);
   const lock = await lockSession(repo, name, options.progress, options.signal);
   try {
     await finishInterrupted(repo, name, options.progress);
     // Read again under the lock: another command may have changed it while we waited.
     const existing = readSession(repo, name);
-    if (existing) {
+    let moveTo: string | undefined;
+    if (pr && existing && existsSync(existing.worktree) && readHead(worktreeGitDir(existing.worktree), repo.commonDir) !== pr.commit) {
+      await checkSandboxMovable(existing, pr);
+      moveTo = pr.commit;
+      options.progress.info(`moving sandbox ${name} to ${pr.commit.slice(0, 8)}`);
+    }
+    if (existing && !moveTo) {
       const noop = await tryNoop(repo, existing, options);
       if (noop) return noop;
     }
-    const prepared = await prepareUp(repo, name, branch, options, existing);
-    return await transaction(repo, name, branch, prepared, existing, options);
+    const request = { ...options, ...(pr ? { remote: pr.remote } : {}), ...(moveTo ? { moveTo } : {}) };
+    const prepared = await prepareUp(repo, name, branch, request, existing);
+    if (pr && !existing && prepared.config.sandboxes?.max !== undefined) {
+      await makeRoomForSandbox(repo, prepared.config.sandboxes.max, name, options.progress);
+    }
+    return await transaction(repo, name, branch, prepared, existing, options, pr, moveTo);
   } finally {
     lock.release();
   }
@@ -88,12 +109,6 @@ async function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions):
   return { view: sessionView(existing, composeStates), urls: serviceUrls(existing), release, noop: true };
 }
 
-function worktreeGitDir(worktree: string): string {
-  const text = readTextIfExists(join(worktree, '.git')) ?? '';
-  const m = /^gitdir:\s*(.+)$/m.exec(text);
-  return m ? m[1]!.trim() : join(worktree, '.git');
-}
-
 async function transaction(
   repo: Repo,
   name: string,
@@ -101,6 +116,8 @@ async function transaction(
   prepared: Prepared,
   existing: SessionRecord | undefined,
   options: UpOptions,
+  pr?: PullRequestHead,
+  moveTo?: string,
 ): Promise<UpResult> {
   const { config, placement, worktree } = prepared;
   const { progress, signal } = options;
@@ -125,6 +142,11 @@ async function transaction(
     }
     checkSignal();
 
+    if (moveTo) {
+      const from = readHead(worktreeGitDir(worktree), repo.commonDir)!;
+      await guard.run('move', { kind: 'worktree.reset', worktree, commit: from }, () => resetHard(worktree, moveTo, signal));
+      progress.step(`sandbox ${name} moved ${from.slice(0, 8)} -> ${moveTo.slice(0, 8)}`);
+    }
     if (prepared.fresh) {
       const { source, branchTip, describe } = prepared.fresh;
       const createdBranch = source.kind !== 'existing';
@@ -250,6 +272,7 @@ async function transaction(
       mode: prepared.mode,
       worktree,
       createdBranch: existing?.createdBranch ?? prepared.fresh?.source.kind !== 'existing',
+      ...(existing?.baseCommit ?? prepared.fresh?.commit ? { baseCommit: (existing?.baseCommit ?? prepared.fresh?.commit)! } : {}),
       created: existing?.created ?? started,
       lastUp: new Date().toISOString(),
       status: status === 'failed' ? 'failed' : 'up',
@@ -263,7 +286,7 @@ async function transaction(
       hooks: { pre_down: config.hooks.pre_down },
       ...(composeSetup ? { compose: composeSetup.ref } : {}),
       inputFiles,
-      ...(existing?.pr ? { pr: existing.pr } : {}),
+      ...(pr ? { pr: { number: pr.number, remote: pr.remote, commit: pr.commit, ref: pr.ref } } : existing?.pr ? { pr: existing.pr } : {}),
     };
     writeSession(repo, record);
     const release = appendRelease(repo, name, {

@@ -1,0 +1,144 @@
+// `sess gc`: remove sessions that are done with: branch merged into the base, remote branch or pull
+// request ref gone, or last up too long ago. Never one with work of its own (unless --force), never
+// a running one (unless --force), never the volumes of a session it keeps.
+import { existsSync } from 'node:fs';
+import {
+  commitsNotIn,
+  isAncestor,
+  readHead,
+  remoteRefs,
+  resolveCommit,
+  uncommittedChanges,
+  unpushedCommits,
+  upstreamOf,
+  worktreeGitDir,
+} from '../adapters/git.js';
+import { messageOf } from '../errors.js';
+import { isRunning } from '../modes/hostProcess.js';
+import { rmRecord } from './down.js';
+import { mainConfig } from './prepare.js';
+import type { Progress } from './progress.js';
+import { openRepo, type Repo } from './repo.js';
+import { lockSession } from './session.js';
+import { listSessions, readSession, type SessionRecord } from './store.js';
+
+export interface GcOptions {
+  cwd: string;
+  dryRun: boolean;
+  merged: boolean;
+  olderThan?: number;
+  force: boolean;
+  volumes: boolean;
+  progress: Progress;
+}
+
+export interface GcDecision {
+  session: string;
+  /** why it is garbage */
+  reasons: string[];
+  action: 'removed' | 'would remove' | 'kept';
+  /** why it was kept anyway */
+  kept?: string;
+}
+
+export async function gc(options: GcOptions): Promise<GcDecision[]> {
+  const repo = await openRepo(options.cwd);
+  const config = await mainConfig(repo);
+  const explicit = options.merged || options.olderThan !== undefined;
+  const baseRef = config?.worktree.base ?? 'HEAD';
+  const base = baseRef === 'HEAD' ? readHead(repo.commonDir, repo.commonDir) : await resolveCommit(baseRef, repo.mainRoot);
+  const remotes = new RemoteRefs(repo, options.progress);
+  const now = Date.now();
+  const decisions: GcDecision[] = [];
+
+  for (const record of listSessions(repo)) {
+    const reasons: string[] = [];
+    const tip = existsSync(record.worktree) ? readHead(worktreeGitDir(record.worktree), repo.commonDir) : await resolveCommit(`refs/heads/${record.branch}`, repo.mainRoot);
+    if ((!explicit || options.merged) && base && tip && tip !== record.baseCommit && (await isAncestor(tip, base, repo.mainRoot))) {
+      reasons.push(`${record.pr ? 'pull request' : `branch ${record.branch}`} is merged into ${baseRef}`);
+    }
+    if (!explicit) {
+      const gone = await remotes.gone(record);
+      if (gone) reasons.push(gone);
+    }
+    const last = Date.parse(record.lastUp ?? record.created);
+    const days = (now - last) / 86_400_000;
+    if (options.olderThan !== undefined && days >= options.olderThan) reasons.push(`last up ${Math.floor(days)} days ago (--older-than ${options.olderThan})`);
+    const ttl = config?.sandboxes?.ttl_days;
+    if (!explicit && record.pr && ttl !== undefined && days >= ttl) reasons.push(`sandbox last up ${Math.floor(days)} days ago (sandboxes.ttl_days ${ttl})`);
+    if (reasons.length === 0) continue;
+
+    const kept = await reasonToKeep(repo, record, options.force);
+    if (kept) {
+      decisions.push({ session: record.name, reasons, action: 'kept', kept });
+      options.progress.info(`keeping ${record.name} (${reasons.join('; ')}): ${kept}`);
+      continue;
+    }
+    if (options.dryRun) {
+      decisions.push({ session: record.name, reasons, action: 'would remove' });
+      continue;
+    }
+    const lock = await lockSession(repo, record.name, options.progress);
+    try {
+      const current = readSession(repo, record.name);
+      if (!current) continue;
+      // the branch goes only where its commits live on elsewhere: in the base, or in the pull request
+      const keepBranch = !reasons.some((r) => r.includes('merged')) && !current.pr;
+      await rmRecord(repo, current, options.progress, { volumes: options.volumes, force: true, keepBranch });
+      decisions.push({ session: record.name, reasons, action: 'removed' });
+      options.progress.step(`removed ${record.name}: ${reasons.join('; ')}`);
+    } finally {
+      lock.release();
+    }
+  }
+  return decisions;
+}
+
+/** Why a garbage session stays: it runs, or holds work of its own. undefined: it may go. */
+async function reasonToKeep(repo: Repo, record: SessionRecord, force: boolean): Promise<string | undefined> {
+  if (force) return undefined;
+  const running = Object.values(record.services).some((s) => s.wanted && (s.runtime === 'compose' || isRunning(s)));
+  if (running) return 'it is running (sess down it first, or --force)';
+  if (!existsSync(record.worktree)) return undefined;
+  const dirty = await uncommittedChanges(record.worktree, record.ownFiles);
+  if (dirty.length) return `uncommitted changes in its worktree (${dirty.slice(0, 3).join(', ')}${dirty.length > 3 ? ', …' : ''}; --force to remove anyway)`;
+  const own = record.pr
+    ? await commitsNotIn('HEAD', [record.pr.commit], record.worktree)
+    : await unpushedCommits(record.branch, repo.mainRoot);
+  if (own.length) return `${own.length} commit(s) of its own that no other branch or remote has (--force to remove anyway)`;
+  return undefined;
+}
+
+/** What the remotes still have, asked once per remote (`git ls-remote`). */
+class RemoteRefs {
+  private cache = new Map<string, Promise<Map<string, string> | undefined>>();
+  constructor(
+    private readonly repo: Repo,
+    private readonly progress: Progress,
+  ) {}
+
+  private refs(remote: string) {
+    if (!this.cache.has(remote)) {
+      this.cache.set(
+        remote,
+        remoteRefs(remote, this.repo.mainRoot).catch((error) => {
+          this.progress.warn(`could not ask ${remote} which refs it has: ${messageOf(error)}`);
+          return undefined;
+        }),
+      );
+    }
+    return this.cache.get(remote)!;
+  }
+
+  /** Why the session's remote counterpart is gone, or undefined when it is there (or unknown). */
+  async gone(record: SessionRecord): Promise<string | undefined> {
+    if (record.pr) {
+      const refs = await this.refs(record.pr.remote);
+      return refs && !refs.has(record.pr.ref) ? `pull request #${record.pr.number} is gone from ${record.pr.remote}` : undefined;
+    }
+    const upstream = await upstreamOf(record.branch, this.repo.mainRoot);
+    if (!upstream) return undefined;
+    const refs = await this.refs(upstream.remote);
+    return refs && !refs.has(upstream.ref) ? `its remote branch ${upstream.remote}/${upstream.ref.replace(/^refs\/heads\//, '')} is gone` : undefined;
+  }
+}
