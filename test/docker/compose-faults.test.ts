@@ -3,7 +3,7 @@
 // volumes (with their data) and the services that were running stay.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { branches, eventually, leasesOf, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
-import { containersOf, dockerCleanup, dockerExec, expectNothingInDocker, networksOf, projectOf, volumesOf } from '../helpers/docker.js';
+import { containersOf, dockerCleanup, dockerExec, expectNothingInDocker, networksOf, projectOf, volumesOf, startUntilComposeUp } from '../helpers/docker.js';
 
 let repo: TestRepo;
 const repos: TestRepo[] = [];
@@ -54,11 +54,7 @@ describe('fresh container up, failing at each compose step', () => {
   });
 
   it('SIGINT during compose up: exit 130, nothing left', async () => {
-    const { child, done } = repo.start(['up', 'f'], { env: { APP_DELAY: '30' } });
-    let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    await eventually(() => err.includes('compose up'), 20_000, 'compose up to start');
-    await eventually(() => containersOf(repo, 'f').length > 0, 20_000, 'containers to exist');
+    const { child, done } = await startUntilComposeUp(repo, 'f', { APP_DELAY: '30' });
     child.kill('SIGINT');
     const r = await done;
     expect(r.code).toBe(130);
@@ -110,11 +106,7 @@ describe('resumed container up, failing', () => {
   it('SIGINT during compose up of a resume keeps the volume', async () => {
     const { volumes, leases } = await sessionWithData();
     expect((await repo.sess(['down', 'r'])).code).toBe(0);
-    const { child, done } = repo.start(['up', 'r'], { env: { APP_DELAY: '30' } });
-    let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    await eventually(() => err.includes('compose up'), 20_000, 'compose up to start');
-    await eventually(() => containersOf(repo, 'r').length > 0, 20_000, 'containers to exist');
+    const { child, done } = await startUntilComposeUp(repo, 'r', { APP_DELAY: '30' });
     child.kill('SIGINT');
     expect((await done).code).toBe(130);
     expectKept(volumes, leases);

@@ -3,8 +3,8 @@
 // network or volume of a fresh session is left; a resumed session keeps its volume and data.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
-import { branches, eventually, isolatedLedger, leasesOf, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
-import { containersOf, dockerCleanup, dockerExec, expectNothingInDocker, projectOf, volumesOf } from '../helpers/docker.js';
+import { branches, isolatedLedger, leasesOf, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
+import { containersOf, dockerCleanup, dockerExec, expectNothingInDocker, projectOf, volumesOf, startUntilComposeUp } from '../helpers/docker.js';
 
 const home = isolatedLedger();
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -46,11 +46,7 @@ describe('SIGKILL during a fresh container up, then doctor --fix', () => {
   );
 
   it('killed in the middle of compose up (compose goes on alone): nothing left', async () => {
-    const { child, done } = repo.start(['up', 'k'], { env: { APP_DELAY: '20' } });
-    let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    await eventually(() => err.includes('compose up'), 20_000, 'compose up to start');
-    await eventually(() => containersOf(repo, 'k').length > 0, 20_000, 'containers to exist');
+    const { child, done } = await startUntilComposeUp(repo, 'k', { APP_DELAY: '20' });
     child.kill('SIGKILL');
     await done;
     await doctorFix();
@@ -65,11 +61,7 @@ describe('SIGKILL during a resumed container up', () => {
     dockerExec(store.name, 'sh', '-c', 'echo precious > /data/precious');
     expect((await repo.sess(['down', 'r'])).code).toBe(0);
     const volumes = volumesOf(projectOf(repo, 'r'));
-    const { child, done } = repo.start(['up', 'r'], { env: { APP_DELAY: '20' } });
-    let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    await eventually(() => err.includes('compose up'), 20_000, 'compose up to start');
-    await eventually(() => containersOf(repo, 'r').length > 0, 20_000, 'containers to exist');
+    const { child, done } = await startUntilComposeUp(repo, 'r', { APP_DELAY: '20' });
     child.kill('SIGKILL');
     await done;
     await doctorFix();

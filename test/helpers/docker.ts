@@ -1,6 +1,6 @@
 // Docker-side checks of the docker tests: what of a repository's sessions exists in the engine.
 import { execFileSync } from 'node:child_process';
-import type { TestRepo } from './sess.js';
+import { eventually, type TestRepo } from './sess.js';
 
 function lines(args: string[]): string[] {
   return execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
@@ -64,4 +64,14 @@ export function dockerCleanup(repo: TestRepo): void {
   const vols = projects('volume');
   if (vols.length) execFileSync('docker', ['volume', 'rm', '--force', ...vols]);
   for (const n of projects('network')) execFileSync('docker', ['network', 'rm', n]);
+}
+
+/** Start `sess up` and return once its `compose up` has created containers (time to interrupt it). */
+export async function startUntilComposeUp(repo: TestRepo, session: string, env: Record<string, string>) {
+  const run = repo.start(['up', session], { env });
+  let err = '';
+  run.child.stderr!.on('data', (d) => (err += d));
+  await eventually(() => err.includes('compose up'), 20_000, 'compose up to start');
+  await eventually(() => containersOf(repo, session).length > 0, 20_000, 'containers to exist');
+  return run;
 }

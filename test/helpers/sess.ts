@@ -190,3 +190,8 @@ export function isolatedLedger(): string {
   process.env.SESS_HOME = home;
   return home;
 }
+
+/** git in any folder (a worktree, a clone), as the test's author. */
+export function gitAt(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' }).trim();
+}

@@ -4,14 +4,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { branches, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+import { branches, gitAt, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
 
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
 
 let repo: TestRepo;
 let origin: string;
 let contributor: string;
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
+const git = gitAt;
 
 /** A commit on top of `from` that writes `text` into `file`, pushed as the pull request's head. */
 function pushPr(n: number, file: string, text: string, opts: { from?: string; kind?: 'pull' | 'merge-requests' } = {}): string {
