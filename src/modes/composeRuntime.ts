@@ -14,6 +14,7 @@ import {
   type Container,
 } from '../adapters/compose.js';
 import { indent, SessError, WorkError } from '../errors.js';
+import { sleep } from '../adapters/process.js';
 import { LABEL_REPO, LABEL_SERVICE, LABEL_SESSION } from './overlay.js';
 
 /** What down/rm/status/logs need of a session's compose project, kept in its state. */
@@ -71,12 +72,18 @@ export async function snapshotProject(engine: string, project: string): Promise<
  * volumes and the services it already had running).
  */
 export async function rollbackProject(engine: string, project: string, before: ProjectSnapshot, grace: number): Promise<void> {
-  const now = await containersByLabel(engine, [`com.docker.compose.project=${project}`]);
   const known = new Map(before.containers.map((c) => [c.id, c.running]));
-  const created = now.filter((c) => !known.has(c.id)).map((c) => c.id);
-  const started = now.filter((c) => known.get(c.id) === false && c.state === 'running').map((c) => c.id);
-  await stopContainers(engine, [...created, ...started], grace);
-  await removeContainers(engine, created);
+  // A compose client cut off mid-way (Ctrl+C, SIGKILL) can leave the engine finishing a container
+  // it was creating: look again until a look finds nothing more to take away.
+  for (let round = 0; round < 6; round++) {
+    const now = await containersByLabel(engine, [`com.docker.compose.project=${project}`]);
+    const created = now.filter((c) => !known.has(c.id)).map((c) => c.id);
+    const started = now.filter((c) => known.get(c.id) === false && c.state === 'running').map((c) => c.id);
+    if (created.length === 0 && started.length === 0 && round > 0) break;
+    await stopContainers(engine, [...created, ...started], grace);
+    await removeContainers(engine, created);
+    await sleep(round === 0 ? 200 : 400);
+  }
   const volumes = (await projectVolumes(engine, project)).filter((v) => !before.volumes.includes(v));
   await removeVolumes(engine, volumes);
   const networks = (await projectNetworks(engine, project)).filter((n) => !before.networks.includes(n));
