@@ -4,20 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { findPortHolder, sleep } from '../adapters/process.js';
 import { isPortFree } from '../adapters/ports.js';
-import { containerLogsTail, containersByLabel } from '../adapters/compose.js';
 import { WorkError, CancelledError } from '../errors.js';
 import { startHostProcess, stopHostProcess, isRunning, logTail } from '../modes/hostProcess.js';
 import { waitReady } from '../modes/readiness.js';
-import {
-  downProject,
-  isComposeServiceUp,
-  removeServiceContainers,
-  snapshotProject,
-  startCompose,
-  type ComposeRef,
-  type ContainerState,
-  type ProjectSnapshot,
-} from '../modes/composeRuntime.js';
+import { downProject, removeServiceContainers, type ComposeRef, type ContainerState } from '../modes/composeRuntime.js';
+import { ComposeBatch, startInCompose } from './composeServices.js';
 import { failpoint, type RollbackGuard } from './rollback.js';
 import { paths, type Repo } from './repo.js';
 import { hashOf, type ResolvedService } from './resolve.js';
@@ -278,94 +269,6 @@ async function startHost(
   if (!restored) failpoint(`ready:${def.name}`);
   ctx.progress.step(`${def.name} is ready`);
   return record;
-}
-
-async function startInCompose(
-  ctx: StartContext,
-  item: ServicePlanItem,
-  batch: ComposeBatch,
-  signal: AbortSignal,
-  onStarted: (discard: () => Promise<void>) => void,
-): Promise<ServiceRecord> {
-  const { def } = item;
-  const ref = ctx.compose!.ref;
-  onStarted(() => removeServiceContainers(ref, [def.compose!.service], def.stop.grace));
-  await batch.start(item);
-  failpoint(`service:${def.name}`);
-  if (def.ready) {
-    await waitReady(def.name, def.ready, {
-      alive: () => isComposeServiceUp(ref, def.compose!.service),
-      logTail: () => '',
-      cwd: ref.projectDir,
-      env: { ...process.env, ...def.env },
-      signal,
-    }).catch(async (error) => {
-      throw await withContainerLogs(error, ref, def.compose!.service);
-    });
-  }
-  failpoint(`ready:${def.name}`);
-  ctx.progress.step(`${def.name} is ready (compose)`);
-  return { runtime: 'compose', hash: item.hash, def, wanted: true };
-}
-
-async function withContainerLogs(error: unknown, ref: ComposeRef, service: string): Promise<unknown> {
-  if (!(error instanceof WorkError)) return error;
-  const containers = await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`, `com.docker.compose.service=${service}`]).catch(() => []);
-  const tail = containers[0] ? await containerLogsTail(ref.cli.engine, containers[0].id, 15) : '';
-  if (!tail) return error;
-  return new WorkError(`${error.message.replace(/ \(its log is empty\)$/, '')}; last lines of its container log:\n${tail.split('\n').map((l) => `    ${l}`).join('\n')}`, { cause: error });
-}
-
-/**
- * Compose services that become startable together go into one `compose up --wait`: compose starts
- * them in its own order, in parallel where it can, and one call costs far less than several.
- */
-class ComposeBatch {
-  private pending: { item: ServicePlanItem; done: (error?: unknown) => void }[] = [];
-  private scheduled = false;
-
-  constructor(
-    private readonly ctx: StartContext,
-    private readonly signal: AbortSignal,
-  ) {}
-
-  start(item: ServicePlanItem): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ item, done: (error) => (error === undefined ? resolve() : reject(error)) });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
-    });
-  }
-
-  private async flush(): Promise<void> {
-    const wave = this.pending.splice(0);
-    this.scheduled = false;
-    const { ref, env, fresh } = this.ctx.compose!;
-    const services = wave.map((w) => w.item.def.compose!.service);
-    try {
-      const before: ProjectSnapshot = fresh
-        ? { containers: [], volumes: [], networks: [] }
-        : await snapshotProject(ref.cli.engine, ref.project);
-      const grace = Math.max(...wave.map((w) => w.item.def.stop.grace));
-      this.ctx.guard.register(`compose:${services.join('+')}`, {
-        kind: 'compose.rollback',
-        engine: ref.cli.engine,
-        project: ref.project,
-        before,
-        grace,
-      });
-      this.ctx.progress.info(`compose up ${services.join(' ')}`);
-      const timeout = Math.max(...wave.map((w) => w.item.def.ready?.timeout ?? 60));
-      // a service built from a context that changed is rebuilt
-      const build = wave.some((w) => w.item.action === 'replace' && (w.item.def.compose?.model as { build?: unknown })?.build);
-      await startCompose(ref, env, services, timeout, this.signal, { build });
-      for (const w of wave) w.done();
-    } catch (error) {
-      for (const w of wave) w.done(error);
-    }
-  }
 }
 
 /**

@@ -1,19 +1,18 @@
 // `sess up`: one transaction. Every step registers its inverse with the rollback guard before it
 // acts; any failure (or Ctrl+C) unwinds them; success disarms. See SPEC.md "sess up, and failure".
-import { existsSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyTreeCow, readTextIfExists, writeFileAtomic } from '../adapters/fs.js';
-import { addWorktree, git, readHead, resetHard, worktreeGitDir } from '../adapters/git.js';
-import { runShell } from '../adapters/process.js';
-import { CancelledError, RollbackError, SessError, UsageError, WorkError, messageOf, indent } from '../errors.js';
+import { readTextIfExists, writeFileAtomic } from '../adapters/fs.js';
+import { addWorktree, readHead, resetHard, worktreeGitDir } from '../adapters/git.js';
+import { CancelledError, RollbackError, SessError, UsageError, WorkError, messageOf } from '../errors.js';
+import { addSourceTrees, copyIncludes, describeComposeServices, linkPaths, runHooks } from './upSteps.js';
 import { dependencyOrder } from './config/order.js';
-import type { Config } from './config/schema.js';
 import { appendRelease, type Release, type ReleaseStatus, type ServiceAction } from './history.js';
 import { lease, leasesOf } from './ledger.js';
 import { inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
 import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, type Repo } from './repo.js';
-import { resolveAll, sessionVars, type Resolved } from './resolve.js';
+import { resolveAll, sessionVars } from './resolve.js';
 import { RollbackGuard } from './rollback.js';
 import { checkSandboxMovable, fetchPullRequest, makeRoomForSandbox, type PullRequestHead } from './sandbox.js';
 import { finishInterrupted } from './down.js';
@@ -340,97 +339,5 @@ function releaseError(status: ReleaseStatus, failed: ServiceFailure[], session: 
   }[status];
   return new WorkError(`sess up of ${session} ended ${status}: ${what}\n${lines.join('\n')}`, {
     hint: status === 'failed' ? '`sess doctor --fix` brings the session to a consistent state; `sess up` tries again' : 'fix the cause and run sess up again',
-  });
-}
-
-async function copyIncludes(repo: Repo, config: Config, worktree: string, progress: Progress): Promise<void> {
-  for (const rel of config.worktree.include) {
-    const from = join(repo.mainRoot, rel);
-    const to = join(worktree, rel);
-    if (!existsSync(from) || existsSync(to)) continue;
-    await copyTreeCow(from, to);
-    progress.step(`copied ${rel}`);
-  }
-}
-
-/** Symlinks from the main checkout into the worktree (made on every up: a resume repairs a lost one). */
-async function linkPaths(repo: Repo, config: Config, worktree: string, guard: RollbackGuard): Promise<string[]> {
-  const links: string[] = [];
-  for (const rel of config.worktree.link) {
-    const target = join(repo.mainRoot, rel);
-    const path = join(worktree, rel);
-    links.push(rel);
-    if (!existsSync(target) || existsOrIsLink(path)) continue;
-    await guard.run('link', { kind: 'symlink.remove', path, target }, async () => {
-      mkdirSync(join(path, '..'), { recursive: true });
-      symlinkSync(target, path);
-    });
-  }
-  return links;
-}
-
-function existsOrIsLink(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A host service is replaced when HEAD moved to a commit that changes files under its cwd: the
- * git tree id of that folder goes into its definition (and so into its hash).
- */
-async function addSourceTrees(resolved: Resolved, worktree: string): Promise<void> {
-  const hostDefs = Object.values(resolved.services).filter((d) => d.host);
-  const cache = new Map<string, string>();
-  for (const def of hostDefs) {
-    const rel = def.host!.cwd.slice(worktree.length + 1);
-    if (!cache.has(rel)) {
-      const r = await git(['rev-parse', `HEAD:${rel}`], worktree, { allowFailure: true });
-      cache.set(rel, r.exitCode === 0 ? r.stdout.trim() : '');
-    }
-    def.host!.tree = cache.get(rel)!;
-  }
-}
-
-/** What else decides a compose service's hash: its merged model, its image id, its build context. */
-async function describeComposeServices(resolved: Resolved, setup: ComposeSetup, worktree: string): Promise<void> {
-  const defs = Object.values(resolved.services).filter((d) => d.compose);
-  const models = new Map(defs.map((d) => [d, setup.model.services[d.compose!.service]!]));
-  const images = [...models.values()].filter((m) => m.image && !m.build).map((m) => m.image!);
-  const { imageIds } = await import('../adapters/compose.js');
-  const ids = await imageIds(setup.ref.cli.engine, images);
-  for (const [def, model] of models) {
-    def.compose!.model = model;
-    if (model.image && !model.build) def.compose!.image = ids[model.image] ?? '';
-    const context = (model.build as { context?: string } | undefined)?.context;
-    if (context?.startsWith(worktree)) {
-      const rel = context.slice(worktree.length + 1);
-      const r = await git(['rev-parse', `HEAD:${rel}`], worktree, { allowFailure: true });
-      def.compose!.context = r.exitCode === 0 ? r.stdout.trim() : '';
-    }
-  }
-}
-
-async function runHooks(
-  hook: string,
-  commands: string[],
-  worktree: string,
-  env: NodeJS.ProcessEnv,
-  guard: RollbackGuard,
-  options: UpOptions,
-): Promise<void> {
-  if (commands.length === 0) return;
-  await guard.run(hook, { kind: 'none' }, async () => {
-    for (const command of commands) {
-      options.progress.info(`${hook}: ${command}`);
-      const r = await runShell(command, { cwd: worktree, env, signal: options.signal, echo: true, allowFailure: true });
-      if (r.exitCode !== 0) {
-        const tail = (r.stderr.trim() ? r.stderr : r.stdout).trim().split('\n').slice(-20).join('\n');
-        throw new WorkError(`${hook} hook \`${command}\` exited with ${r.exitCode ?? r.signal}${tail ? `:\n${indent(tail)}` : ''}`);
-      }
-    }
   });
 }
