@@ -58,7 +58,8 @@ async function composeStates(repo: Repo, records: SessionRecord[]): Promise<Reco
   const engine = records.find((r) => r.compose)?.compose?.cli.engine;
   if (!engine) return {};
   const { composeStatesOfRepo } = await import('../modes/composeRuntime.js');
-  return composeStatesOfRepo(engine, repo.id);
+  // no engine answering: its services count as not running, the listing still works
+  return composeStatesOfRepo(engine, repo.id).catch(() => ({}));
 }
 
 export async function history(cwd: string, target: string): Promise<Release[]> {
