@@ -7,8 +7,18 @@ export const LEASE_RANGE = { from: 20000, to: 32000 } as const;
 export async function isPortFree(port: number): Promise<boolean> {
   // get-port remembers what it handed out for 15 s to avoid in-process races; our ledger does that
   // job across processes, and asking twice about one port must give the same answer.
-  clearLockedPorts();
-  return (await getPort({ port })) === port;
+  // Only the two wildcard addresses are asked: on Linux a bind to 0.0.0.0 (or ::) fails when any
+  // address holds the port, and asking every interface (docker adds many) costs a bind each.
+  for (const host of ['0.0.0.0', '::']) {
+    clearLockedPorts();
+    try {
+      if ((await getPort({ port, host })) !== port) return false;
+    } catch (error) {
+      // no IPv6 on this machine: nothing can hold the port there
+      if (!['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EINVAL'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    }
+  }
+  return true;
 }
 
 /**

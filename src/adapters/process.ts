@@ -190,12 +190,15 @@ export function isProcessAlive(pid: number, start: string): boolean {
 }
 
 function groupAlive(pgid: number): boolean {
+  // cheap first: a running leader means a running group
+  if (processStartTime(pgid) !== null) return true;
   try {
     process.kill(-pgid, 0);
   } catch {
     return false;
   }
-  // kill(0) succeeds on zombies; only count members that still run.
+  // kill(0) succeeds on zombies (an orphan's leader may never be reaped here): only members that
+  // still run count, which takes a look through /proc
   return processesInGroup(pgid).length > 0;
 }
 
@@ -233,11 +236,11 @@ export async function stopProcessGroup(
   if (!groupAlive(pid)) return 'gone';
   sendToGroup(pid, signal);
   const deadline = Date.now() + graceMs;
-  let wait = 5;
+  let wait = 2;
   while (Date.now() < deadline) {
     if (!groupAlive(pid)) return 'stopped';
     await sleep(wait);
-    wait = Math.min(wait * 2, 100);
+    wait = Math.min(wait * 2, 50);
   }
   sendToGroup(pid, 'SIGKILL');
   for (let i = 0; i < 100 && groupAlive(pid); i++) await sleep(20);
