@@ -40,8 +40,9 @@ export function planServices(
     const def = defs[name]!;
     const hash = hashOf(def);
     const prev = previous[name];
-    if (!prev || !prev.wanted) return { name, def, hash, action: 'start' };
-    if (!isServiceAlive(prev, name, composeStates)) return { name, def, hash, action: prev.hash === hash ? 'start' : 'replace' };
+    // what does not run is started (with its new definition, if that changed): only a running
+    // service is replaced, and only a replacement has a previous instance to go back to
+    if (!prev || !prev.wanted || !isServiceAlive(prev, name, composeStates)) return { name, def, hash, action: 'start' };
     return { name, def, hash, action: prev.hash === hash ? 'unchanged' : 'replace' };
   });
   const removed = Object.keys(previous).filter((n) => !defs[n]);
@@ -130,12 +131,15 @@ export async function startServices(ctx: StartContext, items: ServicePlanItem[])
       actions.push({ name: item.name, action: 'unchanged', ms: 0 });
       return;
     }
-    const wasRunning = item.action === 'replace' && prev !== undefined;
+    const wasRunning = item.action === 'replace';
     let discard: (() => Promise<void>) | undefined;
     try {
       if (wasRunning) {
         ctx.progress.info(`replacing ${item.name}: its definition changed (stopping the old one first)`);
         await stopRecorded(prev!, ctx.previousCompose ?? ctx.compose?.ref);
+      } else if (prev?.runtime === 'host' && prev.wanted) {
+        // its leader died: whatever of its group is left (a child holding the port) goes first
+        await stopRecorded(prev, undefined);
       }
       const onStarted = (d: () => Promise<void>) => (discard = d);
       records[item.name] =
