@@ -195,3 +195,29 @@ export function isolatedLedger(): string {
 export function gitAt(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' }).trim();
 }
+
+/** A bare clone of the repository, added as its `origin` and fetched: the remote of PR and gc tests. */
+export function addOrigin(repo: TestRepo): string {
+  const origin = join(repo.tmp, 'origin.git');
+  execFileSync('git', ['clone', '-q', '--bare', repo.root, origin]);
+  repo.git('remote', 'add', 'origin', origin);
+  repo.git('fetch', '-q', 'origin');
+  return origin;
+}
+
+/** Push a pull request to `origin` from a contributor's clone: one commit writing `text` into `file`. */
+export function pushPullRequest(
+  repo: TestRepo,
+  n: number,
+  file: string,
+  text: string,
+  opts: { from?: string; kind?: 'pull' | 'merge-requests' } = {},
+): string {
+  const contributor = join(repo.tmp, 'contributor');
+  if (!existsSync(contributor)) execFileSync('git', ['clone', '-q', join(repo.tmp, 'origin.git'), contributor]);
+  gitAt(contributor, 'checkout', '-q', '--detach', opts.from ?? 'origin/main');
+  writeFileSync(join(contributor, file), text);
+  gitAt(contributor, 'commit', '-qam', `pr ${n}: ${file}`);
+  gitAt(contributor, 'push', '-q', '-f', 'origin', `HEAD:refs/${opts.kind ?? 'pull'}/${n}/head`);
+  return gitAt(contributor, 'rev-parse', 'HEAD');
+}

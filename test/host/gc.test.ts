@@ -1,10 +1,9 @@
 // sess gc: by merged, by remote branch or pull request gone, by age, sandboxes' ttl; never a
 // worktree with work of its own (unless --force); --dry-run changes nothing.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { branches, gitAt, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
+import { addOrigin, branches, gitAt, makeRepo, pushPullRequest, worktrees, type TestRepo } from '../helpers/sess.js';
 
 const git = gitAt;
 
@@ -12,10 +11,7 @@ let repo: TestRepo;
 let origin: string;
 beforeEach(() => {
   repo = makeRepo('pr-sandbox');
-  origin = join(repo.tmp, 'origin.git');
-  execFileSync('git', ['clone', '-q', '--bare', repo.root, origin]);
-  repo.git('remote', 'add', 'origin', origin);
-  repo.git('fetch', '-q', 'origin');
+  origin = addOrigin(repo);
 });
 afterEach(() => repo.cleanup());
 
@@ -69,11 +65,7 @@ describe('sess gc', () => {
   });
 
   it('removes a sandbox whose pull request ref is gone', async () => {
-    const contributor = join(repo.tmp, 'contributor');
-    execFileSync('git', ['clone', '-q', origin, contributor]);
-    writeFileSync(join(contributor, 'svc-a', 'VERSION'), 'pr\n');
-    git(contributor, 'commit', '-qam', 'pr');
-    git(contributor, 'push', '-q', 'origin', 'HEAD:refs/pull/5/head');
+    pushPullRequest(repo, 5, 'svc-a/VERSION', 'pr\n');
     await repo.json(['up', '--pr', '5']);
     expect((await repo.sess(['down', 'pr-5'])).code).toBe(0);
     expect(await repo.json(['gc', '--dry-run'])).toEqual([]);
@@ -96,11 +88,7 @@ describe('sess gc', () => {
   });
 
   it('ttl_days: a sandbox idle longer than the ttl goes with a plain gc', async () => {
-    const contributor = join(repo.tmp, 'contributor');
-    execFileSync('git', ['clone', '-q', origin, contributor]);
-    writeFileSync(join(contributor, 'svc-a', 'VERSION'), 'pr\n');
-    git(contributor, 'commit', '-qam', 'pr');
-    git(contributor, 'push', '-q', 'origin', 'HEAD:refs/pull/6/head');
+    pushPullRequest(repo, 6, 'svc-a/VERSION', 'pr\n');
     await repo.json(['up', '--pr', '6']);
     expect((await repo.sess(['down', 'pr-6'])).code).toBe(0);
     age('pr-6', 10);

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { branches, gitAt, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+import { addOrigin, branches, gitAt, makeRepo, pushPullRequest, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
 
 
 let repo: TestRepo;
@@ -12,21 +12,12 @@ let origin: string;
 let contributor: string;
 const git = gitAt;
 
-/** A commit on top of `from` that writes `text` into `file`, pushed as the pull request's head. */
-function pushPr(n: number, file: string, text: string, opts: { from?: string; kind?: 'pull' | 'merge-requests' } = {}): string {
-  git(contributor, 'checkout', '-q', '--detach', opts.from ?? 'origin/main');
-  writeFileSync(join(contributor, file), text);
-  git(contributor, 'commit', '-qam', `pr ${n}: ${file}`);
-  git(contributor, 'push', '-q', '-f', 'origin', `HEAD:refs/${opts.kind ?? 'pull'}/${n}/head`);
-  return git(contributor, 'rev-parse', 'HEAD');
-}
+const pushPr = (n: number, file: string, text: string, opts: { from?: string; kind?: 'pull' | 'merge-requests' } = {}) =>
+  pushPullRequest(repo, n, file, text, opts);
 
 beforeEach(() => {
   repo = makeRepo('pr-sandbox');
-  origin = join(repo.tmp, 'origin.git');
-  execFileSync('git', ['clone', '-q', '--bare', repo.root, origin]);
-  repo.git('remote', 'add', 'origin', origin);
-  repo.git('fetch', '-q', 'origin');
+  origin = addOrigin(repo);
   contributor = join(repo.tmp, 'contributor');
   execFileSync('git', ['clone', '-q', origin, contributor]);
 });
