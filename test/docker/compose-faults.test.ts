@@ -3,7 +3,7 @@
 // volumes (with their data) and the services that were running stay.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { branches, eventually, leasesOf, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
-import { containersOf, dockerCleanup, dockerExec, expectNothingInDocker, networksOf, projectOf, volumesOf, startUntilComposeUp } from '../helpers/docker.js';
+import { containersOf, dockerCleanup, dockerExec, expectNothingInDocker, networksOf, projectOf, volumesOf, startUntilComposeUp, expectFreshSessionGone } from '../helpers/docker.js';
 
 let repo: TestRepo;
 const repos: TestRepo[] = [];
@@ -14,13 +14,6 @@ beforeEach(() => {
 afterEach(() => repo.cleanup());
 afterAll(() => repos.forEach(dockerCleanup));
 
-function expectFreshLeftNothing(session: string) {
-  expectNothingInDocker(repo, session, expect);
-  expect(worktrees(repo)).toEqual([]);
-  expect(branches(repo)).toEqual(['main']);
-  expect(leasesOf(repo, session)).toEqual({});
-}
-
 describe('fresh container up, failing at each compose step', () => {
   it.each(['compose-overlay', 'service:store', 'ready:store', 'service:app', 'ready:app', 'post_up'])(
     'failpoint %s: nothing left',
@@ -28,7 +21,7 @@ describe('fresh container up, failing at each compose step', () => {
       const r = await repo.sess(['up', 'f'], { env: { SESS_FAILPOINT: step } });
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toContain(`failpoint ${step}`);
-      expectFreshLeftNothing('f');
+      expectFreshSessionGone(repo, 'f', expect);
     },
   );
 
@@ -37,20 +30,20 @@ describe('fresh container up, failing at each compose step', () => {
     expect(r.code).toBe(1);
     expect(r.stderr, r.stderr).toContain('compose could not start');
     expect(r.stderr).toMatch(/no-such-image/);
-    expectFreshLeftNothing('f');
+    expectFreshSessionGone(repo, 'f', expect);
   });
 
   it('--wait timing out on a service that does not become healthy in time', async () => {
     const r = await repo.sess(['up', 'f'], { env: { APP_DELAY: '120' } });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr, r.stderr).toContain('compose could not start');
-    expectFreshLeftNothing('f');
+    expectFreshSessionGone(repo, 'f', expect);
   });
 
   it('post_up failing', async () => {
     const r = await repo.sess(['up', 'f'], { env: { FAIL: 'post_up' } });
     expect(r.code).toBe(1);
-    expectFreshLeftNothing('f');
+    expectFreshSessionGone(repo, 'f', expect);
   });
 
   it('SIGINT during compose up: exit 130, nothing left', async () => {
@@ -58,7 +51,7 @@ describe('fresh container up, failing at each compose step', () => {
     child.kill('SIGINT');
     const r = await done;
     expect(r.code).toBe(130);
-    expectFreshLeftNothing('f');
+    expectFreshSessionGone(repo, 'f', expect);
   });
 });
 

@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { branches, isolatedLedger, leasesOf, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
-import { containersOf, dockerCleanup, dockerExec, expectNothingInDocker, projectOf, volumesOf, startUntilComposeUp } from '../helpers/docker.js';
+import { containersOf, dockerCleanup, dockerExec, expectNothingInDocker, projectOf, volumesOf, startUntilComposeUp, expectFreshSessionGone } from '../helpers/docker.js';
 
 const home = isolatedLedger();
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -27,13 +27,6 @@ async function doctorFix() {
   expect((await repo.sess(['doctor'])).code).toBe(0);
 }
 
-function expectFreshGone(session: string) {
-  expectNothingInDocker(repo, session, expect);
-  expect(worktrees(repo)).toEqual([]);
-  expect(branches(repo)).toEqual(['main']);
-  expect(leasesOf(repo, session)).toEqual({});
-}
-
 describe('SIGKILL during a fresh container up, then doctor --fix', () => {
   it.each(['compose-overlay:kill-before', 'compose-overlay:kill', 'compose:store+app:kill-before', 'service:store:kill', 'ready:app:kill', 'post_up:kill'])(
     '%s: nothing left in the engine',
@@ -41,7 +34,7 @@ describe('SIGKILL during a fresh container up, then doctor --fix', () => {
       const r = await repo.sess(['up', 'k'], { env: { SESS_FAILPOINT: point } });
       expect(r.code, r.stderr).toBe(null);
       await doctorFix();
-      expectFreshGone('k');
+      expectFreshSessionGone(repo, 'k', expect);
     },
   );
 
@@ -50,7 +43,7 @@ describe('SIGKILL during a fresh container up, then doctor --fix', () => {
     child.kill('SIGKILL');
     await done;
     await doctorFix();
-    expectFreshGone('k');
+    expectFreshSessionGone(repo, 'k', expect);
   });
 });
 

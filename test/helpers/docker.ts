@@ -1,6 +1,6 @@
 // Docker-side checks of the docker tests: what of a repository's sessions exists in the engine.
 import { execFileSync } from 'node:child_process';
-import { eventually, type TestRepo } from './sess.js';
+import { branches, eventually, leasesOf, worktrees, type TestRepo } from './sess.js';
 
 function lines(args: string[]): string[] {
   return execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
@@ -74,4 +74,12 @@ export async function startUntilComposeUp(repo: TestRepo, session: string, env: 
   await eventually(() => err.includes('compose up'), 20_000, 'compose up to start');
   await eventually(() => containersOf(repo, session).length > 0, 20_000, 'containers to exist');
   return run;
+}
+
+/** A fresh session that failed or was cleaned up: nothing in the engine, no worktree, branch or lease. */
+export function expectFreshSessionGone(repo: TestRepo, session: string, expect: (v: unknown) => { toEqual(x: unknown): void }) {
+  expectNothingInDocker(repo, session, expect);
+  expect(worktrees(repo)).toEqual([]);
+  expect(branches(repo)).toEqual(['main']);
+  expect(leasesOf(repo, session)).toEqual({});
 }

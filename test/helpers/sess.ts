@@ -36,7 +36,10 @@ const GIT_ENV = {
 };
 
 /** A fresh git repository with the fixture's files (and the shared tiny servers) committed on main. */
-export function makeRepo(fixture: string, opts: { files?: Record<string, string> } = {}): TestRepo {
+export function makeRepo(
+  fixture: string,
+  opts: { files?: Record<string, string>; /** written after the commit: ignored files of the main checkout */ untracked?: Record<string, string> } = {},
+): TestRepo {
   const tmp = realpathSync(mkdtempSync(join(tmpdir(), `sess-${fixture}-`)));
   const root = join(tmp, 'app');
   cpSync(join(ROOT, 'fixtures', fixture), root, { recursive: true });
@@ -50,6 +53,7 @@ export function makeRepo(fixture: string, opts: { files?: Record<string, string>
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('commit', '-qm', 'fixture');
+  for (const [path, text] of Object.entries(opts.untracked ?? {})) writeFileSync(join(root, path), text);
 
   const run = (args: string[], o: { env?: Record<string, string>; cwd?: string } = {}) => {
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -221,3 +225,6 @@ export function pushPullRequest(
   gitAt(contributor, 'push', '-q', '-f', 'origin', `HEAD:refs/${opts.kind ?? 'pull'}/${n}/head`);
   return gitAt(contributor, 'rev-parse', 'HEAD');
 }
+
+// ignored files of the main checkout: one copied into new worktrees (include), one linked (link)
+export const FAULTS_UNTRACKED = { 'local.cache': 'cached\n', 'shared.env': 'SHARED=1\n' };

@@ -6,16 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireLock } from '../../src/adapters/fs.js';
-import { isolatedLedger, branches, ledger, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+import { FAULTS_UNTRACKED, isolatedLedger, branches, ledger, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
 
 const home = isolatedLedger();
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 let repo: TestRepo;
 beforeEach(() => {
-  repo = makeRepo('host-faults');
-  writeFileSync(join(repo.root, 'local.cache'), 'cached\n');
-  writeFileSync(join(repo.root, 'shared.env'), 'SHARED=1\n');
+  repo = makeRepo('host-faults', { untracked: FAULTS_UNTRACKED });
 });
 afterEach(() => repo.cleanup());
 

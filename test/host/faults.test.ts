@@ -5,15 +5,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync, unlinkSync, lstatSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { branches, eventually, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+import { FAULTS_UNTRACKED, branches, eventually, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
 
 let repo: TestRepo;
 
 beforeEach(() => {
-  repo = makeRepo('host-faults');
-  // ignored files of the main checkout: one copied into new worktrees, one linked
-  writeFileSync(join(repo.root, 'local.cache'), 'cached\n');
-  writeFileSync(join(repo.root, 'shared.env'), 'SHARED=1\n');
+  repo = makeRepo('host-faults', { untracked: FAULTS_UNTRACKED });
 });
 afterEach(() => repo.cleanup());
 
