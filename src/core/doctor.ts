@@ -9,7 +9,7 @@ import { isRunning } from '../modes/hostProcess.js';
 import { finishInterrupted } from './down.js';
 import { allLeases, release, releasePorts } from './ledger.js';
 import type { Progress } from './progress.js';
-import { leaseOwner, openRepo, paths, type Repo } from './repo.js';
+import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
 import { readJournal } from './rollback.js';
 import { stopServices } from './services.js';
 import { listSessionNames, readSession, removeSessionDir, writeSession, type SessionRecord } from './store.js';
@@ -120,7 +120,7 @@ async function lostWorktrees(repo: Repo, progress: Progress): Promise<Check[]> {
       finding: { kind: 'lost-worktree', subject: `session ${record.name}`, detail: `its worktree ${record.worktree} is gone` },
       fix: async () => {
         await stopServices(record.services, progress, { compose: record.compose, wholeProject: true });
-        await pruneWorktrees(repo.mainRoot);
+        await withWorktreesLock(repo, () => pruneWorktrees(repo.mainRoot));
         await release(leaseOwner(repo, record.name));
         removeSessionDir(repo, record.name);
       },
@@ -131,7 +131,7 @@ async function staleWorktreeEntries(repo: Repo): Promise<Check[]> {
   const stale = (await listWorktrees(repo.mainRoot)).filter((w) => w.prunable);
   return stale.map((w) => ({
     finding: { kind: 'stale-worktree-entry', subject: w.path, detail: 'git still lists this worktree, whose folder is gone' },
-    fix: () => pruneWorktrees(repo.mainRoot),
+    fix: () => withWorktreesLock(repo, () => pruneWorktrees(repo.mainRoot)),
   }));
 }
 

@@ -13,7 +13,7 @@ import { runShell } from '../adapters/process.js';
 import { WorkError, messageOf } from '../errors.js';
 import { release } from './ledger.js';
 import type { Progress } from './progress.js';
-import { leaseOwner, openRepo, paths, type Repo } from './repo.js';
+import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
 import { readJournal, recoverJournal, type UnwindFailure } from './rollback.js';
 import { removePath, writeJsonAtomic } from '../adapters/fs.js';
 import { processStartTime } from '../adapters/process.js';
@@ -152,21 +152,23 @@ export async function rmRecord(
   const removed: string[] = [];
   const unpushed = await unpushedCommits(record.branch, repo.mainRoot);
   await stopAll(record, progress, options.volumes);
-  if (existsSync(record.worktree) || (await listWorktrees(repo.mainRoot)).some((w) => w.path === record.worktree)) {
-    await removeWorktree(record.worktree, repo.mainRoot);
-    removed.push(`worktree ${record.worktree}`);
-  }
-  await pruneWorktrees(repo.mainRoot);
-  if (record.createdBranch && unpushed.length === 0 && !options.keepBranch) {
-    try {
-      await deleteBranch(record.branch, repo.mainRoot);
-      removed.push(`branch ${record.branch}`);
-    } catch (error) {
-      if (await hasLocalBranch(record.branch, repo.mainRoot, repo.commonDir)) progress.warn(`kept branch ${record.branch}: ${messageOf(error)}`);
+  await withWorktreesLock(repo, async () => {
+    if (existsSync(record.worktree) || (await listWorktrees(repo.mainRoot)).some((w) => w.path === record.worktree)) {
+      await removeWorktree(record.worktree, repo.mainRoot);
+      removed.push(`worktree ${record.worktree}`);
     }
-  } else if (record.createdBranch) {
-    progress.info(`kept branch ${record.branch}: it has commits of its own`);
-  }
+    await pruneWorktrees(repo.mainRoot);
+    if (record.createdBranch && unpushed.length === 0 && !options.keepBranch) {
+      try {
+        await deleteBranch(record.branch, repo.mainRoot);
+        removed.push(`branch ${record.branch}`);
+      } catch (error) {
+        if (await hasLocalBranch(record.branch, repo.mainRoot, repo.commonDir)) progress.warn(`kept branch ${record.branch}: ${messageOf(error)}`);
+      }
+    } else if (record.createdBranch) {
+      progress.info(`kept branch ${record.branch}: it has commits of its own`);
+    }
+  });
   await release(leaseOwner(repo, record.name));
   removed.push(`ports ${Object.values(record.ports).join(' ')}`.trim());
   removeSessionDir(repo, record.name);

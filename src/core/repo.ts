@@ -4,6 +4,7 @@ import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'no
 import { basename, join } from 'node:path';
 import { homedir } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { acquireLock } from '../adapters/fs.js';
 import { findRepo, type RepoLocation } from '../adapters/git.js';
 
 export interface Repo extends RepoLocation {
@@ -59,7 +60,23 @@ export const paths = {
   logFile: (repo: Repo, session: string, service: string) =>
     join(repo.stateDir, 'sessions', session, 'logs', `${service}.log`),
   sessionLock: (repo: Repo, session: string) => join(repo.stateDir, 'locks', `${session}.lock`),
+  /** No session is named with a leading dot, so this never meets a session's lock. */
+  worktreesLock: (repo: Repo) => join(repo.stateDir, 'locks', '.worktrees.lock'),
 };
+
+/**
+ * git's worktree commands of two processes at once fail on each other's half-written admin folders
+ * ("failed to read .git/worktrees/x/commondir"): sess runs its own one at a time per repository.
+ * Held for a single git command or a few; never while waiting on anything else.
+ */
+export async function withWorktreesLock<T>(repo: Repo, fn: () => Promise<T>): Promise<T> {
+  const lock = await acquireLock(paths.worktreesLock(repo), { timeoutMs: 120_000, what: 'the worktrees of this repository' });
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
 
 /** Owner key of a session in the machine-wide port ledger. */
 export function leaseOwner(repo: Repo, session: string): string {

@@ -6,7 +6,7 @@ import { readTextIfExists, removePath, writeFileAtomic } from '../adapters/fs.js
 import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, resetHard, resolveCommit } from '../adapters/git.js';
 import { killProcessesWithArgs, processGroupOf, processesWithEnv, stopProcessGroup } from '../adapters/process.js';
 import { rollbackProject, type ProjectSnapshot } from '../modes/composeRuntime.js';
-import { paths, type Repo } from './repo.js';
+import { paths, withWorktreesLock, type Repo } from './repo.js';
 import { release } from './ledger.js';
 import { writeSession, type SessionRecord } from './store.js';
 
@@ -70,7 +70,15 @@ export async function runUndo(repo: Repo, undo: Undo, progress: (line: string) =
   }
 }
 
-async function removeOurWorktree(
+function removeOurWorktree(
+  repo: Repo,
+  undo: Extract<Undo, { kind: 'worktree.remove' }>,
+  progress: (line: string) => void,
+): Promise<void> {
+  return withWorktreesLock(repo, () => removeOurWorktreeLocked(repo, undo, progress));
+}
+
+async function removeOurWorktreeLocked(
   repo: Repo,
   undo: Extract<Undo, { kind: 'worktree.remove' }>,
   progress: (line: string) => void,

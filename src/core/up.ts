@@ -11,7 +11,7 @@ import { appendRelease, type Release, type ReleaseStatus, type ServiceAction } f
 import { lease, leasesOf } from './ledger.js';
 import { inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
 import type { Progress } from './progress.js';
-import { leaseOwner, openRepo, paths, type Repo } from './repo.js';
+import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
 import { resolveAll, sessionVars } from './resolve.js';
 import { RollbackGuard } from './rollback.js';
 import { checkSandboxMovable, fetchPullRequest, makeRoomForSandbox, type PullRequestHead } from './sandbox.js';
@@ -152,7 +152,7 @@ async function transaction(
       await guard.run(
         'worktree',
         { kind: 'worktree.remove', path: worktree, branch: createdBranch ? branch : null, branchTip },
-        () => addWorktree(worktree, source, repo.mainRoot, signal),
+        () => withWorktreesLock(repo, () => addWorktree(worktree, source, repo.mainRoot, signal)),
       );
       progress.step(`worktree ${worktree} (${createdBranch ? `new branch ${branch} from ${describe}` : describe})`);
       checkSignal();

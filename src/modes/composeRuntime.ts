@@ -99,6 +99,7 @@ export async function startCompose(
   options: { noDeps?: boolean; build?: boolean } = {},
 ): Promise<void> {
   const project = { cli: ref.cli, name: ref.project, files: ref.files, projectDir: ref.projectDir, env };
+  const started = Date.now();
   try {
     await composeUp(project, services, { waitTimeout, signal, noDeps: !!options.noDeps, build: !!options.build });
   } catch (error) {
@@ -107,6 +108,24 @@ export async function startCompose(
       cause: error,
     });
   }
+  // Compose 2.26 can end `up --wait` with success when its deadline passes while it still waits
+  // for a dependency: a call that took the whole wait is checked against the engine.
+  if (Date.now() - started >= waitTimeout * 1000 * 0.9) {
+    const notUp = await servicesNotUp(ref, services);
+    if (notUp.length) {
+      throw new WorkError(`compose could not start ${services.join(', ')}: ${notUp.join(', ')} not healthy after ${waitTimeout}s${await failingLogs(ref)}`);
+    }
+  }
+}
+
+/** Services of these that have no container running and healthy (a one-shot that exited 0 is up). */
+async function servicesNotUp(ref: ComposeRef, services: string[]): Promise<string[]> {
+  const containers = await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`]);
+  return services.filter((service) => {
+    const own = containers.filter((c) => c.service === service);
+    const up = (c: Container) => (c.state === 'running' && (c.health === '' || c.health === 'healthy')) || (c.state === 'exited' && c.exitCode === 0);
+    return own.length === 0 || !own.every(up);
+  });
 }
 
 /** The tail of the logs of containers that are not running or not healthy, for the error message. */
