@@ -1,6 +1,9 @@
 // Fault injection for the compose steps of `up`, fresh and resumed. Fresh: after each failure no
 // container, network or volume of the session is left (nor worktree, lease, process). Resumed: its
 // volumes (with their data) and the services that were running stay.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { branches, eventually, leasesOf, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
 import { containersOf, dockerCleanup, dockerExec, expectNothingInDocker, networksOf, projectOf, volumesOf, startUntilComposeUp, expectFreshSessionGone } from '../helpers/docker.js';
@@ -37,6 +40,34 @@ describe('fresh container up, failing at each compose step', () => {
     const r = await repo.sess(['up', 'f'], { env: { APP_DELAY: '120' } });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr, r.stderr).toContain('compose could not start');
+    expectFreshSessionGone(repo, 'f', expect);
+  });
+
+  it('a compose that ends `up --wait` with success at its deadline, a service still starting: caught, nothing left', async () => {
+    // Compose 2.26 can do this when its deadline passes while it waits on a dependency (seen in CI
+    // under load): this `docker` on PATH plays it, passing everything else to the real one.
+    const bin = join(repo.tmp, 'bin');
+    mkdirSync(bin);
+    const real = execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim();
+    writeFileSync(
+      join(bin, 'docker'),
+      `#!/bin/bash
+if [ "$1" = compose ] && [[ " $* " == *" up "* && " $* " == *" --wait "* ]]; then
+  args=(); deadline=0; next=
+  for a in "$@"; do
+    if [ -n "$next" ]; then deadline=$a; next=; continue; fi
+    case "$a" in --wait) ;; --wait-timeout) next=1 ;; *) args+=("$a") ;; esac
+  done
+  ${real} "\${args[@]}" || exit $?
+  sleep "$deadline"; exit 0
+fi
+exec ${real} "$@"
+`,
+    );
+    chmodSync(join(bin, 'docker'), 0o755);
+    const r = await repo.sess(['up', 'f'], { env: { APP_DELAY: '120', PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr, r.stderr).toMatch(/compose could not start store, app: (store, )?app not healthy after 8s/);
     expectFreshSessionGone(repo, 'f', expect);
   });
 
