@@ -72,6 +72,8 @@ export interface LockOptions {
   command?: string;
   onWait?: (holder: LockHolder | undefined) => void;
   signal?: AbortSignal;
+  /** Longest pause between two looks (ms): short for a lock that is only ever held briefly. */
+  maxPollMs?: number;
 }
 
 export interface Lock {
@@ -131,7 +133,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       options.onWait?.(holder);
     }
     await sleep(wait, options.signal);
-    wait = Math.min(wait * 2, 100);
+    wait = Math.min(wait * 2, options.maxPollMs ?? 100);
   }
 }
 

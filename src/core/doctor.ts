@@ -128,7 +128,7 @@ async function lostWorktrees(repo: Repo, progress: Progress): Promise<Check[]> {
 }
 
 async function staleWorktreeEntries(repo: Repo): Promise<Check[]> {
-  const stale = (await listWorktrees(repo.mainRoot)).filter((w) => w.prunable);
+  const stale = (await withWorktreesLock(repo, () => listWorktrees(repo.mainRoot))).filter((w) => w.prunable);
   return stale.map((w) => ({
     finding: { kind: 'stale-worktree-entry', subject: w.path, detail: 'git still lists this worktree, whose folder is gone' },
     fix: () => withWorktreesLock(repo, () => pruneWorktrees(repo.mainRoot)),

@@ -70,7 +70,11 @@ export const paths = {
  * Held for a single git command or a few; never while waiting on anything else.
  */
 export async function withWorktreesLock<T>(repo: Repo, fn: () => Promise<T>): Promise<T> {
-  const lock = await acquireLock(paths.worktreesLock(repo), { timeoutMs: 120_000, what: 'the worktrees of this repository' });
+  const lock = await acquireLock(paths.worktreesLock(repo), {
+    timeoutMs: 120_000,
+    what: 'the worktrees of this repository',
+    maxPollMs: 10,
+  });
   try {
     return await fn();
   } finally {
