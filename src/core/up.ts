@@ -43,16 +43,16 @@ export interface UpResult {
 
 export async function up(options: UpOptions): Promise<UpResult> {
   const repo = await openRepo(options.cwd);
-  let pr: PullRequestHead | undefined;
-  if (options.pr !== undefined) {
-    if (options.target) throw new UsageError('give a branch or --pr, not both');
-    pr = await fetchPullRequest(repo, options.pr, options.remote ?? 'origin', options.progress, options.signal);
-  } else if (!options.target) {
-    throw new UsageError('which branch? `sess up <branch>` or `sess up --pr N`');
-  }
-  const { name, branch } = await resolveUpTarget(repo, pr?.branch ?? options.target!);
+  if (options.pr !== undefined && options.target) throw new UsageError('give a branch or --pr, not both');
+  if (options.pr === undefined && !options.target) throw new UsageError('which branch? `sess up <branch>` or `sess up --pr N`');
+  const { name, branch } = await resolveUpTarget(repo, options.pr !== undefined ? `pr/${options.pr}` : options.target!);
   const lock = await lockSession(repo, name, options.progress, options.signal);
   try {
+    // under the session's lock: two `up --pr N` at once would race on the ref they both update
+    let pr: PullRequestHead | undefined;
+    if (options.pr !== undefined) {
+      pr = await fetchPullRequest(repo, options.pr, options.remote ?? 'origin', options.progress, options.signal);
+    }
     await finishInterrupted(repo, name, options.progress);
     // Read again under the lock: another command may have changed it while we waited.
     const existing = readSession(repo, name);

@@ -41,6 +41,19 @@ describe('sess up --pr', () => {
     expect(table).toContain(`pr/1 (PR #1 @${head.slice(0, 8)})`);
   });
 
+  it('six `up --pr N` at once: one brings it up, the others wait and find it unchanged; one set of processes', async () => {
+    const head = pushPr(3, 'svc-b/VERSION', 'b v2\n');
+    const [a, b, ...more] = await Promise.all(Array.from({ length: 6 }, () => repo.sess(['up', '--pr', '3'])));
+    for (const r of more) expect(r.code, r.stderr).toBe(0);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(a.stderr + b.stderr).toContain('already up and unchanged');
+    const st = await repo.json(['status', 'pr-3']);
+    expect(git(st.worktree, 'rev-parse', 'HEAD')).toBe(head);
+    expect(st.services.map((s: any) => s.pid).filter(Boolean).length).toBe(2);
+    expect(worktrees(repo)).toEqual([st.worktree]);
+  });
+
   it('re-up moves the sandbox to the newest commit and replaces only the services whose files changed', async () => {
     const first = pushPr(1, 'svc-b/VERSION', 'b v2\n');
     const view = await repo.json(['up', '--pr', '1']);
