@@ -15,7 +15,7 @@ import {
 } from '../adapters/compose.js';
 import { indent, SessError, WorkError } from '../errors.js';
 import { sleep } from '../adapters/process.js';
-import { LABEL_REPO, LABEL_SERVICE, LABEL_SESSION } from './overlay.js';
+import { LABEL_REPO, LABEL_SERVICE, LABEL_SESSION } from './labels.js';
 
 /** What down/rm/status/logs need of a session's compose project, kept in its state. */
 export interface ComposeRef {

@@ -4,9 +4,8 @@
 import { Document, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { ComposeModel, ComposeService } from '../adapters/compose.js';
 
-export const LABEL_REPO = 'dev.sess.repo';
-export const LABEL_SESSION = 'dev.sess.session';
-export const LABEL_SERVICE = 'dev.sess.service';
+import { LABEL_REPO, LABEL_SERVICE, LABEL_SESSION } from './labels.js';
+
 /** Compose services sess runs elsewhere (on the host) get this profile, so compose never starts them. */
 export const ON_HOST_PROFILE = 'sess-on-host';
 
