@@ -71,7 +71,8 @@ export const paths = {
  */
 export async function withWorktreesLock<T>(repo: Repo, fn: () => Promise<T>): Promise<T> {
   const lock = await acquireLock(paths.worktreesLock(repo), {
-    timeoutMs: 120_000,
+    // as long as a session's lock: an rm removing a worktree of many files holds it that long
+    timeoutMs: Number(process.env.SESS_LOCK_TIMEOUT ?? 600) * 1000,
     what: 'the worktrees of this repository',
     maxPollMs: 10,
   });
