@@ -11,6 +11,8 @@ import { release } from './ledger.js';
 import { writeSession, type SessionRecord } from './store.js';
 
 export const SERVICE_MARKER = 'SESS_SERVICE_ID';
+/** Carried by a hook's processes (and what they start): a sess killed mid-hook leaves them findable. */
+export const HOOK_MARKER = 'SESS_HOOK_ID';
 
 export type Undo =
   /** A worktree this up created; the branch too if this up created it (and it still points where it was made). */
@@ -18,8 +20,11 @@ export type Undo =
   | { kind: 'symlink.remove'; path: string; target: string }
   | { kind: 'file.restore'; path: string; previous: string | null; mode: number }
   | { kind: 'ports.release'; owner: string; names: string[] }
-  /** A host service process group; without a pid (killed before it was recorded), found by its env marker. */
-  | { kind: 'process.stop'; marker: string; pid?: number; start?: string; signal: NodeJS.Signals; grace: number }
+  /**
+   * A host service process group; without a pid (killed before it was recorded), found by its env
+   * marker (in `env`, SERVICE_MARKER unless said: hooks carry HOOK_MARKER).
+   */
+  | { kind: 'process.stop'; marker: string; env?: string; pid?: number; start?: string; signal: NodeJS.Signals; grace: number }
   /** What one `compose up` created or started, found by comparing with the project as it was before. */
   | { kind: 'compose.rollback'; engine: string; project: string; before: ProjectSnapshot; grace: number }
   | { kind: 'session.remove'; session: string }
@@ -109,7 +114,7 @@ async function stopMarkedProcess(
   if (undo.pid !== undefined) targets.push({ pid: undo.pid, start: undo.start ?? 'unknown' });
   else {
     const groups = new Set<number>();
-    for (const p of processesWithEnv(SERVICE_MARKER, undo.marker)) {
+    for (const p of processesWithEnv(undo.env ?? SERVICE_MARKER, undo.marker)) {
       const group = processGroupOf(p.pid);
       if (p.value === undo.marker && group !== null) groups.add(group);
     }

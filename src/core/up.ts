@@ -206,7 +206,8 @@ async function transaction(
     checkSignal();
 
     const hookEnv = { ...process.env, ...resolved.hostEnv };
-    if (!existing) await runHooks('post_create', config.hooks.post_create, worktree, hookEnv, guard, options);
+    const hookOptions = { ...options, owner: `${repo.id}/${name}` };
+    if (!existing) await runHooks('post_create', config.hooks.post_create, worktree, hookEnv, guard, hookOptions);
 
     const order = dependencyOrder(config);
     const composeRef = composeSetup?.ref ?? existing?.compose;
@@ -218,7 +219,7 @@ async function transaction(
     }
     const starting = plan.items.filter((i) => i.action !== 'unchanged');
     if (starting.some((i) => i.def.runtime === 'host')) {
-      await runHooks('pre_spawn', config.hooks.pre_spawn, worktree, hookEnv, guard, options);
+      await runHooks('pre_spawn', config.hooks.pre_spawn, worktree, hookEnv, guard, hookOptions);
     }
     const resume: StartContext['resume'] = fallback
       ? {
@@ -249,7 +250,7 @@ async function transaction(
     actions = [...outcome.actions, ...plan.removed.map((n) => ({ name: n, action: 'stopped' as const }))];
     const failed = outcome.failures;
     if (failed.length === 0 && (starting.length > 0 || !existing)) {
-      await runHooks('post_up', config.hooks.post_up, worktree, hookEnv, guard, options);
+      await runHooks('post_up', config.hooks.post_up, worktree, hookEnv, guard, hookOptions);
     }
     // A resume where some services failed: those are back as they were, the others keep what
     // this up gave them. The release ends here, without a rollback of the rest.

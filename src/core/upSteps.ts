@@ -3,6 +3,7 @@
 // changes something registers its inverse with the guard it is given.
 import { existsSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { copyTreeCow } from '../adapters/fs.js';
 import { git } from '../adapters/git.js';
 import { runShell } from '../adapters/process.js';
@@ -13,6 +14,7 @@ import type { Progress } from './progress.js';
 import type { Repo } from './repo.js';
 import type { Resolved } from './resolve.js';
 import type { RollbackGuard } from './rollback.js';
+import { HOOK_MARKER } from './undo.js';
 
 export async function copyIncludes(repo: Repo, config: Config, worktree: string, progress: Progress): Promise<void> {
   for (const rel of config.worktree.include) {
@@ -85,19 +87,31 @@ export async function describeComposeServices(resolved: Resolved, setup: Compose
   }
 }
 
+/**
+ * A hook's commands, one after the other. Their processes carry a marker, and the journal says to
+ * stop them: a rollback (or the command after a sess killed mid-hook) ends whatever they left running.
+ */
 export async function runHooks(
   hook: string,
   commands: string[],
   worktree: string,
   env: NodeJS.ProcessEnv,
   guard: RollbackGuard,
-  options: { signal: AbortSignal; progress: Progress },
+  options: { signal: AbortSignal; progress: Progress; owner: string },
 ): Promise<void> {
   if (commands.length === 0) return;
-  await guard.run(hook, { kind: 'none' }, async () => {
+  const marker = `${options.owner}/hook:${hook}/${randomBytes(4).toString('hex')}`;
+  const undo = { kind: 'process.stop' as const, marker, env: HOOK_MARKER, signal: 'SIGTERM' as const, grace: 5 };
+  await guard.run(hook, undo, async () => {
     for (const command of commands) {
       options.progress.info(`${hook}: ${command}`);
-      const r = await runShell(command, { cwd: worktree, env, signal: options.signal, echo: true, allowFailure: true });
+      const r = await runShell(command, {
+        cwd: worktree,
+        env: { ...env, [HOOK_MARKER]: marker },
+        signal: options.signal,
+        echo: true,
+        allowFailure: true,
+      });
       if (r.exitCode !== 0) {
         const tail = (r.stderr.trim() ? r.stderr : r.stdout).trim().split('\n').slice(-20).join('\n');
         throw new WorkError(`${hook} hook \`${command}\` exited with ${r.exitCode ?? r.signal}${tail ? `:\n${indent(tail)}` : ''}`);

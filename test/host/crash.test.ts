@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireLock } from '../../src/adapters/fs.js';
-import { FAULTS_UNTRACKED, isolatedLedger, branches, ledger, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+import { FAULTS_UNTRACKED, alive, eventually, isolatedLedger, branches, ledger, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
 
 const home = isolatedLedger();
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -143,5 +143,46 @@ describe('doctor finds and repairs', () => {
     await doctorFixes('stale-lease');
     expect(ledger()['31998']).toBeUndefined();
     expect(ledger()['31999']).toBeUndefined();
+  });
+});
+
+describe("hooks' processes", () => {
+  // a hook's processes carry a marker, and the journal names it: they end with the up they belong to
+  function withHook(hook: string, command: string) {
+    const file = join(repo.root, 'sess.yaml');
+    const text = readFileSync(file, 'utf8').replace(`  ${hook}: [`, `  ${hook}: [${JSON.stringify(command)}, `);
+    writeFileSync(file, text);
+    repo.git('commit', '-qam', `${hook} starts a process`);
+  }
+  const pidFile = () => join(repo.tmp, 'hook.pid');
+  const hookPid = () => Number(readFileSync(pidFile(), 'utf8').trim());
+
+  it('sess killed while a hook runs: the next doctor --fix stops what the hook started', async () => {
+    withHook('pre_spawn', 'sleep 61 >/dev/null 2>&1 & echo $! > "$PID_FILE"; wait');
+    const { child, done } = repo.start(['up', 'feat/h'], { env: { PID_FILE: pidFile() } });
+    await eventually(() => existsSync(pidFile()) && readFileSync(pidFile(), 'utf8').trim() !== '', 15_000, 'the hook to start');
+    child.kill('SIGKILL');
+    expect((await done).code).toBe(null);
+    expect(alive(hookPid())).toBe(true); // the hook's process outlived sess
+    await doctorFixes('unfinished-journal');
+    expect(alive(hookPid())).toBe(false);
+    expectNothingLeft('feat-h', 'feat/h');
+  });
+
+  it('a failed up stops what an earlier hook of it left running', async () => {
+    withHook('post_create', 'sleep 62 >/dev/null 2>&1 & echo $! > "$PID_FILE"');
+    const r = await repo.sess(['up', 'feat/h'], { env: { PID_FILE: pidFile(), FAIL: 'pre_spawn' } });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('stopped hook:post_create');
+    expect(alive(hookPid())).toBe(false);
+    expectNothingLeft('feat-h', 'feat/h');
+  });
+
+  it('a successful up leaves what its hooks started running (a hook may start a helper on purpose)', async () => {
+    withHook('post_up', 'sleep 63 >/dev/null 2>&1 & echo $! > "$PID_FILE"');
+    const r = await repo.sess(['up', 'feat/h'], { env: { PID_FILE: pidFile() } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(alive(hookPid())).toBe(true);
+    process.kill(hookPid(), 'SIGKILL');
   });
 });
