@@ -4,7 +4,7 @@ import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'no
 import { basename, join } from 'node:path';
 import { homedir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { acquireLock } from '../adapters/fs.js';
+import { acquireLock, describeHolder } from '../adapters/fs.js';
 import { findRepo, type RepoLocation } from '../adapters/git.js';
 
 export interface Repo extends RepoLocation {
@@ -66,15 +66,23 @@ export const paths = {
 
 /**
  * git's worktree commands of two processes at once fail on each other's half-written admin folders
- * ("failed to read .git/worktrees/x/commondir"): sess runs its own one at a time per repository.
- * Held for a single git command or a few; never while waiting on anything else.
+ * ("failed to read .git/worktrees/x/commondir"), and so does a fetch (its connectivity check reads
+ * every worktree's HEAD): sess runs its own one at a time per repository. Held for a single git
+ * command or a few; never while waiting on anything else. Give `signal` on a forward path only (a
+ * rollback must not be cut short), and `progress` to say when it waits.
  */
-export async function withWorktreesLock<T>(repo: Repo, fn: () => Promise<T>): Promise<T> {
+export async function withWorktreesLock<T>(
+  repo: Repo,
+  fn: () => Promise<T>,
+  options: { signal?: AbortSignal; progress?: { info(line: string): void } } = {},
+): Promise<T> {
   const lock = await acquireLock(paths.worktreesLock(repo), {
     // as long as a session's lock: an rm removing a worktree of many files holds it that long
     timeoutMs: Number(process.env.SESS_LOCK_TIMEOUT ?? 600) * 1000,
     what: 'the worktrees of this repository',
     maxPollMs: 10,
+    signal: options.signal,
+    onWait: (holder) => options.progress?.info(`waiting for ${describeHolder(holder)} to finish with the worktrees of this repository`),
   });
   try {
     return await fn();

@@ -46,6 +46,8 @@ export interface Resolved {
   services: Record<string, ResolvedService>;
   /** The env of hooks, `sess env`, `sess exec` and the env file: as seen from the host. */
   hostEnv: Record<string, string>;
+  /** Hook commands, interpolated as shell text (branch-derived values as env references). */
+  hooks: Config['hooks'];
 }
 
 export function sessionVars(session: SessionInfo, ports: Record<string, number>): Record<string, string> {
@@ -112,7 +114,10 @@ export function resolveAll(
     if (svc.ready) resolved.ready = resolveReady(svc.ready, hostScope);
     services[name] = resolved;
   }
-  return { services, hostEnv: envFor('host', {}) };
+  const hooks = Object.fromEntries(
+    Object.entries(config.hooks).map(([hook, commands]) => [hook, commands.map((c) => interpolate(c, hostScope, true))]),
+  ) as Config['hooks'];
+  return { services, hostEnv: envFor('host', {}), hooks };
 }
 
 function resolveReady(ready: NonNullable<Config['services'][string]['ready']>, scope: Scope): ResolvedReady {

@@ -1,9 +1,9 @@
 // Pull request sandboxes: `sess up --pr N [--remote R]` runs the pull request's head as session
 // pr-N on local branch pr/N, tracking R/pr/N (where the fetched head is kept).
 import { commitsNotIn, fetchRef, git, resolveCommit, remoteUrl, uncommittedChanges } from '../adapters/git.js';
-import { UsageError, WorkError } from '../errors.js';
+import { CancelledError, SessError, UsageError, WorkError } from '../errors.js';
 import type { Progress } from './progress.js';
-import type { Repo } from './repo.js';
+import { withWorktreesLock, type Repo } from './repo.js';
 import { existsSync } from 'node:fs';
 import { listSessions, readSession, type SessionRecord } from './store.js';
 import { rmRecord } from './down.js';
@@ -18,11 +18,23 @@ export interface PullRequestHead {
   branch: string;
 }
 
+/** What git's fetch says when a worktree changed under its connectivity check. */
+const WORKTREE_RACE = /worktrees\/|bad object|did not send all necessary objects/i;
+
 const PR_REFS = (n: number) => [`refs/pull/${n}/head`, `refs/merge-requests/${n}/head`];
 
 export function parsePrNumber(value: string): number {
   if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`--pr expects a pull request number, not "${value}"`);
   return Number(value);
+}
+
+/** The remote must exist: said before anything waits or changes (exit 2). */
+export async function requireRemote(repo: Repo, remote: string): Promise<void> {
+  if (await remoteUrl(remote, repo.mainRoot)) return;
+  const remotes = (await git(['remote'], repo.mainRoot)).stdout.trim().split('\n').filter(Boolean);
+  throw new UsageError(`no remote named "${remote}" in this repository`, {
+    hint: remotes.length ? `remotes: ${remotes.join(', ')} (use --remote NAME)` : 'add one with `git remote add`',
+  });
 }
 
 /** Fetch the pull request's head into refs/remotes/<remote>/pr/<n>. Nothing else changes. */
@@ -33,18 +45,19 @@ export async function fetchPullRequest(
   progress: Progress,
   signal?: AbortSignal,
 ): Promise<PullRequestHead> {
-  if (!(await remoteUrl(remote, repo.mainRoot))) {
-    const remotes = (await git(['remote'], repo.mainRoot)).stdout.trim().split('\n').filter(Boolean);
-    throw new UsageError(`no remote named "${remote}" in this repository`, {
-      hint: remotes.length ? `remotes: ${remotes.join(', ')} (use --remote NAME)` : 'add one with `git remote add`',
-    });
-  }
+  await requireRemote(repo, remote);
   const local = `refs/remotes/${remote}/pr/${number}`;
   for (const ref of PR_REFS(number)) {
     let result;
     try {
-      result = await fetchRef(remote, ref, local, repo.mainRoot, signal);
+      result = await fetchRef(remote, ref, local, repo.mainRoot, signal).catch((error) => {
+        // git's connectivity check reads every worktree's HEAD, and fails on one being added or
+        // removed right then: once more, with this repository's worktrees held still
+        if (signal?.aborted || !(error instanceof SessError) || !WORKTREE_RACE.test(error.message)) throw error;
+        return withWorktreesLock(repo, () => fetchRef(remote, ref, local, repo.mainRoot, signal), { signal, progress });
+      });
     } catch (error) {
+      if (!(error instanceof SessError) || error instanceof CancelledError) throw error;
       throw new WorkError(`could not fetch pull request ${number} from ${remote}: ${(error as Error).message}`, { cause: error });
     }
     if (result === 'missing') continue;

@@ -14,7 +14,7 @@ import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
 import { resolveAll, sessionVars } from './resolve.js';
 import { RollbackGuard } from './rollback.js';
-import { checkSandboxMovable, fetchPullRequest, makeRoomForSandbox, type PullRequestHead } from './sandbox.js';
+import { checkSandboxMovable, fetchPullRequest, makeRoomForSandbox, requireRemote, type PullRequestHead } from './sandbox.js';
 import { finishInterrupted } from './down.js';
 import { isServiceAlive, planServices, startServices, stopServices, type ServiceFailure, type StartContext } from './services.js';
 import type { ComposeSetup } from './composeStep.js';
@@ -46,6 +46,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
   if (options.pr !== undefined && options.target) throw new UsageError('give a branch or --pr, not both');
   if (options.pr === undefined && !options.target) throw new UsageError('which branch? `sess up <branch>` or `sess up --pr N`');
   const { name, branch } = await resolveUpTarget(repo, options.pr !== undefined ? `pr/${options.pr}` : options.target!);
+  if (options.pr !== undefined) await requireRemote(repo, options.remote ?? 'origin');
   const lock = await lockSession(repo, name, options.progress, options.signal);
   try {
     // under the session's lock: two `up --pr N` at once would race on the ref they both update
@@ -149,10 +150,16 @@ async function transaction(
     if (prepared.fresh) {
       const { source, branchTip, describe } = prepared.fresh;
       const createdBranch = source.kind !== 'existing';
-      await guard.run(
-        'worktree',
-        { kind: 'worktree.remove', path: worktree, branch: createdBranch ? branch : null, branchTip },
-        () => withWorktreesLock(repo, () => addWorktree(worktree, source, repo.mainRoot, signal)),
+      // the lock outside the step: a wait that times out or is interrupted leaves nothing to undo
+      await withWorktreesLock(
+        repo,
+        () =>
+          guard.run(
+            'worktree',
+            { kind: 'worktree.remove', path: worktree, branch: createdBranch ? branch : null, branchTip },
+            () => addWorktree(worktree, source, repo.mainRoot, signal),
+          ),
+        { signal, progress },
       );
       progress.step(`worktree ${worktree} (${createdBranch ? `new branch ${branch} from ${describe}` : describe})`);
       checkSignal();
@@ -207,7 +214,7 @@ async function transaction(
 
     const hookEnv = { ...process.env, ...resolved.hostEnv };
     const hookOptions = { ...options, owner: `${repo.id}/${name}` };
-    if (!existing) await runHooks('post_create', config.hooks.post_create, worktree, hookEnv, guard, hookOptions);
+    if (!existing) await runHooks('post_create', resolved.hooks.post_create, worktree, hookEnv, guard, hookOptions);
 
     const order = dependencyOrder(config);
     const composeRef = composeSetup?.ref ?? existing?.compose;
@@ -219,7 +226,7 @@ async function transaction(
     }
     const starting = plan.items.filter((i) => i.action !== 'unchanged');
     if (starting.some((i) => i.def.runtime === 'host')) {
-      await runHooks('pre_spawn', config.hooks.pre_spawn, worktree, hookEnv, guard, hookOptions);
+      await runHooks('pre_spawn', resolved.hooks.pre_spawn, worktree, hookEnv, guard, hookOptions);
     }
     const resume: StartContext['resume'] = fallback
       ? {
@@ -250,7 +257,7 @@ async function transaction(
     actions = [...outcome.actions, ...plan.removed.map((n) => ({ name: n, action: 'stopped' as const }))];
     const failed = outcome.failures;
     if (failed.length === 0 && (starting.length > 0 || !existing)) {
-      await runHooks('post_up', config.hooks.post_up, worktree, hookEnv, guard, hookOptions);
+      await runHooks('post_up', resolved.hooks.post_up, worktree, hookEnv, guard, hookOptions);
     }
     // A resume where some services failed: those are back as they were, the others keep what
     // this up gave them. The release ends here, without a rollback of the rest.
@@ -283,7 +290,7 @@ async function transaction(
       services: outcome.records,
       hostEnv: resolved.hostEnv,
       ownFiles: [config.env_file, ...links],
-      hooks: { pre_down: config.hooks.pre_down },
+      hooks: { pre_down: resolved.hooks.pre_down },
       ...(composeSetup ? { compose: composeSetup.ref } : {}),
       inputFiles,
       ...(pr ? { pr: { number: pr.number, remote: pr.remote, commit: pr.commit, ref: pr.ref } } : existing?.pr ? { pr: existing.pr } : {}),

@@ -166,3 +166,26 @@ describe('host mode lifecycle', () => {
     expect(await repo.json(['ls'])).toEqual([]);
   });
 });
+
+describe('hooks are interpolated like commands', () => {
+  let repo: TestRepo;
+  afterAll(() => repo.cleanup());
+
+  it('${ports.*}, ${svc.*} and ${session.*} in hooks; branch text reaches the shell only through the env', async () => {
+    const text = readFileSync(join(__dirname, '..', '..', 'fixtures', 'host-basic', 'sess.yaml'), 'utf8');
+    const hook = (name: string) => `echo "${name} \${ports.web} \${svc.db.host}:\${svc.db.port} \${session.branch} \${session.worktree}" >> "\${session.dir}/hooks.out"`;
+    const hooks = `hooks:\n  post_create: [${JSON.stringify(hook('post_create'))}]\n  pre_spawn: [${JSON.stringify(hook('pre_spawn'))}]\n  post_up: [${JSON.stringify(hook('post_up'))}]\n  pre_down: [${JSON.stringify(hook('pre_down'))}]\n`;
+    repo = makeRepo('host-basic', { files: { 'sess.yaml': text + hooks } });
+    const branch = 'evil$(touch${IFS}pwned)';
+    const r = await repo.sess(['up', '--json', '--', branch]);
+    expect(r.code, r.stderr).toBe(0);
+    const view = JSON.parse(r.stdout);
+    const out = join(repo.root, '.git', 'sess', 'sessions', view.name, 'hooks.out');
+    const line = (hook: string) => `${hook} ${view.ports.web} 127.0.0.1:${view.ports.db} ${branch} ${view.worktree}`;
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toEqual([line('post_create'), line('pre_spawn'), line('post_up')]);
+    expect((await repo.sess(['down', view.name])).code).toBe(0);
+    expect(readFileSync(out, 'utf8').trim().split('\n').at(-1)).toBe(line('pre_down'));
+    expect(existsSync(join(view.worktree, 'pwned'))).toBe(false);
+    expect(existsSync(join(repo.root, 'pwned'))).toBe(false);
+  });
+});
