@@ -36,6 +36,8 @@ export async function setUpCompose(
   env: Record<string, string>,
   guard: RollbackGuard,
   signal: AbortSignal,
+  /** The project of the session's last up: kept for good (its containers and volumes live there). */
+  recordedProject?: string,
 ): Promise<ComposeSetup> {
   const cli = await detectCompose(sessHome());
   const fileNames = config.compose?.files ?? ['compose.yaml'];
@@ -46,7 +48,7 @@ export async function setUpCompose(
     ]);
   }
   const files = fileNames.map((f) => join(worktree, f));
-  const project = projectName(repo.name, repo.id, session);
+  const project = recordedProject ?? projectName(repo.name, repo.id, session);
   let model: ComposeModel;
   try {
     model = await composeModel({ cli, name: project, files, projectDir: worktree, env: { ...process.env, ...env } }, signal);

@@ -195,7 +195,7 @@ async function transaction(
     if (Object.values(placement).includes('compose')) {
       // loaded only when a service runs in compose (it brings the yaml writer)
       const { setUpCompose, writeOverlay } = await import('./composeStep.js');
-      composeSetup = await setUpCompose(repo, name, config, placement, worktree, resolved.hostEnv, guard, signal);
+      composeSetup = await setUpCompose(repo, name, config, placement, worktree, resolved.hostEnv, guard, signal, existing?.compose?.project);
       await describeComposeServices(resolved, composeSetup, worktree);
       const labels = { repo: repo.id, session: name };
       await writeOverlay(composeSetup, config, placement, ports, resolved, labels, sessionVars(session, ports), guard, progress);

@@ -1,6 +1,7 @@
 // The compose overlay of a session, written as data (yaml library, `!override`/`!reset` tags):
 // compose merges it over the user's files so that two sessions of one project never share a port,
 // a container name, a network or a volume, and every container carries our labels.
+import { createHash } from 'node:crypto';
 import { Document, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { ComposeModel, ComposeService } from '../adapters/compose.js';
 
@@ -157,5 +158,9 @@ function escapeDollars(env: Record<string, string>): Record<string, string> {
 /** A compose project name of the repository's stable id and the session: lowercase, [a-z0-9_-]. */
 export function projectName(repoName: string, repoId: string, session: string): string {
   const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+|[-_]+$/g, '');
-  return `sess-${slug(repoName) || 'repo'}-${slug(session) || 'session'}-${repoId.slice(0, 8)}`.slice(0, 100);
+  const name = slug(session) || 'session';
+  // Session names that make the same slug (x.y and x-y, Foo and foo) must not share a project:
+  // a name the slug changed (or cut) gets a short hash of itself. The repository id stays whole.
+  const distinct = name === session && name.length <= 50 ? '' : `-${createHash('sha256').update(session).digest('hex').slice(0, 6)}`;
+  return `sess-${(slug(repoName) || 'repo').slice(0, 30)}-${name.slice(0, 50)}${distinct}-${repoId.slice(0, 8)}`;
 }

@@ -88,3 +88,33 @@ describe('container mode over fixed ports and names', () => {
     expect(containersOf(repo)).toEqual([]);
   });
 });
+
+describe('session names that differ only where a compose project name cannot', () => {
+  let repo: TestRepo;
+  beforeAll(() => {
+    repo = makeRepo('compose-fixed');
+  });
+  afterAll(async () => {
+    await repo.cleanup();
+    dockerCleanup(repo);
+  });
+
+  it('x.y and x-y get projects of their own: neither takes the other\'s containers or volume', async () => {
+    const first = await repo.json(['up', 'x.y']);
+    const second = await repo.json(['up', 'x-y']);
+    expect(first.status).toBe('up');
+    expect(second.status).toBe('up');
+    const [p1, p2] = [projectOf(repo, 'x.y'), projectOf(repo, 'x-y')];
+    expect(p1).not.toBe(p2);
+    expect(containersOf(repo, 'x.y').every((c) => c.state === 'running')).toBe(true);
+    expect(containersOf(repo, 'x.y').length).toBeGreaterThan(0);
+    expect(volumesOf(p1)).toHaveLength(1);
+    expect(volumesOf(p2)).toHaveLength(1);
+    expect((await repo.json(['status', 'x.y'])).status).toBe('up');
+    expect((await repo.sess(['rm', 'x-y', '--volumes'])).code).toBe(0);
+    expect(volumesOf(p1)).toHaveLength(1);
+    expect((await repo.json(['status', 'x.y'])).status).toBe('up');
+    expect((await repo.sess(['rm', 'x.y', '--volumes'])).code).toBe(0);
+    expect(containersOf(repo)).toEqual([]);
+  });
+});

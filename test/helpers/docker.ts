@@ -1,14 +1,15 @@
 // Docker-side checks of the docker tests: what of a repository's sessions exists in the engine.
 import { execFileSync } from 'node:child_process';
+import { projectName } from '../../src/modes/overlay.js';
 import { branches, eventually, leasesOf, worktrees, type TestRepo } from './sess.js';
 
 function lines(args: string[]): string[] {
   return execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
 }
 
-/** The compose project name sess gives a session (see src/modes/overlay.ts). */
+/** The compose project name sess gives a new session of a test repository (its folder is `app`). */
 export function projectOf(repo: TestRepo, session: string): string {
-  return `sess-app-${session.toLowerCase().replace(/[^a-z0-9_-]+/g, '-')}-${repo.id().slice(0, 8)}`;
+  return projectName('app', repo.id(), session);
 }
 
 export function containersOf(repo: TestRepo, session?: string): { id: string; name: string; state: string }[] {

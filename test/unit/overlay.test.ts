@@ -44,6 +44,14 @@ describe('buildOverlay', () => {
 
 describe('projectName', () => {
   it('is lowercase, of the repository, the session and the stable id', () => {
-    expect(projectName('My.Shop', 'abcdef123456', 'Feature/Login')).toBe('sess-my-shop-feature-login-abcdef12');
+    expect(projectName('my-shop', 'abcdef123456', 'feature-login')).toBe('sess-my-shop-feature-login-abcdef12');
+    expect(projectName('My.Shop', 'abcdef123456', 'Feature-Login')).toMatch(/^sess-my-shop-feature-login-[0-9a-f]{6}-abcdef12$/);
+  });
+
+  it('never gives two session names one project (the slug alone would: x.y and x-y, Foo and foo)', () => {
+    const names = ['x.y', 'x-y', 'x_y', 'Foo', 'foo', 'FOO', '-a', 'a', `${'l'.repeat(60)}1`, `${'l'.repeat(60)}2`];
+    const projects = names.map((n) => projectName('app', 'abcdef123456', n));
+    expect(new Set(projects).size).toBe(names.length);
+    for (const p of projects) expect(p).toMatch(/^[a-z0-9][a-z0-9_-]*-abcdef12$/);
   });
 });
