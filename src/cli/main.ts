@@ -49,8 +49,13 @@ async function main(argv: string[]): Promise<number> {
 
 function report(error: unknown, json: boolean): number {
   if (error instanceof CommanderError) {
-    // help and --version end up here too, with exit code 0
-    return error.exitCode === 0 ? 0 : USAGE;
+    // help and --version end up here too, with exit code 0; commander has said what was wrong on stderr
+    if (error.exitCode === 0) return 0;
+    if (json) {
+      const message = error.message.replace(/^error: /, '');
+      process.stdout.write(JSON.stringify({ error: { message, exitCode: USAGE, hint: 'run sess --help for usage' } }, null, 2) + '\n');
+    }
+    return USAGE;
   }
   const exitCode = error instanceof SessError ? error.exitCode : 1;
   const message = error instanceof Error ? error.message : String(error);

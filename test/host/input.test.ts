@@ -60,6 +60,20 @@ describe('bad input: exit 2, nothing changed', () => {
     expect(JSON.parse(r.stdout).error).toMatchObject({ exitCode: 2, message: 'no session "nope" in this repository' });
   });
 
+  it.each([
+    [['up', 'x', '--mode', 'bogus', '--json'], /bogus/],
+    [['ls', '--json', '--bogus'], /unknown option '--bogus'/],
+    [['status', '--json'], /missing required argument 'session'/],
+    [['gc', '--older-than', 'x', '--json'], /older-than/],
+  ])('--json usage errors the argument parser finds print one JSON document too: %j', async (args, message) => {
+    const r = await repo.sess(args);
+    expect(r.code).toBe(2);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.error.exitCode).toBe(2);
+    expect(doc.error.message).toMatch(message);
+    expectUnchanged();
+  });
+
   it('a session name already taken by another branch is refused', async () => {
     repo.git('branch', 'ke/ep');
     repo.git('branch', 'ke-ep');
