@@ -1,6 +1,7 @@
 // The main job in host mode: up, a second session beside it, down, up again, inspect, rm.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { alive, branches, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
 
@@ -183,6 +184,9 @@ describe('hooks are interpolated like commands', () => {
     const out = join(repo.root, '.git', 'sess', 'sessions', view.name, 'hooks.out');
     const line = (hook: string) => `${hook} ${view.ports.web} 127.0.0.1:${view.ports.db} ${branch} ${view.worktree}`;
     expect(readFileSync(out, 'utf8').trim().split('\n')).toEqual([line('post_create'), line('pre_spawn'), line('post_up')]);
+    // the env file, sourced by a shell, gives the branch back as text and runs nothing
+    const sourced = execFileSync('sh', ['-c', 'set -a; . ./.env.sess; printf %s "$SESS_BRANCH"'], { cwd: view.worktree, encoding: 'utf8' });
+    expect(sourced).toBe(branch);
     expect((await repo.sess(['down', view.name])).code).toBe(0);
     expect(readFileSync(out, 'utf8').trim().split('\n').at(-1)).toBe(line('pre_down'));
     expect(existsSync(join(view.worktree, 'pwned'))).toBe(false);
