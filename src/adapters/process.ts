@@ -4,6 +4,7 @@
 // Built on node:child_process rather than execa: execa costs ~55 ms to import, a third of the budget
 // of a no-op `sess up`, and the few features we need (abort, stderr tail, debug log) fit here.
 import { spawn, type StdioOptions } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { openSync, closeSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { SubprocessError, CancelledError } from '../errors.js';
 import { debug } from './log.js';
@@ -110,12 +111,19 @@ export function runInteractive(
     const onInt = forward('SIGINT');
     const onTerm = forward('SIGTERM');
     process.on('SIGINT', onInt).on('SIGTERM', onTerm);
-    child.on('error', (error) =>
-      reject(new SubprocessError(file, null, error.message, { cause: error })),
-    );
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      process.off('SIGINT', onInt).off('SIGTERM', onTerm);
+      // as a shell says it: 127 for a command that is not there, 126 for one that cannot run
+      if (error.code === 'ENOENT' || error.code === 'EACCES') {
+        process.stderr.write(`sess: ${file}: ${error.code === 'ENOENT' ? 'command not found' : 'permission denied'}\n`);
+        return resolve(error.code === 'ENOENT' ? 127 : 126);
+      }
+      reject(new SubprocessError(file, null, error.message, { cause: error }));
+    });
     child.on('close', (code, signal) => {
       process.off('SIGINT', onInt).off('SIGTERM', onTerm);
-      resolve(code ?? (signal === 'SIGINT' ? 130 : 128 + 15));
+      // killed by a signal: 128 + its number, as a shell reports it
+      resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 15) : 15));
     });
   });
 }

@@ -71,6 +71,12 @@ describe('host mode lifecycle', () => {
     const ex = await repo.sess(['exec', 'feature-login', '--', 'sh', '-c', 'echo "$PWD $SESS_PORT_DB"; exit 3'], { cwd: second.worktree });
     expect(ex.code).toBe(3);
     expect(ex.stdout.trim()).toBe(`${first.worktree} ${first.ports.db}`);
+    // as a shell reports them: 128 + the signal's number, 127 for a command that is not there
+    expect((await repo.sess(['exec', 'other', '--', 'sh', '-c', 'kill -KILL $$'])).code).toBe(137);
+    expect((await repo.sess(['exec', 'other', '--', 'sh', '-c', 'kill -HUP $$'])).code).toBe(129);
+    const missing = await repo.sess(['exec', 'other', '--', 'no-such-command-here']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain('no-such-command-here: command not found');
     const logs = await repo.sess(['logs', 'feature-login', 'web', '--tail', '1'], inside);
     expect(logs.stdout.trim()).toBe(`web | listening on ${first.ports.web}`);
     const all = await repo.sess(['logs', 'feature-login']);
