@@ -142,7 +142,8 @@ export async function logs(options: LogsOptions): Promise<void> {
     r.offset = Buffer.byteLength(text);
     let lines = text.split('\n');
     if (lines.at(-1) === '') lines.pop();
-    else r.partial = lines.pop() ?? '';
+    // a last line still being written: shown now without -f, with -f once it is whole
+    else if (options.follow) r.partial = lines.pop() ?? '';
     if (options.tail !== undefined) lines = options.tail === 0 ? [] : lines.slice(-options.tail);
     if (lines.length) options.write(lines.map((l) => prefix(r.name) + l).join('\n') + '\n');
   }

@@ -81,6 +81,11 @@ describe('host mode lifecycle', () => {
     expect(logs.stdout.trim()).toBe(`web | listening on ${first.ports.web}`);
     const all = await repo.sess(['logs', 'feature-login']);
     expect(all.stdout).toMatch(/^db  \| tcp ready on \d+$/m);
+    // a last line without its newline yet is shown too
+    const logFile = join(repo.root, '.git', 'sess', 'sessions', 'feature-login', 'logs', 'web.log');
+    writeFileSync(logFile, readFileSync(logFile, 'utf8') + 'partial line');
+    const tail = await repo.sess(['logs', 'feature-login', 'web', '--tail', '2']);
+    expect(tail.stdout).toBe(`web | listening on ${first.ports.web}\nweb | partial line\n`);
   });
 
   it('logs -f follows new output until interrupted', async () => {
