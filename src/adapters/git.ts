@@ -3,7 +3,7 @@
 //
 // Not simple-git: every git call goes through our one subprocess wrapper (abort on Ctrl+C, one debug
 // log, one error type), and git is only ever called with argument arrays.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, basename } from 'node:path';
 import { SubprocessError, UsageError } from '../errors.js';
 import { run, tailLines, type RunOptions } from './process.js';
@@ -96,6 +96,38 @@ export function readHead(gitDir: string, commonDir: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The checkout (main or a worktree) that has `branch` checked out, read from files; undefined when
+ * none has. git refuses a second worktree on a branch that is checked out somewhere.
+ */
+export function checkoutOf(branch: string, commonDir: string, mainRoot: string): string | undefined {
+  const wanted = `ref: refs/heads/${branch}`;
+  const headOf = (gitDir: string) => {
+    try {
+      return readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  if (headOf(commonDir) === wanted) return mainRoot;
+  let names: string[] = [];
+  try {
+    names = readdirSync(join(commonDir, 'worktrees'));
+  } catch {
+    return undefined;
+  }
+  for (const name of names) {
+    const gitDir = join(commonDir, 'worktrees', name);
+    if (headOf(gitDir) !== wanted) continue;
+    try {
+      return dirname(readFileSync(join(gitDir, 'gitdir'), 'utf8').trim());
+    } catch {
+      return gitDir;
+    }
+  }
+  return undefined;
 }
 
 function readRef(commonDir: string, ref: string, gitDir?: string): string | null {

@@ -3,7 +3,7 @@
 // runs, where the worktree goes. Bad input fails here, with nothing changed.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readHead, readRefFromFiles, resolveCommit, showFile, type WorktreeSource } from '../adapters/git.js';
+import { checkoutOf, readHead, readRefFromFiles, resolveCommit, showFile, type WorktreeSource } from '../adapters/git.js';
 import { ConfigError, UsageError, WorkError } from '../errors.js';
 import { readJson, readTextIfExists, writeJsonAtomic } from '../adapters/fs.js';
 import type { Config, Mode } from './config/schema.js';
@@ -207,6 +207,12 @@ async function chooseSource(
 ): Promise<FreshSource & { commit: string }> {
   const local = await commitOf(repo, `refs/heads/${branch}`);
   if (local) {
+    const checkout = checkoutOf(branch, repo.commonDir, repo.mainRoot);
+    if (checkout) {
+      throw new UsageError(`branch "${branch}" is checked out in ${checkout}: a session needs a worktree of its own for it`, {
+        hint: `switch that checkout to another branch first, or give the session another branch (\`sess up --base ${branch} <new-branch>\`)`,
+      });
+    }
     return { source: { kind: 'existing', branch }, branchTip: null, describe: `branch ${branch}`, commit: local };
   }
   const remoteTip = await commitOf(repo, `refs/remotes/${remote}/${branch}`);

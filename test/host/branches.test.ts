@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { branches, ledger, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+import { branches, leasesOf, ledger, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
 
 let repo: TestRepo;
 beforeEach(() => {
@@ -72,11 +72,13 @@ describe('worktree source', () => {
   });
 
   it('the branch checked out in the main checkout cannot be a session and nothing is left', async () => {
-    const r = await repo.sess(['up', 'main']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('already');
+    // refused before anything is made: exit 2, as bad usage
+    const r = await repo.sess(['up', 'main', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toBe(`branch "main" is checked out in ${repo.root}: a session needs a worktree of its own for it`);
     expect(worktrees(repo)).toEqual([]);
     expect(branches(repo)).toEqual(['main']);
+    expect(leasesOf(repo, 'main')).toEqual({});
   });
 });
 
