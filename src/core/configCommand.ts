@@ -1,5 +1,6 @@
 // `sess config validate` / `sess config schema`.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findRepo } from '../adapters/git.js';
@@ -10,7 +11,12 @@ import { CONFIG_FILE, readWorktreeConfigText } from './prepare.js';
 export async function validateConfig(cwd: string): Promise<string> {
   const { worktreeRoot } = await findRepo(cwd);
   const file = join(worktreeRoot, CONFIG_FILE);
-  parseConfig(readWorktreeConfigText(worktreeRoot), file);
+  const config = parseConfig(readWorktreeConfigText(worktreeRoot), file);
+  // a mode that runs compose needs its files (host mode may never read them)
+  if (config.mode !== 'host') {
+    const missing = (config.compose?.files ?? ['compose.yaml']).filter((f) => !existsSync(join(worktreeRoot, f)));
+    if (missing.length) throw new ConfigError(file, [{ path: 'compose.files', message: `no such file: ${missing.join(', ')}` }]);
+  }
   return file;
 }
 

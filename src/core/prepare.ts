@@ -3,7 +3,7 @@
 // runs, where the worktree goes. Bad input fails here, with nothing changed.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { checkoutOf, readHead, readRefFromFiles, resolveCommit, showFile, type WorktreeSource } from '../adapters/git.js';
+import { checkoutOf, git, readHead, readRefFromFiles, resolveCommit, showFile, type WorktreeSource } from '../adapters/git.js';
 import { ConfigError, UsageError, WorkError } from '../errors.js';
 import { readJson, readTextIfExists, writeJsonAtomic } from '../adapters/fs.js';
 import type { Config, Mode } from './config/schema.js';
@@ -125,6 +125,7 @@ export async function prepareUp(
   const overrides = effectiveOverrides(request, existing);
   const mode = overrides.mode ?? config.mode;
   const placement = placeServices(config, mode, overrides);
+  if (fresh && Object.values(placement).includes('compose')) await requireComposeFiles(repo, config, fresh.commit, configFile);
   const worktree = existing?.worktree ?? worktreePathFor(repo, config, name);
   if (!existing && existsSync(worktree)) {
     throw new UsageError(`the worktree folder of session ${name} already exists: ${worktree}`, {
@@ -244,5 +245,27 @@ export async function mainConfig(repo: Repo): Promise<Config | undefined> {
     return await new ConfigValidator(repo).parse(text, `${CONFIG_FILE} at HEAD`);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The compose files a fresh session will need: in its commit, or brought in by worktree.include /
+ * link from the main checkout. Checked before anything is made (compose itself reads them later,
+ * from the worktree).
+ */
+async function requireComposeFiles(repo: Repo, config: Config, commit: string, configFile: string): Promise<void> {
+  const files = config.compose?.files ?? ['compose.yaml'];
+  const brought = (f: string) =>
+    [...config.worktree.include, ...config.worktree.link].some((p) => f === p || f.startsWith(`${p}/`)) && existsSync(join(repo.mainRoot, f));
+  const missing: string[] = [];
+  for (const f of files) {
+    if (brought(f)) continue;
+    const r = await git(['cat-file', '-e', `${commit}:${f}`], repo.mainRoot, { allowFailure: true });
+    if (r.exitCode !== 0) missing.push(f);
+  }
+  if (missing.length) {
+    throw new ConfigError(configFile, [
+      { path: 'compose.files', message: `not in that commit (nor brought in by worktree.include or link): ${missing.join(', ')}` },
+    ]);
   }
 }

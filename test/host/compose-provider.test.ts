@@ -1,7 +1,7 @@
 // Which compose sess uses, and the error when none is usable (Compose v1, or a v2 too old for
 // !override). A fake `docker` on PATH plays the old versions: no engine needed.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { branches, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
@@ -40,5 +40,24 @@ describe('compose provider', () => {
     const r = await repo.sess(['up', 'feat'], { env: { PATH: bin, SESS_HOME: join(repo.tmp, 'home') } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('no compose found');
+  });
+});
+
+describe('compose files that are not there', () => {
+  it('config validate names them; up refuses before making anything (exit 2)', async () => {
+    const text = readFileSync(join(repo.root, 'sess.yaml'), 'utf8');
+    writeFileSync(join(repo.root, 'sess.yaml'), `${text}compose:\n  files: [compose.yaml, nope.yaml]\n`);
+    repo.git('commit', '-qam', 'a compose file that does not exist');
+    const v = await repo.sess(['config', 'validate']);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toContain('compose.files');
+    expect(v.stderr).toContain('no such file: nope.yaml');
+    const home = join(repo.tmp, 'home');
+    const r = await repo.sess(['up', 'feat', '--json'], { env: { SESS_HOME: home } });
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toContain('nope.yaml');
+    expect(worktrees(repo)).toEqual([]);
+    expect(branches(repo)).toEqual(['main']);
+    expect(existsSync(join(home, 'ports.json')) ? JSON.parse(readFileSync(join(home, 'ports.json'), 'utf8')).leases : {}).toEqual({});
   });
 });
