@@ -113,25 +113,40 @@ export async function startCompose(
   if (Date.now() - started >= waitTimeout * 1000 * 0.9) {
     const notUp = await servicesNotUp(ref, services);
     if (notUp.length) {
-      throw new WorkError(`compose could not start ${services.join(', ')}: ${notUp.join(', ')} not healthy after ${waitTimeout}s${await failingLogs(ref)}`);
+      const states = notUp.map((n) => `${n.service} (${n.state})`).join(', ');
+      throw new WorkError(
+        `compose could not start ${notUp.map((n) => n.service).join(', ')}: after ${waitTimeout}s (compose's wait ended without saying so): ${states}${await failingLogs(ref, notUp.map((n) => n.service))}`,
+      );
     }
   }
 }
 
-/** Services of these that have no container running and healthy (a one-shot that exited 0 is up). */
-async function servicesNotUp(ref: ComposeRef, services: string[]): Promise<string[]> {
-  const containers = await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`]);
-  return services.filter((service) => {
+/**
+ * Services of these that have no container running and healthy (a one-shot that exited 0 is up),
+ * with what the engine says of them. One-off containers (`compose run`) are not the service's.
+ */
+async function servicesNotUp(ref: ComposeRef, services: string[]): Promise<{ service: string; state: string }[]> {
+  const containers = (await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`])).filter(
+    (c) => c.labels['com.docker.compose.oneoff'] !== 'True',
+  );
+  const up = (c: Container) => (c.state === 'running' && (c.health === '' || c.health === 'healthy')) || (c.state === 'exited' && c.exitCode === 0);
+  const describe = (c: Container) =>
+    c.state === 'running' ? `health ${c.health}` : c.state === 'exited' ? `exited ${c.exitCode ?? '?'}` : c.state === 'created' ? 'created, never started' : c.state;
+  const out: { service: string; state: string }[] = [];
+  for (const service of services) {
     const own = containers.filter((c) => c.service === service);
-    const up = (c: Container) => (c.state === 'running' && (c.health === '' || c.health === 'healthy')) || (c.state === 'exited' && c.exitCode === 0);
-    return own.length === 0 || !own.every(up);
-  });
+    if (own.length === 0) out.push({ service, state: 'no container' });
+    else if (!own.every(up)) out.push({ service, state: own.filter((c) => !up(c)).map(describe).join(', ') });
+  }
+  return out;
 }
 
 /** The tail of the logs of containers that are not running or not healthy, for the error message. */
-async function failingLogs(ref: ComposeRef): Promise<string> {
+async function failingLogs(ref: ComposeRef, alsoStarting: string[] = []): Promise<string> {
   const containers = await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`]).catch(() => []);
-  const bad = containers.filter((c) => (c.state !== 'running' && c.exitCode !== 0) || c.health === 'unhealthy');
+  const bad = containers.filter(
+    (c) => (c.state !== 'running' && c.exitCode !== 0) || c.health === 'unhealthy' || (alsoStarting.includes(c.service) && c.health === 'starting'),
+  );
   const parts: string[] = [];
   for (const c of bad.slice(0, 3)) {
     const tail = await containerLogsTail(ref.cli.engine, c.id, 15);
