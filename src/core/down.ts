@@ -1,11 +1,11 @@
 // `sess down` (stop services; keep worktree, volumes, leases) and `sess rm` (take everything away).
 import { existsSync } from 'node:fs';
+import { rm as removeTree } from 'node:fs/promises';
 import {
   deleteBranch,
   hasLocalBranch,
   listWorktrees,
   pruneWorktrees,
-  removeWorktree,
   uncommittedChanges,
   unpushedCommits,
 } from '../adapters/git.js';
@@ -152,12 +152,18 @@ export async function rmRecord(
   const removed: string[] = [];
   const unpushed = await unpushedCommits(record.branch, repo.mainRoot);
   await stopAll(record, progress, options.volumes);
+  // The files go first, outside the worktrees lock (a large worktree takes a while, and git's
+  // commands elsewhere only read the admin folders); then, under it, git forgets the worktree.
+  // A link into the main checkout is removed as a link: what it points at stays.
+  let gone = false;
+  if (existsSync(record.worktree)) {
+    await removeTree(record.worktree, { recursive: true, force: true });
+    gone = true;
+  }
   await withWorktreesLock(repo, async () => {
-    if (existsSync(record.worktree) || (await listWorktrees(repo.mainRoot)).some((w) => w.path === record.worktree)) {
-      await removeWorktree(record.worktree, repo.mainRoot);
-      removed.push(`worktree ${record.worktree}`);
-    }
-    await pruneWorktrees(repo.mainRoot);
+    gone ||= (await listWorktrees(repo.mainRoot)).some((w) => w.path === record.worktree);
+    await pruneWorktrees(repo.mainRoot); // its folder is gone: git forgets it
+    if (gone) removed.push(`worktree ${record.worktree}`);
     if (record.createdBranch && unpushed.length === 0 && !options.keepBranch) {
       try {
         await deleteBranch(record.branch, repo.mainRoot);

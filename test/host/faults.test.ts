@@ -2,7 +2,7 @@
 // nothing of this `up` is left (no process, worktree, branch, lease), and a resumed session keeps
 // its worktree (with uncommitted work) and its leases.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync, unlinkSync, lstatSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, unlinkSync, lstatSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { FAULTS_UNTRACKED, branches, eventually, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
@@ -170,5 +170,21 @@ describe('resumed up, failing at each step', () => {
       expect(r.stderr).toContain(`port ${leases.web} (web, leased to this session) is in use by pid ${process.pid}`);
       expectResumedKept(wt, leases);
     });
+  });
+});
+
+describe('rm of a session with links into the main checkout', () => {
+  it('removes the worktree (links as links): what they point at stays, git forgets the worktree', async () => {
+    const view = await repo.json(['up', 'feat/l']);
+    expect(lstatSync(join(view.worktree, 'shared.env')).isSymbolicLink()).toBe(true);
+    mkdirSync(join(view.worktree, 'deep', 'er'), { recursive: true });
+    writeFileSync(join(view.worktree, 'deep', 'er', 'f.txt'), 'x\n');
+    const r = await repo.sess(['rm', 'feat-l', '--force']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(view.worktree)).toBe(false);
+    expect(readFileSync(join(repo.root, 'shared.env'), 'utf8')).toBe(FAULTS_UNTRACKED['shared.env']);
+    expect(readFileSync(join(repo.root, 'local.cache'), 'utf8')).toBe(FAULTS_UNTRACKED['local.cache']);
+    expect(worktrees(repo)).toEqual([]);
+    expect(branches(repo)).toEqual(['main']);
   });
 });
