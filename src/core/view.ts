@@ -58,6 +58,8 @@ function statusOf(record: SessionRecord, services: ServiceView[]): SessionStatus
   const running = services.filter((s) => s.state === 'running').length;
   if (wanted === 0 && running === 0) return record.status === 'failed' ? 'failed' : 'down';
   if (running === services.length && wanted === services.length) return 'up';
+  // meant to run, and not one does: every service died
+  if (running === 0) return 'failed';
   return record.status === 'failed' ? 'failed' : 'partial';
 }
 

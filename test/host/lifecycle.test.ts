@@ -144,6 +144,18 @@ describe('host mode lifecycle', () => {
     expect(up.services[0].pid).toBe(before.services[0].pid);
   });
 
+  it('every service died: failed, and up brings them all back', async () => {
+    const before = await repo.json(['status', 'other']);
+    for (const s of before.services) process.kill(-s.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    const st = await repo.json(['status', 'other']);
+    expect(st.status).toBe('failed');
+    expect(st.services.map((s: any) => s.state)).toEqual(['exited', 'exited']);
+    expect((await repo.json(['ls'])).find((s: any) => s.name === 'other').status).toBe('failed');
+    const up = await repo.json(['up', 'other']);
+    expect(up.status).toBe('up');
+  });
+
   it('rm refuses uncommitted changes and unpushed commits, then --force removes everything', async () => {
     writeFileSync(join(second.worktree, 'notes.txt'), 'wip\n');
     let r = await repo.sess(['rm', 'other']);
