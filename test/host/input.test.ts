@@ -153,6 +153,13 @@ describe('invalid sess.yaml: exit 2 with file, key path and what was expected', 
     expect(r.stderr).toMatch(/line \d+, column \d+/);
   });
 
+  it('a key given twice is named once, with its line and column', async () => {
+    writeFileSync(join(repo.root, 'sess.yaml'), 'version: 1\nports:\n  web: {}\n  web: {}\nservices: {}\n');
+    const r = await repo.sess(['config', 'validate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('  - line 4, column 3: Map keys must be unique\n');
+  });
+
   it('up with an invalid committed sess.yaml changes nothing', async () => {
     const r = await repo.sess(['up', 'feat']);
     expect(r.code).toBe(2);

@@ -13,7 +13,8 @@ export function parseConfig(text: string, file: string): Config {
       file,
       doc.errors.map((e) => ({
         path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '',
-        message: e.message.split('\n')[0]!,
+        // the yaml library repeats the position at the end of its first line: said once, in path
+        message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
       })),
     );
   }
