@@ -23,5 +23,7 @@ export function register(program: Command): void {
         signal: controller.signal,
         write: (text) => process.stdout.write(text),
       });
+      // followed until Ctrl+C (or SIGTERM): ended by an interrupt, as SPEC's 130 says
+      if (controller.signal.aborted) process.exitCode = 130;
     });
 }
