@@ -70,11 +70,11 @@ export class ComposeBatch {
   private async flush(): Promise<void> {
     const wave = this.pending.splice(0);
     this.scheduled = false;
-    const { ref, env, fresh } = this.ctx.compose!;
+    const { ref, env, fresh, volumesBefore } = this.ctx.compose!;
     const services = wave.map((w) => w.item.def.compose!.service);
     try {
       const before: ProjectSnapshot = fresh
-        ? { containers: [], volumes: [], networks: [] }
+        ? { containers: [], volumes: volumesBefore, networks: [] }
         : await snapshotProject(ref.cli.engine, ref.project);
       const grace = Math.max(...wave.map((w) => w.item.def.stop.grace));
       this.ctx.guard.register(`compose:${services.join('+')}`, {

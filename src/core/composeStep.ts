@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Document } from 'yaml';
-import { composeModel, detectCompose, type ComposeModel, type ComposeService } from '../adapters/compose.js';
+import { composeModel, detectCompose, projectVolumes, type ComposeModel, type ComposeService } from '../adapters/compose.js';
 import { readTextIfExists, writeFileAtomic } from '../adapters/fs.js';
 import { ConfigError, SessError, WorkError } from '../errors.js';
 import { startCompose, type ComposeRef } from '../modes/composeRuntime.js';
@@ -23,6 +23,11 @@ export interface ComposeSetup {
   model: ComposeModel;
   /** leased host ports of published ports that are not named ports */
   extraPorts: Record<string, number>;
+  /**
+   * Volumes the project already had before this up: a session removed with `rm` (volumes kept) and
+   * made again under its name finds its data there, and a rollback must leave them.
+   */
+  volumesBefore: string[];
 }
 
 export const EXTRA_PORT_PREFIX = 'compose:';
@@ -49,6 +54,9 @@ export async function setUpCompose(
   }
   const files = fileNames.map((f) => join(worktree, f));
   const project = recordedProject ?? projectName(repo.name, repo.id, session);
+  // looked up while compose reads the files (no time added); awaited, so a failure fails the up
+  const volumesBefore = projectVolumes(cli.engine, project);
+  volumesBefore.catch(() => undefined);
   let model: ComposeModel;
   try {
     model = await composeModel({ cli, name: project, files, projectDir: worktree, env: { ...process.env, ...env } }, signal);
@@ -74,7 +82,7 @@ export async function setUpCompose(
     extraPorts = Object.fromEntries(wanted.map((w) => [w.name.slice(EXTRA_PORT_PREFIX.length), ports[w.name]!]));
   }
   const overlayPath = join(paths.sessionDir(repo, session), 'compose.overlay.yaml');
-  return { ref: { project, cli, files: [...files, overlayPath], projectDir: worktree }, model, extraPorts };
+  return { ref: { project, cli, files: [...files, overlayPath], projectDir: worktree }, model, extraPorts, volumesBefore: await volumesBefore };
 }
 
 /** The compose-side view of each sess.yaml service that has a compose definition. */

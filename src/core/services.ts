@@ -57,7 +57,8 @@ export interface StartContext {
   signal: AbortSignal;
   previous: Record<string, ServiceRecord>;
   /** The session's compose project, when some service runs in compose. */
-  compose?: { ref: ComposeRef; env: NodeJS.ProcessEnv; fresh: boolean };
+  /** `volumesBefore` of a fresh session: what its project already had (see ComposeSetup) */
+  compose?: { ref: ComposeRef; env: NodeJS.ProcessEnv; fresh: boolean; volumesBefore: string[] };
   /** The compose project of the previous up, to stop what it ran (it may have none now). */
   previousCompose?: ComposeRef;
   /**

@@ -248,7 +248,7 @@ async function transaction(
         progress,
         signal,
         previous: existing?.services ?? {},
-        ...(composeSetup ? { compose: { ref: composeSetup.ref, env: hookEnv, fresh: !existing } } : {}),
+        ...(composeSetup ? { compose: { ref: composeSetup.ref, env: hookEnv, fresh: !existing, volumesBefore: composeSetup.volumesBefore } } : {}),
         ...(existing?.compose ? { previousCompose: existing.compose } : {}),
         ...(resume ? { resume } : {}),
       },

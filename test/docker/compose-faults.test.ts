@@ -100,6 +100,22 @@ describe('resumed container up, failing', () => {
     expect(worktrees(repo)).toHaveLength(1);
   }
 
+  it.each([
+    ['an image that does not exist', { APP_IMAGE: 'sess-test/no-such-image:1' }],
+    ['failpoint ready:app', { SESS_FAILPOINT: 'ready:app' }],
+  ])('rm keeps volumes; a failed fresh up under the same name (%s) keeps them too, data and all', async (_what, env) => {
+    const { volumes } = await sessionWithData();
+    expect((await repo.sess(['rm', 'r', '--force'])).code).toBe(0);
+    expect(volumesOf(projectOf(repo, 'r'))).toEqual(volumes);
+    const r = await repo.sess(['up', 'r'], { env });
+    expect(r.code, r.stderr).toBe(1);
+    expect(volumesOf(projectOf(repo, 'r'))).toEqual(volumes);
+    expect(worktrees(repo)).toEqual([]);
+    expect((await repo.sess(['up', 'r'])).code).toBe(0);
+    const store = containersOf(repo, 'r').find((c) => c.name.includes('-store-'))!;
+    expect(dockerExec(store.name, 'cat', '/data/precious')).toBe('precious\n');
+  });
+
   it('a failing replacement of app keeps store running and the volume with its data', async () => {
     const { store, volumes, leases } = await sessionWithData();
     const app = containersOf(repo, 'r').find((c) => c.name.includes('-app-'))!;
