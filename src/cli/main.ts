@@ -72,6 +72,10 @@ function report(error: unknown, json: boolean): number {
   return exitCode;
 }
 
+// A reader that went away (`sess up | head -1`) must not kill a command half way through its
+// transaction: writes to a closed pipe are dropped, the command finishes (or rolls back) as usual.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

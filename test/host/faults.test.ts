@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, unlinkSync, lstatSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { FAULTS_UNTRACKED, branches, eventually, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+import { BIN, FAULTS_UNTRACKED, branches, eventually, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+import { execFileSync } from 'node:child_process';
 
 let repo: TestRepo;
 
@@ -186,5 +187,15 @@ describe('rm of a session with links into the main checkout', () => {
     expect(readFileSync(join(repo.root, 'local.cache'), 'utf8')).toBe(FAULTS_UNTRACKED['local.cache']);
     expect(worktrees(repo)).toEqual([]);
     expect(branches(repo)).toEqual(['main']);
+  });
+});
+
+describe('a reader that goes away', () => {
+  it('`sess up 2>&1 | head -1` finishes its transaction: the session is up, no journal left', async () => {
+    const out = execFileSync('sh', ['-c', `"${process.execPath}" "${BIN}" up feat/p 2>&1 | head -1`], { cwd: repo.root, encoding: 'utf8' });
+    expect(out).toContain('worktree');
+    await eventually(async () => (await repo.json(['ls'])).some((s: any) => s.name === 'feat-p' && s.status === 'up'), 15_000, 'the session to be up');
+    await eventually(() => !existsSync(join(repo.root, '.git', 'sess', 'sessions', 'feat-p', 'journal.json')), 15_000, 'the journal to go');
+    expect((await repo.sess(['doctor'])).code).toBe(0);
   });
 });
