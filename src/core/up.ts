@@ -285,7 +285,9 @@ async function transaction(
       status: status === 'failed' ? 'failed' : 'up',
       ports,
       overrides: prepared.overrides,
-      inputHash: inputHash(prepared.configText, prepared.overrides, readHead(worktreeGitDir(worktree), repo.commonDir), worktree, inputFiles),
+      // only a release that did all it was asked may make the next up a no-op: after a failure, the
+      // next up tries the services that did not take their new definition again
+      inputHash: failed.length === 0 ? inputHash(prepared.configText, prepared.overrides, readHead(worktreeGitDir(worktree), repo.commonDir), worktree, inputFiles) : null,
       head: readHead(worktreeGitDir(worktree), repo.commonDir),
       services: outcome.records,
       hostEnv: resolved.hostEnv,

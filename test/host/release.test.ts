@@ -80,6 +80,11 @@ describe('re-up', () => {
     const release = await lastRelease();
     expect(release.status).toBe('rolled_back');
     expect(actions(release).api).toBe('failed');
+    // the next up is not a no-op: it tries the new definition again (and fails the same way)
+    const again = await repo.sess(['up', 'rel']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).not.toContain('already up and unchanged');
+    expect(again.stderr).toContain('ended rolled_back');
   });
 
   it('two changed services, the second fails: the first stays replaced, partially_failed', async () => {
