@@ -51,6 +51,8 @@ async function withContainerLogs(error: unknown, ref: ComposeRef, service: strin
 export class ComposeBatch {
   private pending: { item: ServicePlanItem; done: (error?: unknown) => void }[] = [];
   private scheduled = false;
+  /** the journal steps of this up's `compose up`s */
+  private handles: number[] = [];
 
   constructor(
     private readonly ctx: StartContext,
@@ -67,6 +69,23 @@ export class ComposeBatch {
     });
   }
 
+  /**
+   * A service's previous definition came back (a replacement failed or was interrupted): its
+   * containers are the session's again, and the rollback of this up's `compose up`s must leave
+   * them running as if they had been there before.
+   */
+  async keep(service: string): Promise<void> {
+    const { ref } = this.ctx.compose!;
+    const ids = (await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`, `com.docker.compose.service=${service}`])).map((c) => c.id);
+    for (const handle of this.handles) {
+      this.ctx.guard.amendWith(handle, (undo) =>
+        undo.kind === 'compose.rollback'
+          ? { ...undo, before: { ...undo.before, containers: [...undo.before.containers, ...ids.map((id) => ({ id, running: true }))] } }
+          : undo,
+      );
+    }
+  }
+
   private async flush(): Promise<void> {
     const wave = this.pending.splice(0);
     this.scheduled = false;
@@ -77,13 +96,14 @@ export class ComposeBatch {
         ? { containers: [], volumes: volumesBefore, networks: [] }
         : await snapshotProject(ref.cli.engine, ref.project);
       const grace = Math.max(...wave.map((w) => w.item.def.stop.grace));
-      this.ctx.guard.register(`compose:${services.join('+')}`, {
+      const handle = this.ctx.guard.register(`compose:${services.join('+')}`, {
         kind: 'compose.rollback',
         engine: ref.cli.engine,
         project: ref.project,
         before,
         grace,
       });
+      this.handles.push(handle);
       this.ctx.progress.info(`compose up ${services.join(' ')}`);
       const timeout = Math.max(...wave.map((w) => w.item.def.ready?.timeout ?? 60));
       // a service built from a context that changed is rebuilt

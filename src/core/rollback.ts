@@ -73,6 +73,11 @@ export class RollbackGuard {
     this.persist();
   }
 
+  /** Change the inverse of a step in the light of what happened since (see ComposeBatch.keep). */
+  amendWith(handle: number, change: (undo: Undo) => Undo): void {
+    this.amend(handle, change(this.journal.steps[handle]!.undo));
+  }
+
   /** Replace the inverse of the step with this label (the session record a resume falls back to). */
   amendLabel(label: string, undo: Undo): void {
     const index = this.journal.steps.findIndex((s) => s.label === label);

@@ -111,10 +111,13 @@ export async function startServices(ctx: StartContext, items: ServicePlanItem[])
   const batch = ctx.compose ? new ComposeBatch(ctx, inner.signal) : undefined;
 
   const bring = async (item: ServicePlanItem): Promise<void> => {
-    // compose orders compose services among themselves (the overlay carries sess.yaml's depends_on)
-    const waitFor = item.def.dependsOn.filter(
-      (d) => byName.has(d) && !(item.def.runtime === 'compose' && byName.get(d)!.def.runtime === 'compose'),
-    );
+    // Compose orders compose services among themselves (the overlay carries sess.yaml's
+    // depends_on) when they start in one `compose up`. A replacement first stops the old one, so
+    // it reaches compose later, on its own: then a dependent waits here for what it depends on,
+    // or two `compose up`s at once would both create the dependency.
+    const sameWave = (d: string) =>
+      item.def.runtime === 'compose' && byName.get(d)!.def.runtime === 'compose' && item.action !== 'replace' && byName.get(d)!.action !== 'replace';
+    const waitFor = item.def.dependsOn.filter((d) => byName.has(d) && !sameWave(d));
     const prev = ctx.previous[item.name];
     try {
       await Promise.all(waitFor.map((d) => ready.get(d)!));
@@ -159,7 +162,7 @@ export async function startServices(ctx: StartContext, items: ServicePlanItem[])
         throw error;
       }
       if (discard) await discard().catch(() => undefined);
-      const restored = await restorePrevious(ctx, item, prev, records);
+      const restored = await restorePrevious(ctx, item, prev, records, batch);
       failures.push({ name: item.name, error, restored });
       actions.push({ name: item.name, action: 'failed', ms: Date.now() - started });
       throw new DependencyFailed(item.name);
@@ -182,9 +185,9 @@ export async function startServices(ctx: StartContext, items: ServicePlanItem[])
       for (const { item, discard } of changed) {
         if (item.action !== 'replace') continue;
         await discard().catch(() => undefined);
-        await restorePrevious(ctx, item, ctx.previous[item.name], records);
+        await restorePrevious(ctx, item, ctx.previous[item.name], records, batch);
       }
-      for (const item of pendingRestore) await restorePrevious(ctx, item, ctx.previous[item.name], records);
+      for (const item of pendingRestore) await restorePrevious(ctx, item, ctx.previous[item.name], records, batch);
     }
     if (hard.length) throw pickCause(hard as PromiseSettledResult<void>[], ctx.signal);
     // in the order of the plan (dependencies first), not the order they happened to finish in
@@ -205,6 +208,7 @@ async function restorePrevious(
   item: ServicePlanItem,
   previous: ServiceRecord | undefined,
   records: Record<string, ServiceRecord>,
+  batch: ComposeBatch | undefined,
 ): Promise<boolean> {
   if (!previous) {
     const before = ctx.previous[item.name];
@@ -222,6 +226,7 @@ async function restorePrevious(
       records[item.name] = rec;
     } else {
       await ctx.resume!.restoreCompose(previous);
+      await batch?.keep(previous.def.compose!.service);
       records[item.name] = { ...previous, wanted: true };
     }
     ctx.progress.step(`previous ${item.name} is back`);

@@ -1,7 +1,7 @@
 // Fault injection for the compose steps of `up`, fresh and resumed. Fresh: after each failure no
 // container, network or volume of the session is left (nor worktree, lease, process). Resumed: its
 // volumes (with their data) and the services that were running stay.
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -151,5 +151,24 @@ describe('resumed container up, failing', () => {
     expect((await done).code).toBe(130);
     expectKept(volumes, leases);
     expect(containersOf(repo, 'r')).toEqual([]);
+  });
+
+  it('SIGINT while a running service is being replaced: its previous definition is back and stays', async () => {
+    const { store, volumes, leases } = await sessionWithData();
+    const wt = join(repo.tmp, 'app.sess', 'r');
+    const file = join(wt, 'sess.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('    compose: app\n', '    compose: app\n    env: { X: "2" }\n'));
+    const { child, done } = await startUntilComposeUp(repo, 'r', { APP_DELAY: '30' });
+    await eventually(() => containersOf(repo, 'r').some((c) => c.name.includes('-app-') && c.state === 'running'), 20_000, 'the new app to start');
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toContain('previous app is back');
+    expectKept(volumes, leases);
+    const st = await repo.json(['status', 'r']);
+    expect(st.status, JSON.stringify(st)).toBe('up');
+    expect(containersOf(repo, 'r').find((c) => c.id === store.id)?.state).toBe('running');
+    const app = containersOf(repo, 'r').find((c) => c.name.includes('-app-'))!;
+    expect(dockerExec(app.name, 'sh', '-c', 'echo "${X:-unset}"')).toBe('unset\n');
   });
 });

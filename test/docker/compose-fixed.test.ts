@@ -2,6 +2,8 @@
 // name) run side by side, each on its own leased ports on 127.0.0.1, sharing nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { leasesOf, makeRepo, type TestRepo } from '../helpers/sess.js';
 import { containersOf, dockerCleanup, networksOf, projectOf, volumesOf } from '../helpers/docker.js';
 
@@ -116,5 +118,32 @@ describe('session names that differ only where a compose project name cannot', (
     expect((await repo.json(['status', 'x.y'])).status).toBe('up');
     expect((await repo.sess(['rm', 'x.y', '--volumes'])).code).toBe(0);
     expect(containersOf(repo)).toEqual([]);
+  });
+});
+
+describe('a change that replaces a compose service and what depends on it', () => {
+  let repo: TestRepo;
+  beforeAll(() => {
+    repo = makeRepo('compose-fixed');
+  });
+  afterAll(async () => {
+    await repo.cleanup();
+    dockerCleanup(repo);
+  });
+
+  it('a top-level env change replaces kv, then web (never two compose ups creating kv at once), four times over', async () => {
+    const first = await repo.json(['up', 'dep']);
+    const file = join(first.worktree, 'sess.yaml');
+    const text = readFileSync(file, 'utf8');
+    for (let i = 1; i <= 4; i++) {
+      writeFileSync(file, text.replace('env:\n', `env:\n  ROUND: "${i}"\n`));
+      const r = await repo.sess(['up', 'dep']);
+      expect(r.code, r.stderr).toBe(0);
+      const release = (await repo.json(['history', 'dep'])).at(-1);
+      expect(release.status).toBe('completed');
+      expect(release.services.map((s: any) => [s.name, s.action])).toEqual([['kv', 'replaced'], ['web', 'replaced']]);
+    }
+    expect((await repo.json(['status', 'dep'])).status).toBe('up');
+    expect((await repo.sess(['rm', 'dep', '--volumes', '--force'])).code).toBe(0);
   });
 });
