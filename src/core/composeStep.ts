@@ -1,9 +1,9 @@
 // The compose part of `up`: ask compose for the merged model of the session's files, check that
 // sess.yaml's `compose:` names exist in it, lease ports for every other published port, write the
 // overlay. All before a container starts.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { Document } from 'yaml';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Document, parse } from 'yaml';
 import { composeModel, detectCompose, projectVolumes, type ComposeModel, type ComposeService } from '../adapters/compose.js';
 import { readTextIfExists, writeFileAtomic } from '../adapters/fs.js';
 import { ConfigError, SessError, WorkError } from '../errors.js';
@@ -28,6 +28,8 @@ export interface ComposeSetup {
    * made again under its name finds its data there, and a rollback must leave them.
    */
   volumesBefore: string[];
+  /** Files compose reads besides the compose files (.env, env_file, extends, include), from the worktree. */
+  alsoRead: string[];
 }
 
 export const EXTRA_PORT_PREFIX = 'compose:';
@@ -82,7 +84,13 @@ export async function setUpCompose(
     extraPorts = Object.fromEntries(wanted.map((w) => [w.name.slice(EXTRA_PORT_PREFIX.length), ports[w.name]!]));
   }
   const overlayPath = join(paths.sessionDir(repo, session), 'compose.overlay.yaml');
-  return { ref: { project, cli, files: [...files, overlayPath], projectDir: worktree }, model, extraPorts, volumesBefore: await volumesBefore };
+  return {
+    ref: { project, cli, files: [...files, overlayPath], projectDir: worktree },
+    model,
+    extraPorts,
+    volumesBefore: await volumesBefore,
+    alsoRead: alsoRead(files, worktree),
+  };
 }
 
 /** The compose-side view of each sess.yaml service that has a compose definition. */
@@ -180,4 +188,46 @@ export async function restoreComposeService(
   await startCompose({ ...ref, files: [...ref.files, ...files] }, env, [svc], previous.def.ready?.timeout ?? 60, signal, {
     noDeps: true,
   });
+}
+
+/**
+ * The files compose reads besides the ones it is given, as written in them: the project's `.env`,
+ * `env_file`s, `extends` files and `include`s (followed). Relative to the worktree where they lie in
+ * it. For the no-op check only: a change to one of them makes the next up look again.
+ */
+function alsoRead(files: string[], worktree: string): string[] {
+  const found = new Set<string>(['.env']);
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    let doc: unknown;
+    try {
+      doc = parse(readFileSync(file, 'utf8'));
+    } catch {
+      return; // compose has read it already: what it could not parse it said so
+    }
+    const dir = dirname(file);
+    const add = (p: unknown) => {
+      if (typeof p !== 'string' || p.includes('${')) return;
+      const abs = resolve(dir, p);
+      found.add(abs.startsWith(`${worktree}/`) ? abs.slice(worktree.length + 1) : abs);
+      return abs;
+    };
+    const top = (doc ?? {}) as { services?: Record<string, unknown>; include?: unknown[] };
+    for (const svc of Object.values(top.services ?? {})) {
+      const s = (svc ?? {}) as { env_file?: unknown; extends?: { file?: unknown } };
+      for (const e of [s.env_file].flat()) add(typeof e === 'object' && e !== null ? (e as { path?: unknown }).path : e);
+      const ext = add(s.extends?.file);
+      if (ext) visit(ext);
+    }
+    for (const inc of top.include ?? []) {
+      for (const p of [typeof inc === 'object' && inc !== null ? (inc as { path?: unknown }).path : inc].flat()) {
+        const abs = add(p);
+        if (abs) visit(abs);
+      }
+    }
+  };
+  for (const f of files) visit(f);
+  return [...found];
 }

@@ -67,7 +67,8 @@ export function inputHash(
   worktree: string,
   inputFiles: string[],
 ): string {
-  const files = inputFiles.map((f) => readTextIfExists(join(worktree, f)) ?? null);
+  // relative to the worktree, or absolute (a file compose reads from outside it)
+  const files = inputFiles.map((f) => readTextIfExists(resolve(worktree, f)) ?? null);
   return hashOf({ configText, overrides, head, files });
 }
 

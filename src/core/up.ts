@@ -18,7 +18,7 @@ import { checkSandboxMovable, fetchPullRequest, makeRoomForSandbox, requireRemot
 import { finishInterrupted } from './down.js';
 import { isServiceAlive, planServices, startServices, stopServices, type ServiceFailure, type StartContext } from './services.js';
 import type { ComposeSetup } from './composeStep.js';
-import { composeStatesOfRepo } from '../modes/composeRuntime.js';
+import { composeStatesOfRepo, type ContainerState } from '../modes/composeRuntime.js';
 import { lockSession, resolveUpTarget } from './session.js';
 import { readSession, writeSession, type SessionRecord } from './store.js';
 import { dotenv } from './dotenv.js';
@@ -94,7 +94,18 @@ async function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions):
   }
   const head = readHead(worktreeGitDir(existing.worktree), repo.commonDir);
   if (inputHash(text, existing.overrides, head, existing.worktree, existing.inputFiles) !== existing.inputHash) return undefined;
-  const composeStates = existing.compose ? (await composeStatesOfRepo(existing.compose.cli.engine, repo.id))[existing.name] ?? {} : {};
+  // an image rebuilt under the same tag is a change no file shows: its id is asked beside the states
+  const images = Object.values(existing.services).flatMap((s) => (s.def.compose?.image && s.def.compose.model ? [s.def.compose] : []));
+  const [states, ids] = existing.compose
+    ? await Promise.all([
+        composeStatesOfRepo(existing.compose.cli.engine, repo.id),
+        images.length
+          ? import('../adapters/compose.js').then((m) => m.imageIds(existing.compose!.cli.engine, images.map((i) => (i.model as { image: string }).image)))
+          : {},
+      ])
+    : [{}, {}];
+  const composeStates = (states as Record<string, Record<string, ContainerState>>)[existing.name] ?? {};
+  if (images.some((i) => (ids as Record<string, string>)[(i.model as { image: string }).image] !== i.image)) return undefined;
   const alive = Object.entries(existing.services).every(([n, s]) => isServiceAlive(s, n, composeStates));
   if (!alive) return undefined;
   const now = new Date().toISOString();
@@ -271,7 +282,8 @@ async function transaction(
             : 'rolled_back';
     if (failed.length) releaseFailure = releaseError(status, failed, name);
 
-    const inputFiles = composeSetup ? config.compose?.files ?? ['compose.yaml'] : [];
+    // what compose reads besides its files (.env, env_file, extends, include) counts for the no-op too
+    const inputFiles = composeSetup ? [...(config.compose?.files ?? ['compose.yaml']), ...composeSetup.alsoRead] : [];
     const record: SessionRecord = {
       version: 1,
       name,

@@ -153,6 +153,35 @@ describe('resumed container up, failing', () => {
     expect(containersOf(repo, 'r')).toEqual([]);
   });
 
+  it('what compose reads besides its files counts: a changed .env, or an image rebuilt under its tag, is no no-op', async () => {
+    execFileSync('docker', ['tag', 'sess-test/busybox:1', 'sess-test/retag:1']);
+    try {
+      const env = { APP_IMAGE: 'sess-test/retag:1' };
+      expect((await repo.sess(['up', 'n'], { env })).code).toBe(0);
+      const noop = await repo.sess(['up', 'n'], { env });
+      expect(noop.stderr).toContain('already up and unchanged');
+      // compose reads the project's .env for ${...}: app's command changes
+      writeFileSync(join(repo.tmp, 'app.sess', 'n', '.env'), 'APP_DELAY=1\n');
+      let r = await repo.sess(['up', 'n'], { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('already up and unchanged');
+      let release = (await repo.json(['history', 'n'])).at(-1);
+      expect(release.services.find((x: any) => x.name === 'app').action).toBe('replaced');
+      // the same tag, another image
+      const store = containersOf(repo, 'n').find((c) => c.name.includes('-store-'))!;
+      execFileSync('docker', ['commit', '--pause=false', store.name, 'sess-test/retag:1']);
+      r = await repo.sess(['up', 'n'], { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('already up and unchanged');
+      release = (await repo.json(['history', 'n'])).at(-1);
+      expect(release.services.find((x: any) => x.name === 'app').action).toBe('replaced');
+      expect((await repo.sess(['up', 'n'], { env })).stderr).toContain('already up and unchanged');
+      expect((await repo.sess(['rm', 'n', '--force', '--volumes'])).code).toBe(0);
+    } finally {
+      execFileSync('docker', ['rmi', '--force', 'sess-test/retag:1']);
+    }
+  });
+
   it('SIGINT while a running service is being replaced: its previous definition is back and stays', async () => {
     const { store, volumes, leases } = await sessionWithData();
     const wt = join(repo.tmp, 'app.sess', 'r');
