@@ -206,7 +206,12 @@ async function reupHost(bootMs) {
       sessTimes.push(s);
     }
   }
-  spawnSync('sh', ['-c', `kill -KILL -- -${pgid} 2>/dev/null; true`]);
+  // the by-hand web and its group (sh's own kill takes no `--`: Node's does the job)
+  try {
+    process.kill(-Number(pgid), 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
   sess(['rm', 'rel', '--force'], root);
   delete env.BOOT_MS;
   const label = bootMs ? `re-up, 1 of 4 host, ${bootMs} ms boot` : 're-up, 1 of 4 host services changed';
