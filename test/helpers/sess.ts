@@ -68,6 +68,7 @@ export function makeRepo(
     const done = new Promise<Result>((res) => child.on('close', (code) => res({ code, stdout, stderr })));
     return { child, done };
   };
+  let knownId: string | undefined;
   const repo: TestRepo = {
     root,
     tmp,
@@ -79,8 +80,10 @@ export function makeRepo(
       return JSON.parse(r.stdout);
     },
     git,
-    id: () => readFileSync(join(root, '.git', 'sess', 'id'), 'utf8').trim(),
+    // kept once known: dockerCleanup runs after cleanup has deleted the repository
+    id: () => (knownId ??= readFileSync(join(root, '.git', 'sess', 'id'), 'utf8').trim()),
     async cleanup() {
+      knownId ??= repoIdOf(root);
       // best effort: whatever a test left running goes, so one failure does not cascade
       for (const s of sessionNames(root)) await run(['rm', s, '--force', '--volumes']).done;
       for (const p of ourProcesses(repoIdOf(root))) {
