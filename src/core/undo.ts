@@ -1,7 +1,7 @@
 // The inverses of up's steps, as data (they sit in the journal and may be run by a later process).
 // Each one checks that what it removes is ours and tolerates that it is already gone: it may run
 // after a step that failed half way, or after a SIGKILL right before the step acted.
-import { existsSync, lstatSync, readlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
 import { readTextIfExists, removePath, writeFileAtomic } from '../adapters/fs.js';
 import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, resetHard, resolveCommit } from '../adapters/git.js';
 import { killProcessesWithArgs, processGroupOf, processesWithEnv, stopProcessGroup } from '../adapters/process.js';
@@ -16,7 +16,14 @@ export const HOOK_MARKER = 'SESS_HOOK_ID';
 
 export type Undo =
   /** A worktree this up created; the branch too if this up created it (and it still points where it was made). */
-  | { kind: 'worktree.remove'; path: string; branch: string | null; branchTip: string | null }
+  | {
+      kind: 'worktree.remove';
+      path: string;
+      branch: string | null;
+      branchTip: string | null;
+      /** the folder it was made in, when this up made that folder too: it goes if it is left empty */
+      parent?: string;
+    }
   | { kind: 'symlink.remove'; path: string; target: string }
   | { kind: 'file.restore'; path: string; previous: string | null; mode: number }
   | { kind: 'ports.release'; owner: string; names: string[] }
@@ -96,6 +103,13 @@ async function removeOurWorktreeLocked(
     await removeWorktree(undo.path, repo.mainRoot);
   }
   await pruneWorktrees(repo.mainRoot);
+  if (undo.parent) {
+    try {
+      rmdirSync(undo.parent); // only if empty: another session may have made a worktree there since
+    } catch {
+      /* not empty, or gone */
+    }
+  }
   if (undo.branch) {
     const tip = await resolveCommit(`refs/heads/${undo.branch}`, repo.mainRoot);
     if (tip !== null && (undo.branchTip === null || tip === undo.branchTip)) {

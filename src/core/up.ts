@@ -1,7 +1,7 @@
 // `sess up`: one transaction. Every step registers its inverse with the rollback guard before it
 // acts; any failure (or Ctrl+C) unwinds them; success disarms. See SPEC.md "sess up, and failure".
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readTextIfExists, writeFileAtomic } from '../adapters/fs.js';
 import { addWorktree, readHead, resetHard, worktreeGitDir } from '../adapters/git.js';
 import { CancelledError, RollbackError, SessError, UsageError, WorkError, messageOf } from '../errors.js';
@@ -167,7 +167,13 @@ async function transaction(
         () =>
           guard.run(
             'worktree',
-            { kind: 'worktree.remove', path: worktree, branch: createdBranch ? branch : null, branchTip },
+            {
+              kind: 'worktree.remove',
+              path: worktree,
+              branch: createdBranch ? branch : null,
+              branchTip,
+              ...(existsSync(dirname(worktree)) ? {} : { parent: dirname(worktree) }),
+            },
             () => addWorktree(worktree, source, repo.mainRoot, signal),
           ),
         { signal, progress },

@@ -1,5 +1,7 @@
 // Docker-side checks of the docker tests: what of a repository's sessions exists in the engine.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { projectName } from '../../src/modes/overlay.js';
 import { branches, eventually, leasesOf, worktrees, type TestRepo } from './sess.js';
 
@@ -83,4 +85,5 @@ export function expectFreshSessionGone(repo: TestRepo, session: string, expect: 
   expect(worktrees(repo)).toEqual([]);
   expect(branches(repo)).toEqual(['main']);
   expect(leasesOf(repo, session)).toEqual({});
+  expect(existsSync(join(repo.tmp, 'app.sess'))).toBe(false);
 }

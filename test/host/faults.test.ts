@@ -22,6 +22,7 @@ function expectFreshLeftNothing(session: string, branch: string) {
   expect(leasesOf(repo, session)).toEqual({});
   expect(existsSync(join(repo.root, '.git', 'sess', 'sessions', session))).toBe(false);
   expect(existsSync(join(repo.tmp, 'app.sess', session))).toBe(false);
+  expect(existsSync(join(repo.tmp, 'app.sess'))).toBe(false); // the folder this up made for it, too
 }
 
 const FRESH_STEPS = [
