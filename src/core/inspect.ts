@@ -130,7 +130,11 @@ export async function logs(options: LogsOptions): Promise<void> {
       );
       // compose writes terminal control sequences even into a pipe
       const clean = (line: string) => line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
-      const done = streamLines(args[0]!, args.slice(1), (line) => options.write(prefix(name) + clean(line) + '\n'), options.signal);
+      // once interrupted, what compose still says ("canceled") is not the service's log
+      const write = (line: string) => {
+        if (!options.signal?.aborted) options.write(prefix(name) + clean(line) + '\n');
+      };
+      const done = streamLines(args[0]!, args.slice(1), write, options.signal);
       // without -f, one service's log after the other, as for host services
       if (options.follow) streams.push(done);
       else await done;

@@ -1,7 +1,7 @@
 // Hybrid mode with a real Postgres and Redis in compose and a node web app on the host: data
 // written survives down/up and a failed resume; --container/--host move web and the addresses follow.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alive, makeRepo, ourProcesses, type TestRepo } from '../helpers/sess.js';
+import { alive, eventually, makeRepo, ourProcesses, type TestRepo } from '../helpers/sess.js';
 import { containersOf, dockerCleanup, projectOf, volumesOf } from '../helpers/docker.js';
 
 const get = async (url: string, init?: RequestInit) => {
@@ -107,6 +107,19 @@ describe('hybrid: Postgres + Redis in compose, web on the host', () => {
     expect(r.stdout).toMatch(/^cache \| .*Ready to accept connections/m);
     expect(r.stdout).toMatch(/^web   \| web on \d+$/m);
     expect(r.stdout).not.toContain('\x1b');
+  });
+
+  it('logs -f of a compose service until Ctrl+C: its lines only, then exit 130', async () => {
+    const { child, done } = repo.start(['logs', 'feature-data', 'cache', '-f', '--tail', '2']);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await eventually(() => out.includes('cache |'), 15_000, 'the first lines');
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code).toBe(130);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.every((l) => l.startsWith('cache | '))).toBe(true);
+    expect(r.stdout).not.toContain('canceled');
   });
 
   it('rm --volumes takes everything away', async () => {
