@@ -71,7 +71,7 @@ export async function setUpCompose(
     .map(([n, s]) => ({ path: `services.${n}.compose`, message: `no service "${s.compose}" in ${fileNames.join(', ')}` }));
   if (problems.length) throw new ConfigError(join(worktree, 'sess.yaml'), problems);
 
-  const skeleton = managedServices(config, placement, {}, { services: {}, hostEnv: {}, hooks: config.hooks });
+  const skeleton = managedServices(config, placement, {}, { services: {}, hostEnv: {}, hooks: config.hooks, composeEnv: {} });
   const wanted = unnamedPublishedPorts(model, skeleton).map((key) => ({ name: EXTRA_PORT_PREFIX + key }));
   let extraPorts: Record<string, number> = {};
   if (wanted.length) {

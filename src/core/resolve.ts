@@ -48,6 +48,8 @@ export interface Resolved {
   hostEnv: Record<string, string>;
   /** Hook commands, interpolated as shell text (branch-derived values as env references). */
   hooks: Config['hooks'];
+  /** The env of compose services sess.yaml does not name (a profile's tools): as seen from compose. */
+  composeEnv: Record<string, string>;
 }
 
 export function sessionVars(session: SessionInfo, ports: Record<string, number>): Record<string, string> {
@@ -117,7 +119,7 @@ export function resolveAll(
   const hooks = Object.fromEntries(
     Object.entries(config.hooks).map(([hook, commands]) => [hook, commands.map((c) => interpolate(c, hostScope, true))]),
   ) as Config['hooks'];
-  return { services, hostEnv: envFor('host', {}), hooks };
+  return { services, hostEnv: envFor('host', {}), hooks, composeEnv: envFor('compose', {}) };
 }
 
 function resolveReady(ready: NonNullable<Config['services'][string]['ready']>, scope: Scope): ResolvedReady {

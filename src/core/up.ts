@@ -12,7 +12,7 @@ import { lease, leasesOf } from './ledger.js';
 import { inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
 import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
-import { resolveAll, sessionVars } from './resolve.js';
+import { resolveAll } from './resolve.js';
 import { RollbackGuard } from './rollback.js';
 import { checkSandboxMovable, fetchPullRequest, makeRoomForSandbox, requireRemote, type PullRequestHead } from './sandbox.js';
 import { finishInterrupted } from './down.js';
@@ -215,7 +215,7 @@ async function transaction(
       composeSetup = await setUpCompose(repo, name, config, placement, worktree, resolved.hostEnv, guard, signal, existing?.compose?.project);
       await describeComposeServices(resolved, composeSetup, worktree);
       const labels = { repo: repo.id, session: name };
-      await writeOverlay(composeSetup, config, placement, ports, resolved, labels, sessionVars(session, ports), guard, progress);
+      await writeOverlay(composeSetup, config, placement, ports, resolved, labels, resolved.composeEnv, guard, progress);
     }
     checkSignal();
 

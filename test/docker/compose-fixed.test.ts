@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseDocument } from 'yaml';
 import { leasesOf, makeRepo, type TestRepo } from '../helpers/sess.js';
 import { containersOf, dockerCleanup, networksOf, projectOf, volumesOf } from '../helpers/docker.js';
 
@@ -52,6 +53,9 @@ describe('container mode over fixed ports and names', () => {
   it('a published port no named port covers is leased too (the tools profile service)', () => {
     const leases = leasesOf(repo, 'feat-a');
     expect(Object.keys(leases).sort()).toEqual(['compose:admin.9090', 'kv', 'web']);
+    // it gets the session env too, top-level env included, addresses as compose sees them
+    const overlay = parseDocument(readFileSync(join(repo.root, '.git', 'sess', 'sessions', 'feat-a', 'compose.overlay.yaml'), 'utf8')).toJS();
+    expect(overlay.services.admin.environment).toMatchObject({ KV_ADDR: 'kv:6379', SESS_SESSION: 'feat-a' });
   });
 
   it('status and ls read containers by label; a stopped container shows as exited', async () => {
