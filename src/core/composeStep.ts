@@ -1,7 +1,7 @@
 // The compose part of `up`: ask compose for the merged model of the session's files, check that
 // sess.yaml's `compose:` names exist in it, lease ports for every other published port, write the
 // overlay. All before a container starts.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Document, parse } from 'yaml';
 import { composeModel, detectCompose, projectVolumes, type ComposeModel, type ComposeService } from '../adapters/compose.js';
@@ -12,6 +12,7 @@ import { buildOverlay, projectName, unnamedPublishedPorts, type SessComposeServi
 import type { Placement } from '../modes/placement.js';
 import type { Config } from './config/schema.js';
 import { lease, leasesOf } from './ledger.js';
+import { composeFilesMissingIn, composeFilesOf } from './prepare.js';
 import type { Progress } from './progress.js';
 import { paths, sessHome, leaseOwner, type Repo } from './repo.js';
 import type { Resolved } from './resolve.js';
@@ -47,8 +48,8 @@ export async function setUpCompose(
   recordedProject?: string,
 ): Promise<ComposeSetup> {
   const cli = await detectCompose(sessHome());
-  const fileNames = config.compose?.files ?? ['compose.yaml'];
-  const missing = fileNames.filter((f) => !existsSync(join(worktree, f)));
+  const fileNames = composeFilesOf(config);
+  const missing = composeFilesMissingIn(config, worktree);
   if (missing.length) {
     throw new ConfigError(join(worktree, 'sess.yaml'), [
       { path: 'compose.files', message: `no such file in the worktree: ${missing.join(', ')}` },

@@ -1,11 +1,11 @@
 // `sess config validate` / `sess config schema`.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findRepo } from '../adapters/git.js';
 import { parseConfig } from './config/load.js';
-import { CONFIG_FILE, readWorktreeConfigText } from './prepare.js';
+import { CONFIG_FILE, composeFilesMissingIn, readWorktreeConfigText } from './prepare.js';
 
 /** Validate the sess.yaml of the checkout we are in; returns its path. Throws ConfigError. */
 export async function validateConfig(cwd: string): Promise<string> {
@@ -14,7 +14,7 @@ export async function validateConfig(cwd: string): Promise<string> {
   const config = parseConfig(readWorktreeConfigText(worktreeRoot), file);
   // a mode that runs compose needs its files (host mode may never read them)
   if (config.mode !== 'host') {
-    const missing = (config.compose?.files ?? ['compose.yaml']).filter((f) => !existsSync(join(worktreeRoot, f)));
+    const missing = composeFilesMissingIn(config, worktreeRoot);
     if (missing.length) throw new ConfigError(file, [{ path: 'compose.files', message: `no such file: ${missing.join(', ')}` }]);
   }
   return file;

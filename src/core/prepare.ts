@@ -255,7 +255,7 @@ export async function mainConfig(repo: Repo): Promise<Config | undefined> {
  * from the worktree).
  */
 async function requireComposeFiles(repo: Repo, config: Config, commit: string, configFile: string): Promise<void> {
-  const files = config.compose?.files ?? ['compose.yaml'];
+  const files = composeFilesOf(config);
   const brought = (f: string) =>
     [...config.worktree.include, ...config.worktree.link].some((p) => f === p || f.startsWith(`${p}/`)) && existsSync(join(repo.mainRoot, f));
   const missing: string[] = [];
@@ -269,4 +269,14 @@ async function requireComposeFiles(repo: Repo, config: Config, commit: string, c
       { path: 'compose.files', message: `not in that commit (nor brought in by worktree.include or link): ${missing.join(', ')}` },
     ]);
   }
+}
+
+/** The compose files of a config, relative to the repository root. */
+export function composeFilesOf(config: Config): string[] {
+  return config.compose?.files ?? ['compose.yaml'];
+}
+
+/** Those of the compose files that are not in `dir` (a checkout or a worktree). */
+export function composeFilesMissingIn(config: Config, dir: string): string[] {
+  return composeFilesOf(config).filter((f) => !existsSync(join(dir, f)));
 }

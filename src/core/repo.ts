@@ -77,8 +77,7 @@ export async function withWorktreesLock<T>(
   options: { signal?: AbortSignal; progress?: { info(line: string): void } } = {},
 ): Promise<T> {
   const lock = await acquireLock(paths.worktreesLock(repo), {
-    // as long as a session's lock: an rm removing a worktree of many files holds it that long
-    timeoutMs: Number(process.env.SESS_LOCK_TIMEOUT ?? 600) * 1000,
+    timeoutMs: lockTimeoutMs(),
     what: 'the worktrees of this repository',
     maxPollMs: 10,
     signal: options.signal,
@@ -89,6 +88,11 @@ export async function withWorktreesLock<T>(
   } finally {
     lock.release();
   }
+}
+
+/** How long a command waits for a lock someone else holds: `SESS_LOCK_TIMEOUT` seconds, default 600. */
+export function lockTimeoutMs(): number {
+  return Number(process.env.SESS_LOCK_TIMEOUT ?? 600) * 1000;
 }
 
 /** Owner key of a session in the machine-wide port ledger. */

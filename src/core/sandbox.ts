@@ -37,7 +37,10 @@ export async function requireRemote(repo: Repo, remote: string): Promise<void> {
   });
 }
 
-/** Fetch the pull request's head into refs/remotes/<remote>/pr/<n>. Nothing else changes. */
+/**
+ * Fetch the pull request's head into refs/remotes/<remote>/pr/<n>. Nothing else changes. The caller
+ * has checked the remote (requireRemote, before it took the session's lock).
+ */
 export async function fetchPullRequest(
   repo: Repo,
   number: number,
@@ -45,7 +48,6 @@ export async function fetchPullRequest(
   progress: Progress,
   signal?: AbortSignal,
 ): Promise<PullRequestHead> {
-  await requireRemote(repo, remote);
   const local = `refs/remotes/${remote}/pr/${number}`;
   for (const ref of PR_REFS(number)) {
     let result;

@@ -2,7 +2,7 @@
 import { acquireLock, describeHolder, type Lock } from '../adapters/fs.js';
 import { hasLocalBranch, isValidBranchName } from '../adapters/git.js';
 import { UsageError } from '../errors.js';
-import { paths, type Repo } from './repo.js';
+import { lockTimeoutMs, paths, type Repo } from './repo.js';
 import { listSessions, readSession, type SessionRecord } from './store.js';
 import type { Progress } from './progress.js';
 
@@ -57,9 +57,8 @@ export function requireSession(repo: Repo, target: string): SessionRecord {
 
 /** Serialise commands on one session: the second waits (bounded, saying so), never interleaves. */
 export function lockSession(repo: Repo, name: string, progress: Progress, signal?: AbortSignal): Promise<Lock> {
-  const timeoutMs = Number(process.env.SESS_LOCK_TIMEOUT ?? 600) * 1000;
   return acquireLock(paths.sessionLock(repo, name), {
-    timeoutMs,
+    timeoutMs: lockTimeoutMs(),
     what: `session ${name}`,
     signal,
     onWait: (holder) => progress.info(`waiting for ${describeHolder(holder)} to finish with session ${name}`),

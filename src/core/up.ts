@@ -9,7 +9,7 @@ import { addSourceTrees, copyIncludes, describeComposeServices, linkPaths, runHo
 import { dependencyOrder } from './config/order.js';
 import { appendRelease, type Release, type ReleaseStatus, type ServiceAction } from './history.js';
 import { lease, leasesOf } from './ledger.js';
-import { inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
+import { composeFilesOf, inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
 import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
 import { resolveAll } from './resolve.js';
@@ -95,17 +95,18 @@ async function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions):
   const head = readHead(worktreeGitDir(existing.worktree), repo.commonDir);
   if (inputHash(text, existing.overrides, head, existing.worktree, existing.inputFiles) !== existing.inputHash) return undefined;
   // an image rebuilt under the same tag is a change no file shows: its id is asked beside the states
-  const images = Object.values(existing.services).flatMap((s) => (s.def.compose?.image && s.def.compose.model ? [s.def.compose] : []));
-  const [states, ids] = existing.compose
+  const images = Object.values(existing.services).flatMap((s) =>
+    s.def.compose?.image ? [{ tag: (s.def.compose.model as { image: string }).image, id: s.def.compose.image }] : [],
+  );
+  const engine = existing.compose?.cli.engine;
+  const [states, ids]: [Record<string, Record<string, ContainerState>>, Record<string, string>] = engine
     ? await Promise.all([
-        composeStatesOfRepo(existing.compose.cli.engine, repo.id),
-        images.length
-          ? import('../adapters/compose.js').then((m) => m.imageIds(existing.compose!.cli.engine, images.map((i) => (i.model as { image: string }).image)))
-          : {},
+        composeStatesOfRepo(engine, repo.id),
+        images.length ? import('../adapters/compose.js').then((m) => m.imageIds(engine, images.map((i) => i.tag))) : {},
       ])
     : [{}, {}];
-  const composeStates = (states as Record<string, Record<string, ContainerState>>)[existing.name] ?? {};
-  if (images.some((i) => (ids as Record<string, string>)[(i.model as { image: string }).image] !== i.image)) return undefined;
+  const composeStates = states[existing.name] ?? {};
+  if (images.some((i) => ids[i.tag] !== i.id)) return undefined;
   const alive = Object.entries(existing.services).every(([n, s]) => isServiceAlive(s, n, composeStates));
   if (!alive) return undefined;
   const now = new Date().toISOString();
@@ -289,7 +290,7 @@ async function transaction(
     if (failed.length) releaseFailure = releaseError(status, failed, name);
 
     // what compose reads besides its files (.env, env_file, extends, include) counts for the no-op too
-    const inputFiles = composeSetup ? [...(config.compose?.files ?? ['compose.yaml']), ...composeSetup.alsoRead] : [];
+    const inputFiles = composeSetup ? [...composeFilesOf(config), ...composeSetup.alsoRead] : [];
     const record: SessionRecord = {
       version: 1,
       name,
