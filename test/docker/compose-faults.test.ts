@@ -4,18 +4,12 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { branches, eventually, leasesOf, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
-import { containersOf, dockerCleanup, dockerExec, expectNothingInDocker, networksOf, projectOf, volumesOf, startUntilComposeUp, expectFreshSessionGone } from '../helpers/docker.js';
+import { describe, expect, it } from 'vitest';
+import { branches, eventually, leasesOf, worktrees, type TestRepo } from '../helpers/sess.js';
+import { containersOf, dockerExec, dockerRepo, expectNothingInDocker, networksOf, projectOf, volumesOf, startUntilComposeUp, expectFreshSessionGone } from '../helpers/docker.js';
 
 let repo: TestRepo;
-const repos: TestRepo[] = [];
-beforeEach(() => {
-  repo = makeRepo('compose-faults');
-  repos.push(repo);
-});
-afterEach(() => repo.cleanup());
-afterAll(() => repos.forEach(dockerCleanup));
+dockerRepo('compose-faults', 'each', (r) => (repo = r));
 
 describe('fresh container up, failing at each compose step', () => {
   it.each(['compose-overlay', 'service:store', 'ready:store', 'service:app', 'ready:app', 'post_up'])(

@@ -1,22 +1,16 @@
 // Two sessions of an ordinary compose project (fixed host ports, container_name, a fixed volume
 // name) run side by side, each on its own leased ports on 127.0.0.1, sharing nothing.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { leasesOf, makeRepo, type TestRepo } from '../helpers/sess.js';
-import { containersOf, dockerCleanup, networksOf, projectOf, volumesOf } from '../helpers/docker.js';
+import { leasesOf, type TestRepo } from '../helpers/sess.js';
+import { containersOf, dockerRepo, networksOf, projectOf, volumesOf } from '../helpers/docker.js';
 
 describe('container mode over fixed ports and names', () => {
   let repo: TestRepo;
-  beforeAll(() => {
-    repo = makeRepo('compose-fixed');
-  });
-  afterAll(async () => {
-    await repo.cleanup();
-    dockerCleanup(repo);
-  });
+  dockerRepo('compose-fixed', 'all', (r) => (repo = r));
 
   let a: any;
   let b: any;
@@ -97,13 +91,7 @@ describe('container mode over fixed ports and names', () => {
 
 describe('session names that differ only where a compose project name cannot', () => {
   let repo: TestRepo;
-  beforeAll(() => {
-    repo = makeRepo('compose-fixed');
-  });
-  afterAll(async () => {
-    await repo.cleanup();
-    dockerCleanup(repo);
-  });
+  dockerRepo('compose-fixed', 'all', (r) => (repo = r));
 
   it('x.y and x-y get projects of their own: neither takes the other\'s containers or volume', async () => {
     const first = await repo.json(['up', 'x.y']);
@@ -127,13 +115,7 @@ describe('session names that differ only where a compose project name cannot', (
 
 describe('a change that replaces a compose service and what depends on it', () => {
   let repo: TestRepo;
-  beforeAll(() => {
-    repo = makeRepo('compose-fixed');
-  });
-  afterAll(async () => {
-    await repo.cleanup();
-    dockerCleanup(repo);
-  });
+  dockerRepo('compose-fixed', 'all', (r) => (repo = r));
 
   it('a top-level env change replaces kv, then web (never two compose ups creating kv at once), four times over', async () => {
     const first = await repo.json(['up', 'dep']);

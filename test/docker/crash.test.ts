@@ -1,22 +1,16 @@
 // sess killed with SIGKILL during a container-mode up (at compose steps, and in the middle of
 // `compose up` itself, whose process goes on without it), then `sess doctor --fix`: no container,
 // network or volume of a fresh session is left; a resumed session keeps its volume and data.
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
-import { branches, isolatedLedger, leasesOf, makeRepo, worktrees, type TestRepo } from '../helpers/sess.js';
-import { containersOf, dockerCleanup, dockerExec, expectNothingInDocker, projectOf, volumesOf, startUntilComposeUp, expectFreshSessionGone } from '../helpers/docker.js';
+import { branches, isolatedLedger, leasesOf, worktrees, type TestRepo } from '../helpers/sess.js';
+import { containersOf, dockerExec, dockerRepo, expectNothingInDocker, projectOf, volumesOf, startUntilComposeUp, expectFreshSessionGone } from '../helpers/docker.js';
 
 const home = isolatedLedger();
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 let repo: TestRepo;
-const repos: TestRepo[] = [];
-beforeEach(() => {
-  repo = makeRepo('compose-faults');
-  repos.push(repo);
-});
-afterEach(() => repo.cleanup());
-afterAll(() => repos.forEach(dockerCleanup));
+dockerRepo('compose-faults', 'each', (r) => (repo = r));
 
 async function doctorFix() {
   const found = await repo.sess(['doctor']);

@@ -1,8 +1,8 @@
 // Hybrid mode with a real Postgres and Redis in compose and a node web app on the host: data
 // written survives down/up and a failed resume; --container/--host move web and the addresses follow.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alive, eventually, makeRepo, ourProcesses, type TestRepo } from '../helpers/sess.js';
-import { containersOf, dockerCleanup, projectOf, volumesOf } from '../helpers/docker.js';
+import { describe, expect, it } from 'vitest';
+import { alive, eventually, ourProcesses, type TestRepo } from '../helpers/sess.js';
+import { containersOf, dockerRepo, projectOf, volumesOf } from '../helpers/docker.js';
 
 const get = async (url: string, init?: RequestInit) => {
   const res = await fetch(url, init);
@@ -14,13 +14,7 @@ describe('hybrid: Postgres + Redis in compose, web on the host', () => {
   let view: any;
   let checksum: string;
   const web = () => `http://127.0.0.1:${view.ports.web}`;
-  beforeAll(() => {
-    repo = makeRepo('hybrid-pg');
-  });
-  afterAll(async () => {
-    await repo.cleanup();
-    dockerCleanup(repo);
-  });
+  dockerRepo('hybrid-pg', 'all', (r) => (repo = r));
 
   it('comes up: db and cache in compose, web on the host reaching them on 127.0.0.1', async () => {
     const r = await repo.sess(['up', 'feature/data', '--json']);

@@ -1,18 +1,12 @@
 // A one-shot service (a migration that exits 0) that web depends on: up succeeds, the session is
 // up, and a re-up is a no-op (the exited migration is not a dead service of the session).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeRepo, type TestRepo } from '../helpers/sess.js';
-import { containersOf, dockerCleanup } from '../helpers/docker.js';
+import { describe, expect, it } from 'vitest';
+import { type TestRepo } from '../helpers/sess.js';
+import { containersOf, dockerRepo } from '../helpers/docker.js';
 
 describe('one-shot compose dependency', () => {
   let repo: TestRepo;
-  beforeAll(() => {
-    repo = makeRepo('compose-oneshot');
-  });
-  afterAll(async () => {
-    await repo.cleanup();
-    dockerCleanup(repo);
-  });
+  dockerRepo('compose-oneshot', 'all', (r) => (repo = r));
 
   it('comes up after the migration ran, and stays a no-op on re-up', async () => {
     const r = await repo.sess(['up', 'm', '--json']);

@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectName } from '../../src/modes/overlay.js';
-import { branches, eventually, leasesOf, worktrees, type TestRepo } from './sess.js';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { branches, eventually, leasesOf, makeRepo, worktrees, type TestRepo } from './sess.js';
 
 function lines(args: string[]): string[] {
   return execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
@@ -46,6 +47,23 @@ export function dockerExec(container: string, ...cmd: string[]): string {
 export function removeVolumesOf(project: string): void {
   const vols = volumesOf(project);
   if (vols.length) execFileSync('docker', ['volume', 'rm', '--force', ...vols]);
+}
+
+/**
+ * A test repository of `fixture` for each test (`each`) or for the enclosing describe (`all`),
+ * handed to `use`; after it, its sessions go, then whatever the engine still holds of it.
+ */
+export function dockerRepo(fixture: string, per: 'each' | 'all', use: (repo: TestRepo) => void): void {
+  let repo: TestRepo | undefined;
+  (per === 'each' ? beforeEach : beforeAll)(() => {
+    repo = makeRepo(fixture);
+    use(repo);
+  });
+  (per === 'each' ? afterEach : afterAll)(async () => {
+    if (!repo) return;
+    await repo.cleanup();
+    dockerCleanup(repo);
+  });
 }
 
 /** After a test file: whatever the engine still holds of this repository goes (kept volumes included). */
