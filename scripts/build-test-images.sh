@@ -19,7 +19,7 @@
 #   busybox|pgredis  build only these images (default: both)
 # Environment:
 #   SESS_IMAGE_CACHE   cache folder (default /var/cache/sess-test-images)
-#   SESS_DEBIAN_MIRROR Debian mirror for debootstrap (default: the one apt uses, else deb.debian.org)
+#   SESS_DEBIAN_MIRROR Debian mirror for debootstrap (default: the one the machine's apt sources use)
 set -euo pipefail
 set -o errtrace # run the ERR trap (which names the failing line) inside functions too
 
@@ -29,7 +29,6 @@ SUITE=bookworm
 PG_MAJOR=15
 PGREDIS_PACKAGES="postgresql-${PG_MAJOR},redis-server"
 CACHE_DIR="${SESS_IMAGE_CACHE:-/var/cache/sess-test-images}"
-DEFAULT_MIRROR=http://deb.debian.org/debian
 
 log() { printf 'build-test-images: %s\n' "$*" >&2; }
 die() { printf '\nbuild-test-images: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -236,7 +235,10 @@ debian_mirror() {
   if [ -z "$m" ] && [ -r /etc/apt/sources.list ]; then
     m=$(awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list)
   fi
-  printf '%s\n' "${m:-$DEFAULT_MIRROR}"
+  # No fallback host: a machine whose apt has no Debian source cannot install packages either, and a
+  # hard-coded mirror would hide that (and send traffic where the machine's owner did not choose).
+  [ -n "$m" ] || die "no Debian mirror in the machine's apt sources (/etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list); set SESS_DEBIAN_MIRROR"
+  printf '%s\n' "$m"
 }
 
 # Everything done to the debootstrap root after debootstrap. Its text is part of the cache key, so

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs and starts a Docker engine with Compose v2 on a Debian bookworm machine (CI or a fresh
-# dev box), from Debian's trixie suite (pinned low, so nothing else moves), then builds the local
-# test images with scripts/build-test-images.sh (no image can be pulled here).
+# dev box), from Debian's trixie suite, then builds the local test images with
+# scripts/build-test-images.sh (no image can be pulled here).
+# Only the packages that must come from trixie are taken from it, by name (`docker.io/trixie`):
+# `apt-get install -t trixie` would make trixie the target release of every dependency too and
+# upgrade apt, dpkg, perl, systemd and python3 on the machine. trixie is pinned low (100) so that a
+# later `apt-get upgrade` does not move anything else to it either.
 set -euo pipefail
 
 need_root() { if [ "$(id -u)" != 0 ]; then echo "setup-docker: run as root" >&2; exit 1; fi; }
@@ -15,7 +19,10 @@ install_engine() {
     printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' > /etc/apt/preferences.d/trixie
   fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie docker.io docker-compose >/dev/null
+  # Compose v2.24.4+ (for `!override`) and its engine exist only in trixie. apt takes from trixie
+  # the dependencies that bookworm cannot satisfy (containerd, docker-cli, buildx) and the rest from
+  # bookworm.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io/trixie docker-compose/trixie >/dev/null
 }
 
 start_engine() {
