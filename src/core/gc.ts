@@ -15,7 +15,7 @@ import {
 } from '../adapters/git.js';
 import { messageOf } from '../errors.js';
 import { isRunning } from '../modes/hostProcess.js';
-import { rmRecord } from './down.js';
+import { finishInterrupted, rmRecord } from './down.js';
 import { mainConfig } from './prepare.js';
 import type { Progress } from './progress.js';
 import { openRepo, type Repo } from './repo.js';
@@ -51,47 +51,71 @@ export async function gc(options: GcOptions): Promise<GcDecision[]> {
   const now = Date.now();
   const decisions: GcDecision[] = [];
 
-  for (const record of listSessions(repo)) {
-    const reasons: string[] = [];
-    const tip = existsSync(record.worktree) ? readHead(worktreeGitDir(record.worktree), repo.commonDir) : await resolveCommit(`refs/heads/${record.branch}`, repo.mainRoot);
-    if ((!explicit || options.merged) && base && tip && tip !== record.baseCommit && (await isAncestor(tip, base, repo.mainRoot))) {
-      reasons.push(`${record.pr ? 'pull request' : `branch ${record.branch}`} is merged into ${baseRef}`);
-    }
-    if (!explicit) {
-      const gone = await remotes.gone(record);
-      if (gone) reasons.push(gone);
-    }
-    const last = Date.parse(record.lastUp ?? record.created);
-    const days = (now - last) / 86_400_000;
-    if (options.olderThan !== undefined && days >= options.olderThan) reasons.push(`last up ${Math.floor(days)} days ago (--older-than ${options.olderThan})`);
-    const ttl = config?.sandboxes?.ttl_days;
-    if (!explicit && record.pr && ttl !== undefined && days >= ttl) reasons.push(`sandbox last up ${Math.floor(days)} days ago (sandboxes.ttl_days ${ttl})`);
-    if (reasons.length === 0) continue;
-
+  const decide = async (record: SessionRecord): Promise<GcDecision | undefined> => {
+    const reasons = await garbageReasons(repo, record, { ...options, explicit, base, baseRef, remotes, now, ttl: config?.sandboxes?.ttl_days });
+    if (reasons.length === 0) return undefined;
     const kept = await reasonToKeep(repo, record, options.force);
     if (kept) {
-      decisions.push({ session: record.name, reasons, action: 'kept', kept });
       options.progress.info(`keeping ${record.name} (${reasons.join('; ')}): ${kept}`);
+      return { session: record.name, reasons, action: 'kept', kept };
+    }
+    return { session: record.name, reasons, action: options.dryRun ? 'would remove' : 'removed' };
+  };
+
+  for (const listed of listSessions(repo)) {
+    const first = await decide(listed);
+    if (!first || options.dryRun) {
+      if (first) decisions.push(first);
       continue;
     }
-    if (options.dryRun) {
-      decisions.push({ session: record.name, reasons, action: 'would remove' });
-      continue;
-    }
-    const lock = await lockSession(repo, record.name, options.progress);
+    // What looked like garbage is decided again under the lock it is removed under, on the record
+    // read under it: while gc waited, an `up` may have started it or written work into its worktree.
+    const lock = await lockSession(repo, listed.name, options.progress);
     try {
-      const current = readSession(repo, record.name);
+      await finishInterrupted(repo, listed.name, options.progress);
+      const current = readSession(repo, listed.name);
       if (!current) continue;
+      const decision = await decide(current);
+      if (!decision) continue;
+      decisions.push(decision);
+      if (decision.action !== 'removed') continue;
       // the branch goes only where its commits live on elsewhere: in the base, or in the pull request
-      const keepBranch = !reasons.some((r) => r.includes('merged')) && !current.pr;
+      const keepBranch = !decision.reasons.some((r) => r.includes('merged')) && !current.pr;
       await rmRecord(repo, current, options.progress, { volumes: options.volumes, force: true, keepBranch });
-      decisions.push({ session: record.name, reasons, action: 'removed' });
-      options.progress.step(`removed ${record.name}: ${reasons.join('; ')}`);
+      options.progress.step(`removed ${current.name}: ${decision.reasons.join('; ')}`);
     } finally {
       lock.release();
     }
   }
   return decisions;
+}
+
+interface ReasonContext {
+  explicit: boolean;
+  merged: boolean;
+  olderThan?: number;
+  base: string | null;
+  baseRef: string;
+  remotes: RemoteRefs;
+  now: number;
+  ttl?: number;
+}
+
+/** Why a session is garbage: merged, its remote counterpart gone, idle too long. Empty: it is not. */
+async function garbageReasons(repo: Repo, record: SessionRecord, c: ReasonContext): Promise<string[]> {
+  const reasons: string[] = [];
+  const tip = existsSync(record.worktree) ? readHead(worktreeGitDir(record.worktree), repo.commonDir) : await resolveCommit(`refs/heads/${record.branch}`, repo.mainRoot);
+  if ((!c.explicit || c.merged) && c.base && tip && tip !== record.baseCommit && (await isAncestor(tip, c.base, repo.mainRoot))) {
+    reasons.push(`${record.pr ? 'pull request' : `branch ${record.branch}`} is merged into ${c.baseRef}`);
+  }
+  if (!c.explicit) {
+    const gone = await c.remotes.gone(record);
+    if (gone) reasons.push(gone);
+  }
+  const days = (c.now - Date.parse(record.lastUp ?? record.created)) / 86_400_000;
+  if (c.olderThan !== undefined && days >= c.olderThan) reasons.push(`last up ${Math.floor(days)} days ago (--older-than ${c.olderThan})`);
+  if (!c.explicit && record.pr && c.ttl !== undefined && days >= c.ttl) reasons.push(`sandbox last up ${Math.floor(days)} days ago (sandboxes.ttl_days ${c.ttl})`);
+  return reasons;
 }
 
 /** Why a garbage session stays: it runs, or holds work of its own. undefined: it may go. */

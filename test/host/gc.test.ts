@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addOrigin, branches, gitAt, makeRepo, pushPullRequest, worktrees, type TestRepo } from '../helpers/sess.js';
+import { addOrigin, branches, eventually, gitAt, makeRepo, pushPullRequest, worktrees, type TestRepo } from '../helpers/sess.js';
 
 const git = gitAt;
 
@@ -128,5 +128,28 @@ describe('sess gc', () => {
     expect(sized.disk.worktree).toBeGreaterThan(0);
     expect(sized.disk.volumes).toBe(0);
     expect((await repo.sess(['ls', '--size'])).stdout).toMatch(/sized\s+down\s+host\s+sized\s+3d ago\s+\d+(\.\d)?KB \+ 0B vol/);
+  });
+
+  it('decides again under the lock: a merged, stopped session that an up starts while gc waits is kept, with its new work', async () => {
+    const wt = await session('race', false);
+    // the branch's sess.yaml gets a post_up hook that holds the up (and its lock) a while and then
+    // writes uncommitted work into the worktree
+    const yaml = readFileSync(join(wt, 'sess.yaml'), 'utf8');
+    writeFileSync(join(wt, 'sess.yaml'), `${yaml}hooks:\n  post_up: ["[ -f \\"$SESS_REPO_ROOT/.slow\\" ] && sleep 2; echo wip > wip.txt"]\n`);
+    git(wt, 'commit', '-qam', 'a slow post_up');
+    repo.git('merge', '-q', '--no-edit', 'race');
+    writeFileSync(join(repo.root, '.slow'), '');
+    const up = repo.start(['up', 'race']);
+    let err = '';
+    up.child.stderr!.on('data', (d) => (err += d));
+    await eventually(() => err.includes('post_up'), 20_000, 'the up to reach its post_up hook');
+    const gc = await repo.sess(['gc', '--json']);
+    expect((await up.done).code).toBe(0);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(JSON.parse(gc.stdout)).toEqual([
+      expect.objectContaining({ session: 'race', action: 'kept', kept: expect.stringContaining('running') }),
+    ]);
+    expect(await names()).toEqual(['race']);
+    expect(readFileSync(join(wt, 'wip.txt'), 'utf8')).toBe('wip\n');
   });
 });
