@@ -37,12 +37,20 @@ export async function resolveUpTarget(
   validateBranch(target);
   const name = sessionNameOf(target);
   const existing = readSession(repo, name);
-  if (existing && existing.branch !== target) {
+  requireOwnName(existing, name, target);
+  return { name, branch: target, existing };
+}
+
+/**
+ * Two branches can make one session name (`x;y` and `x-y`): the session belongs to the branch that
+ * made it. Checked again by `up` under the session's lock, where a concurrent up may have made it.
+ */
+export function requireOwnName(existing: SessionRecord | undefined, name: string, branch: string): void {
+  if (existing && existing.branch !== branch) {
     throw new UsageError(`session name "${name}" already belongs to branch "${existing.branch}"`, {
       hint: `use \`sess up ${existing.name}\` for that session, or rename the branch`,
     });
   }
-  return { name, branch: target, existing };
 }
 
 /** An existing session, for down/rm/status/logs/exec/env/history. Unknown -> exit 2. */

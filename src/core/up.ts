@@ -19,7 +19,7 @@ import { finishInterrupted } from './down.js';
 import { isServiceAlive, planServices, startServices, stopServices, type ServiceFailure, type StartContext } from './services.js';
 import type { ComposeSetup } from './composeStep.js';
 import { composeStatesOfRepo, type ContainerState } from '../modes/composeRuntime.js';
-import { lockSession, resolveUpTarget } from './session.js';
+import { lockSession, requireOwnName, resolveUpTarget } from './session.js';
 import { readSession, writeSession, type SessionRecord } from './store.js';
 import { dotenv } from './dotenv.js';
 import { serviceUrls, sessionView, type SessionView } from './view.js';
@@ -55,8 +55,10 @@ export async function up(options: UpOptions): Promise<UpResult> {
       pr = await fetchPullRequest(repo, options.pr, options.remote ?? 'origin', options.progress, options.signal);
     }
     await finishInterrupted(repo, name, options.progress);
-    // Read again under the lock: another command may have changed it while we waited.
+    // Read again under the lock: another command may have changed it while we waited (made it,
+    // even, for another branch of the same session name).
     const existing = readSession(repo, name);
+    requireOwnName(existing, name, branch);
     let moveTo: string | undefined;
     if (pr && existing && existsSync(existing.worktree) && readHead(worktreeGitDir(existing.worktree), repo.commonDir) !== pr.commit) {
       await checkSandboxMovable(existing, pr);
