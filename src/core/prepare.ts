@@ -3,7 +3,8 @@
 // runs, where the worktree goes. Bad input fails here, with nothing changed.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { checkoutOf, git, readHead, readRefFromFiles, resolveCommit, showFile, type WorktreeSource } from '../adapters/git.js';
+import { checkoutOf, git, readHead, readRefFromFiles, resolveCommit, showFile, worktreeGitDir, type WorktreeSource } from '../adapters/git.js';
+import { checkEnvFileUntracked } from './worktreePaths.js';
 import { ConfigError, UsageError, WorkError } from '../errors.js';
 import { readJson, readTextIfExists, writeJsonAtomic } from '../adapters/fs.js';
 import type { Config, Mode } from './config/schema.js';
@@ -32,6 +33,8 @@ export interface FreshSource {
 
 export interface Prepared {
   config: Config;
+  /** where the config was read, for messages */
+  configFile: string;
   configText: string;
   mode: Mode;
   overrides: SessionRecord['overrides'];
@@ -127,13 +130,15 @@ export async function prepareUp(
   const mode = overrides.mode ?? config.mode;
   const placement = placeServices(config, mode, overrides);
   if (fresh && Object.values(placement).includes('compose')) await requireComposeFiles(repo, config, fresh.commit, configFile);
+  const commit = fresh?.commit ?? request.moveTo ?? (existing && readHead(worktreeGitDir(existing.worktree), repo.commonDir));
+  if (commit) await checkEnvFileUntracked(config, commit, repo.mainRoot, configFile);
   const worktree = existing?.worktree ?? worktreePathFor(repo, config, name);
   if (!existing && existsSync(worktree)) {
     throw new UsageError(`the worktree folder of session ${name} already exists: ${worktree}`, {
       hint: 'move it away, or set worktree.dir in sess.yaml',
     });
   }
-  return { config, configText, mode, overrides, placement, worktree, ...(fresh ? { fresh } : {}) };
+  return { config, configFile, configText, mode, overrides, placement, worktree, ...(fresh ? { fresh } : {}) };
 }
 
 declare const __SESS_CONFIG_ID__: string | undefined;

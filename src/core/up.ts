@@ -13,6 +13,7 @@ import { composeFilesOf, inputHash, prepareUp, readWorktreeConfigText, type Prep
 import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
 import { resolveAll } from './resolve.js';
+import { checkWorktreePaths } from './worktreePaths.js';
 import { RollbackGuard } from './rollback.js';
 import { checkSandboxMovable, fetchPullRequest, makeRoomForSandbox, requireRemote, type PullRequestHead } from './sandbox.js';
 import { finishInterrupted } from './down.js';
@@ -183,8 +184,10 @@ async function transaction(
       );
       progress.step(`worktree ${worktree} (${createdBranch ? `new branch ${branch} from ${describe}` : describe})`);
       checkSignal();
-      await guard.run('include', { kind: 'none' }, () => copyIncludes(repo, config, worktree, progress));
     }
+    // the branch's files are on disk now: no path sess writes may lead out of them
+    checkWorktreePaths(config, placement, worktree, prepared.configFile);
+    if (prepared.fresh) await guard.run('include', { kind: 'none' }, () => copyIncludes(repo, config, worktree, progress));
     checkSignal();
     const links = await linkPaths(repo, config, worktree, guard);
 

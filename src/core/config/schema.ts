@@ -16,6 +16,11 @@ const relativePath = z
     message: 'a path inside the repository (relative, without ..)',
   });
 
+/** A path sess writes into the worktree: never into git's own files there (`.git` is a gitfile). */
+const worktreePath = relativePath.refine((p) => !p.split('/').includes('.git'), {
+  message: "a path outside .git (sess never writes into git's own files)",
+});
+
 const seconds = z.number().positive();
 
 const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
@@ -77,8 +82,8 @@ export const ConfigSchema = z
       .strictObject({
         dir: z.string().min(1).default('../{repo}.sess').describe('parent folder of the worktrees; {repo} = repo folder name'),
         base: z.string().min(1).optional().describe("where a new branch starts (default: the main checkout's HEAD)"),
-        include: z.array(relativePath).default([]).describe('ignored paths copied into a new worktree (copy-on-write where the fs allows)'),
-        link: z.array(relativePath).default([]).describe('paths symlinked from the main checkout into the worktree'),
+        include: z.array(worktreePath).default([]).describe('ignored paths copied into a new worktree (copy-on-write where the fs allows)'),
+        link: z.array(worktreePath).default([]).describe('paths symlinked from the main checkout into the worktree'),
       })
       .prefault({}),
     compose: z
@@ -88,7 +93,7 @@ export const ConfigSchema = z
       .optional(),
     ports: z.record(name('port'), Port.nullable().transform((p) => p ?? {})).default({}),
     env: envMap.default({}).describe('for every service and hook, and written to the env file'),
-    env_file: relativePath.default('.env.sess').describe('written into the worktree (mode 0600)'),
+    env_file: worktreePath.default('.env.sess').describe('written into the worktree (mode 0600)'),
     services: z.record(name('service'), Service).refine((s) => Object.keys(s).length > 0, {
       message: 'at least one service',
     }),
