@@ -13,7 +13,7 @@ import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './rep
 import { readJournal } from './rollback.js';
 import { stopServices } from './services.js';
 import { listSessionNames, readSession, removeSessionDir, writeSession, type SessionRecord } from './store.js';
-import { SERVICE_MARKER } from './undo.js';
+import { SERVICE_MARKER } from '../modes/hostProcess.js';
 
 export interface Finding {
   /** what kind of disagreement */

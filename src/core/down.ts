@@ -94,6 +94,7 @@ async function downRecord(repo: Repo, record: SessionRecord, progress: Progress)
     svc.wanted = false;
     delete svc.pid;
     delete svc.start;
+    delete svc.marker;
   }
   record.status = 'down';
   writeSession(repo, record);

@@ -5,14 +5,13 @@ import { mkdirSync } from 'node:fs';
 import { findPortHolder, sleep } from '../adapters/process.js';
 import { isPortFree } from '../adapters/ports.js';
 import { WorkError, CancelledError } from '../errors.js';
-import { startHostProcess, stopHostProcess, isRunning, logTail } from '../modes/hostProcess.js';
+import { startHostProcess, stopHostProcess, isRunning, logTail, SERVICE_MARKER } from '../modes/hostProcess.js';
 import { waitReady } from '../modes/readiness.js';
 import { downProject, removeServiceContainers, type ComposeRef, type ContainerState } from '../modes/composeRuntime.js';
 import { ComposeBatch, startInCompose } from './composeServices.js';
 import { failpoint, type RollbackGuard } from './rollback.js';
 import { paths, type Repo } from './repo.js';
 import { hashOf, type ResolvedService } from './resolve.js';
-import { SERVICE_MARKER } from './undo.js';
 import type { ServiceAction } from './history.js';
 import type { ServiceRecord } from './store.js';
 import type { Progress } from './progress.js';
@@ -140,10 +139,10 @@ export async function startServices(ctx: StartContext, items: ServicePlanItem[])
     try {
       if (wasRunning) {
         ctx.progress.info(`replacing ${item.name}: its definition changed (stopping the old one first)`);
-        await stopRecorded(prev!, ctx.previousCompose ?? ctx.compose?.ref);
+        await stopRecorded(prev!, ctx.previousCompose ?? ctx.compose?.ref, ctx.progress);
       } else if (prev?.runtime === 'host' && prev.wanted) {
         // its leader died: whatever of its group is left (a child holding the port) goes first
-        await stopRecorded(prev, undefined);
+        await stopRecorded(prev, undefined, ctx.progress);
       }
       const onStarted = (d: () => Promise<void>) => (discard = d);
       records[item.name] =
@@ -262,8 +261,8 @@ async function startHost(
   const handle = restored ? undefined : ctx.guard.register(`service:${def.name}`, undo);
   const proc = await startHostProcess(def, { logFile, marker: { name: SERVICE_MARKER, value: marker } });
   if (handle !== undefined) ctx.guard.amend(handle, { ...undo, pid: proc.pid, start: proc.start });
-  const record: ServiceRecord = { runtime: 'host', hash: item.hash, def, pid: proc.pid, start: proc.start, logOffset: proc.logOffset, wanted: true };
-  onStarted(() => stopHostProcess(proc, def.stop));
+  const record: ServiceRecord = { runtime: 'host', hash: item.hash, def, pid: proc.pid, start: proc.start, marker, logOffset: proc.logOffset, wanted: true };
+  onStarted(() => stopRecorded(record, undefined, ctx.progress).then(() => undefined));
   restored?.(record);
   if (!restored) failpoint(`service:${def.name}`);
   ctx.progress.info(`started ${def.name} (pid ${proc.pid})`);
@@ -303,9 +302,17 @@ async function ensurePortsFree(def: ResolvedService): Promise<void> {
   }
 }
 
-export async function stopRecorded(rec: ServiceRecord, compose: ComposeRef | undefined): Promise<void> {
-  if (rec.runtime === 'host') await stopHostProcess(rec, rec.def.stop);
-  else if (compose && rec.def.compose) await removeServiceContainers(compose, [rec.def.compose.service], rec.def.stop.grace);
+/** Stop one recorded instance of a service. false when there was nothing left of it to stop. */
+export async function stopRecorded(rec: ServiceRecord, compose: ComposeRef | undefined, progress: Progress): Promise<boolean> {
+  if (rec.runtime === 'compose') {
+    if (compose && rec.def.compose) await removeServiceContainers(compose, [rec.def.compose.service], rec.def.stop.grace);
+    return true;
+  }
+  const { stopped, outside } = await stopHostProcess(rec, rec.def.stop);
+  if (outside.length) {
+    progress.warn(`${rec.def.name} left ${outside.length} process(es) outside its process group (pid ${outside.join(', ')}): stopped them too`);
+  }
+  return stopped || outside.length > 0;
 }
 
 /**
@@ -320,14 +327,9 @@ export async function stopServices(
   const names = options.names ?? Object.keys(services);
   for (const name of reverseDependencyOrder(services, names)) {
     const rec = services[name]!;
-    if (rec.runtime === 'compose') {
-      if (options.wholeProject) continue;
-      await stopRecorded(rec, options.compose);
-    } else {
-      if (!isRunning(rec)) continue;
-      await stopRecorded(rec, options.compose);
-    }
-    progress.step(`stopped ${name}`);
+    if (rec.runtime === 'compose' && options.wholeProject) continue;
+    // a host service whose leader died may still have helpers running: always looked for
+    if (await stopRecorded(rec, options.compose, progress)) progress.step(`stopped ${name}`);
   }
   if (options.wholeProject && options.compose) {
     await downProject(options.compose, !!options.volumes);

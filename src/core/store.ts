@@ -21,6 +21,8 @@ export interface ServiceRecord {
   /** Host services: pid and start time of the process group leader while it should run. */
   pid?: number;
   start?: string;
+  /** Host services: the value of SESS_SERVICE_ID its processes carry (finds helpers outside its group). */
+  marker?: string;
   /** Size of the log when this instance started: a log probe reads only what came after. */
   logOffset?: number;
   /** false after `down` (or a stop): a stopped service is not "exited". */

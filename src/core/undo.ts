@@ -4,15 +4,13 @@
 import { existsSync, lstatSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
 import { readTextIfExists, removePath, writeFileAtomic } from '../adapters/fs.js';
 import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, resetHard, resolveCommit } from '../adapters/git.js';
-import { killProcessesWithArgs, processGroupOf, processesWithEnv, stopProcessGroup } from '../adapters/process.js';
+import { killProcessesWithArgs } from '../adapters/process.js';
+import { stopHostProcess } from '../modes/hostProcess.js';
 import { rollbackProject, type ProjectSnapshot } from '../modes/composeRuntime.js';
 import { paths, withWorktreesLock, type Repo } from './repo.js';
 import { release } from './ledger.js';
 import { writeSession, type SessionRecord } from './store.js';
 
-export const SERVICE_MARKER = 'SESS_SERVICE_ID';
-/** Carried by a hook's processes (and what they start): a sess killed mid-hook leaves them findable. */
-export const HOOK_MARKER = 'SESS_HOOK_ID';
 
 export type Undo =
   /** A worktree this up created; the branch too if this up created it (and it still points where it was made). */
@@ -124,18 +122,10 @@ async function stopMarkedProcess(
   undo: Extract<Undo, { kind: 'process.stop' }>,
   progress: (line: string) => void,
 ): Promise<void> {
-  const targets: { pid: number; start: string }[] = [];
-  if (undo.pid !== undefined) targets.push({ pid: undo.pid, start: undo.start ?? 'unknown' });
-  else {
-    const groups = new Set<number>();
-    for (const p of processesWithEnv(undo.env ?? SERVICE_MARKER, undo.marker)) {
-      const group = processGroupOf(p.pid);
-      if (p.value === undo.marker && group !== null) groups.add(group);
-    }
-    for (const group of groups) targets.push({ pid: group, start: 'unknown' });
-  }
-  for (const t of targets) {
-    const how = await stopProcessGroup(t.pid, t.start, undo.signal, undo.grace * 1000);
-    if (how !== 'gone') progress(`stopped ${undo.marker.split('/')[2]} (pid ${t.pid})`);
-  }
+  // with a pid: its group, then what carries the marker elsewhere; without (killed before the pid
+  // was recorded): every group that carries the marker
+  const { stopped, outside } = await stopHostProcess(undo, undo, undo.env);
+  const what = undo.marker.split('/')[2];
+  if (stopped) progress(`stopped ${what} (pid ${undo.pid})`);
+  if (outside.length) progress(`stopped ${outside.length} process(es) of ${what} outside its group (pid ${outside.join(', ')})`);
 }

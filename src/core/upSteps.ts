@@ -14,7 +14,7 @@ import type { Progress } from './progress.js';
 import type { Repo } from './repo.js';
 import type { Resolved } from './resolve.js';
 import type { RollbackGuard } from './rollback.js';
-import { HOOK_MARKER } from './undo.js';
+import { HOOK_MARKER } from '../modes/hostProcess.js';
 
 export async function copyIncludes(repo: Repo, config: Config, worktree: string, progress: Progress): Promise<void> {
   for (const rel of config.worktree.include) {

@@ -1,7 +1,16 @@
 // Host services: detached process groups with a log file each, identified by pid + start time.
 import { statSync, readFileSync } from 'node:fs';
-import { isProcessAlive, spawnDetached, stopProcessGroup, tailLines } from '../adapters/process.js';
+import { isProcessAlive, processGroupOf, processesWithEnv, spawnDetached, stopProcessGroup, tailLines } from '../adapters/process.js';
 import type { ResolvedService } from '../core/resolve.js'; // types only
+
+/**
+ * The environment variable that marks a host service's processes, inherited by everything they
+ * start: how sess finds a helper that left the service's process group, and how doctor finds
+ * processes of ours that no session knows.
+ */
+export const SERVICE_MARKER = 'SESS_SERVICE_ID';
+/** Carried by a hook's processes (and what they start): a sess killed mid-hook leaves them findable. */
+export const HOOK_MARKER = 'SESS_HOOK_ID';
 
 export interface RunningProcess {
   pid: number;
@@ -27,12 +36,33 @@ export function isRunning(p: { pid?: number; start?: string }): boolean {
   return p.pid !== undefined && isProcessAlive(p.pid, p.start ?? 'unknown');
 }
 
+/**
+ * Stop a host service: its process group (`stop.signal`, `stop.grace`, SIGKILL), then whatever still
+ * carries its marker outside that group (a helper that called setsid, or double-forked into a group
+ * of its own), the same way. Says whether the group was there, and the pids found outside it,
+ * for the caller to report.
+ */
 export async function stopHostProcess(
-  p: { pid?: number; start?: string },
+  p: { pid?: number; start?: string; marker?: string },
   stop: { signal: NodeJS.Signals; grace: number },
-): Promise<void> {
-  if (p.pid === undefined) return;
-  await stopProcessGroup(p.pid, p.start ?? 'unknown', stop.signal, stop.grace * 1000);
+  markerEnv = SERVICE_MARKER,
+): Promise<{ stopped: boolean; outside: number[] }> {
+  const how = p.pid !== undefined ? await stopProcessGroup(p.pid, p.start ?? 'unknown', stop.signal, stop.grace * 1000) : 'gone';
+  const outside = p.marker ? await sweepMarked(markerEnv, [p.marker], stop) : [];
+  return { stopped: how !== 'gone', outside };
+}
+
+/** Stop every process group that holds a process carrying one of these markers. */
+export async function sweepMarked(
+  markerEnv: string,
+  markers: string[],
+  stop: { signal: NodeJS.Signals; grace: number },
+): Promise<number[]> {
+  const wanted = new Set(markers);
+  const found = processesWithEnv(markerEnv, '').filter((p) => wanted.has(p.value));
+  const groups = new Set(found.flatMap((p) => processGroupOf(p.pid) ?? []));
+  await Promise.all([...groups].map((group) => stopProcessGroup(group, 'unknown', stop.signal, stop.grace * 1000)));
+  return found.map((p) => p.pid);
 }
 
 export function fileSize(file: string): number {
