@@ -14,7 +14,7 @@ function table(rows: string[][]): string {
 const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 const stateColor = (s: string) =>
-  s === 'up' || s === 'running' ? green(s) : s === 'down' || s === 'stopped' ? dim(s) : s === 'partial' ? yellow(s) : red(s);
+  s === 'up' || s === 'running' ? green(s) : s === 'down' || s === 'stopped' ? dim(s) : s === 'partial' || s === 'creating' ? yellow(s) : red(s);
 
 const portsText = (ports: Record<string, number>) =>
   Object.entries(ports)

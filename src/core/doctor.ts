@@ -12,7 +12,7 @@ import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
 import { readJournal } from './rollback.js';
 import { stopServices } from './services.js';
-import { listSessionNames, readSession, removeSessionDir, writeSession, type SessionRecord } from './store.js';
+import { listSessionNames, readCreating, readSession, removeSessionDir, writeSession, type SessionRecord } from './store.js';
 import { SERVICE_MARKER } from '../modes/hostProcess.js';
 
 export interface Finding {
@@ -254,7 +254,7 @@ async function servicesDown(repo: Repo): Promise<Check[]> {
 /** A session folder with neither a record nor a journal: what is left of something half removed. */
 async function staleState(repo: Repo): Promise<Check[]> {
   return listSessionNames(repo)
-    .filter((n) => !readSession(repo, n) && !readJournal(repo, n))
+    .filter((n) => !readSession(repo, n) && !readJournal(repo, n) && !readCreating(repo, n))
     .map((name) => ({
       finding: { kind: 'stale-state', subject: `session folder ${name}`, detail: 'no session and no unfinished command: leftover state' },
       fix: async () => removeSessionDir(repo, name),

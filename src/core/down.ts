@@ -18,7 +18,7 @@ import { readJournal, recoverJournal, type UnwindFailure } from './rollback.js';
 import { removePath, writeJsonAtomic } from '../adapters/fs.js';
 import { processStartTime } from '../adapters/process.js';
 import { stopServices } from './services.js';
-import { lockSession, requireSession } from './session.js';
+import { lockSession, noSession, requireSessionName } from './session.js';
 import { readSession, removeSessionDir, writeSession, type SessionRecord } from './store.js';
 import { sessionView, type SessionView } from './view.js';
 import { isRunning } from '../modes/hostProcess.js';
@@ -52,12 +52,14 @@ async function withSession<T>(
   fn: (repo: Repo, record: SessionRecord) => Promise<T>,
 ): Promise<T> {
   const repo = await openRepo(options.cwd);
-  const { name } = requireSession(repo, options.target);
+  const name = requireSessionName(repo, options.target);
   const lock = await lockSession(repo, name, options.progress);
   try {
     await finishInterrupted(repo, name, options.progress);
+    // read under the lock: a session being created when we asked may have been rolled back, and
+    // one that existed may have been removed while we waited
     const record = readSession(repo, name);
-    if (!record) throw new WorkError(`session ${name} went away while waiting for its lock`);
+    if (!record) throw noSession(repo, name, ': it went away while this command waited for it (rolled back or removed)');
     return await fn(repo, record);
   } finally {
     lock.release();

@@ -5,9 +5,9 @@ import { runInteractive, sleep, streamLines } from '../adapters/process.js';
 import { UsageError } from '../errors.js';
 import { readHistory, type Release } from './history.js';
 import { openRepo, paths, type Repo } from './repo.js';
-import { requireSession } from './session.js';
-import { listSessions, type SessionRecord } from './store.js';
-import { sessionView, type ComposeStates, type SessionView } from './view.js';
+import { findSession, noSession, requireSession } from './session.js';
+import { listCreating, listSessions, type SessionRecord } from './store.js';
+import { creatingView, sessionView, type ComposeStates, type SessionView } from './view.js';
 import { dotenv } from './dotenv.js';
 
 /** An element of `sess ls`: the SPEC shape, plus when it was last up, the sandbox it is, its disk use. */
@@ -22,12 +22,14 @@ export async function ls(cwd: string, options: { size?: boolean } = {}): Promise
   const records = listSessions(repo);
   const states = await composeStates(repo, records);
   const sizes = options.size ? await diskUse(records) : undefined;
-  return records.map((record) => ({
+  const listed: ListedSession[] = records.map((record) => ({
     ...sessionView(record, states[record.name] ?? {}),
     lastUp: record.lastUp,
     ...(record.pr ? { pr: { number: record.pr.number, remote: record.pr.remote, commit: record.pr.commit } } : {}),
     ...(sizes ? { disk: sizes[record.name]! } : {}),
   }));
+  const creating = listCreating(repo).map((mark): ListedSession => ({ ...creatingView(mark), lastUp: null }));
+  return [...listed, ...creating].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Worktree (du) and volumes (the engine's own count) of each session: only on request, it walks them. */
@@ -48,7 +50,10 @@ async function diskUse(records: SessionRecord[]): Promise<Record<string, { workt
 
 export async function status(cwd: string, target: string): Promise<SessionView> {
   const repo = await openRepo(cwd);
-  const record = requireSession(repo, target);
+  const found = findSession(repo, target);
+  if (found?.creating) return creatingView(found.creating);
+  if (!found?.record) throw noSession(repo, target);
+  const record = found.record;
   const states = await composeStates(repo, [record]);
   return sessionView(record, states[record.name] ?? {});
 }

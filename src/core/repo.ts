@@ -55,6 +55,8 @@ export const paths = {
   sessionDir: (repo: Repo, session: string) => join(repo.stateDir, 'sessions', session),
   sessionFile: (repo: Repo, session: string) => join(repo.stateDir, 'sessions', session, 'session.json'),
   journalFile: (repo: Repo, session: string) => join(repo.stateDir, 'sessions', session, 'journal.json'),
+  /** a fresh session's first `up` is running (it holds the lock; no record yet) */
+  creatingFile: (repo: Repo, session: string) => join(repo.stateDir, 'sessions', session, 'creating.json'),
   historyFile: (repo: Repo, session: string) => join(repo.stateDir, 'sessions', session, 'history.json'),
   logsDir: (repo: Repo, session: string) => join(repo.stateDir, 'sessions', session, 'logs'),
   logFile: (repo: Repo, session: string, service: string) =>

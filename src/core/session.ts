@@ -1,9 +1,9 @@
 // Sessions by name: branch -> session name, what a command's argument refers to, the session lock.
 import { acquireLock, describeHolder, type Lock } from '../adapters/fs.js';
 import { hasLocalBranch, isValidBranchName } from '../adapters/git.js';
-import { UsageError } from '../errors.js';
+import { UsageError, WorkError } from '../errors.js';
 import { lockTimeoutMs, paths, type Repo } from './repo.js';
-import { listSessions, readSession, type SessionRecord } from './store.js';
+import { listCreating, listSessions, readCreating, readSession, type CreatingMark, type SessionRecord } from './store.js';
 import type { Progress } from './progress.js';
 
 /** `feature/login` -> `feature-login`: safe as a folder name and in a compose project name. */
@@ -53,12 +53,39 @@ export function requireOwnName(existing: SessionRecord | undefined, name: string
   }
 }
 
-/** An existing session, for down/rm/status/logs/exec/env/history. Unknown -> exit 2. */
+/** What a command's session argument names: a session, or one whose first `up` is running. */
+export function findSession(repo: Repo, target: string): { name: string; record?: SessionRecord; creating?: CreatingMark } | undefined {
+  for (const name of new Set([target, sessionNameOf(target)])) {
+    const record = readSession(repo, name);
+    if (record) return { name, record };
+    const creating = readCreating(repo, name);
+    if (creating) return { name, creating };
+  }
+  return undefined;
+}
+
+/** The name of an existing session (or one being created: a command that locks it waits). Unknown -> exit 2. */
+export function requireSessionName(repo: Repo, target: string): string {
+  const found = findSession(repo, target);
+  if (!found) throw noSession(repo, target);
+  return found.name;
+}
+
+/** An existing session's record, for logs/exec/env/history. Unknown -> exit 2. */
 export function requireSession(repo: Repo, target: string): SessionRecord {
-  const record = readSession(repo, target) ?? readSession(repo, sessionNameOf(target));
-  if (record) return record;
-  const known = listSessions(repo).map((s) => s.name);
-  throw new UsageError(`no session "${target}" in this repository`, {
+  const found = findSession(repo, target);
+  if (found?.record) return found.record;
+  if (found?.creating) {
+    throw new WorkError(`session ${found.name} is being created: its first \`sess up\` (pid ${found.creating.pid}) is still running`, {
+      hint: `try again once it is up (\`sess status ${found.name}\` shows when)`,
+    });
+  }
+  throw noSession(repo, target);
+}
+
+export function noSession(repo: Repo, target: string, why = ''): UsageError {
+  const known = [...listSessions(repo).map((s) => s.name), ...listCreating(repo).map((c) => c.name)].sort();
+  return new UsageError(`no session "${target}" in this repository${why}`, {
     hint: known.length ? `sessions: ${known.join(', ')}` : 'start one with `sess up <branch>`',
   });
 }

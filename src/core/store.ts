@@ -1,8 +1,9 @@
 // The state store: one JSON file per session in the git common dir, written atomically (temp file +
 // rename). Writers of one session are serialised by its session lock (core/sessionLock.ts); readers
 // never lock and always see a whole file. `version` lets later versions read what this one wrote.
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { readJson, writeJsonAtomic, removePath } from '../adapters/fs.js';
+import { isProcessAlive, processStartTime } from '../adapters/process.js';
 import { paths, type Repo } from './repo.js';
 import type { Mode } from './config/schema.js';
 import type { Runtime } from '../modes/placement.js';
@@ -11,7 +12,7 @@ import type { ComposeRef } from '../modes/composeRuntime.js';
 
 export const STATE_VERSION = 1;
 
-export type SessionStatus = 'up' | 'down' | 'partial' | 'failed';
+export type SessionStatus = 'creating' | 'up' | 'down' | 'partial' | 'failed';
 
 export interface ServiceRecord {
   runtime: Runtime;
@@ -96,4 +97,52 @@ export function listSessions(repo: Repo): SessionRecord[] {
 
 export function removeSessionDir(repo: Repo, name: string): void {
   removePath(paths.sessionDir(repo, name));
+}
+
+/**
+ * A session whose first `up` is running: it exists from the moment that up holds the session's
+ * lock (SPEC: status `creating`), before it has a record. Written by that up, removed when it ends;
+ * one whose writer died is not a session.
+ */
+export interface CreatingMark {
+  name: string;
+  branch: string;
+  /** known once the up has read the config */
+  mode: Mode | null;
+  worktree: string | null;
+  pid: number;
+  start: string | null;
+  started: string;
+}
+
+export function markCreating(repo: Repo, mark: Omit<CreatingMark, 'pid' | 'start' | 'started'>): void {
+  const full: CreatingMark = { ...mark, pid: process.pid, start: processStartTime(process.pid), started: new Date().toISOString() };
+  writeJsonAtomic(paths.creatingFile(repo, mark.name), full);
+}
+
+/** The mark of a session being created right now (its writer alive, no record yet). */
+export function readCreating(repo: Repo, name: string): CreatingMark | undefined {
+  let mark: CreatingMark | undefined;
+  try {
+    mark = readJson<CreatingMark>(paths.creatingFile(repo, name));
+  } catch {
+    return undefined; // half a mark is no mark
+  }
+  if (!mark || existsSync(paths.sessionFile(repo, name))) return undefined;
+  return isProcessAlive(mark.pid, mark.start ?? 'unknown') ? mark : undefined;
+}
+
+/** The up that wrote the mark ends: the mark goes, and the session folder if nothing else is in it. */
+export function clearCreating(repo: Repo, name: string): void {
+  removePath(paths.creatingFile(repo, name));
+  try {
+    rmdirSync(paths.sessionDir(repo, name));
+    rmdirSync(paths.sessionsDir(repo)); // an up that made nothing leaves nothing
+  } catch {
+    /* not empty (the session exists, a journal is left to finish, other sessions): kept */
+  }
+}
+
+export function listCreating(repo: Repo): CreatingMark[] {
+  return listSessionNames(repo).flatMap((n) => readCreating(repo, n) ?? []);
 }

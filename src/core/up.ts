@@ -21,7 +21,7 @@ import { isServiceAlive, planServices, startServices, stopServices, type Service
 import type { ComposeSetup } from './composeStep.js';
 import { composeStatesOfRepo, type ContainerState } from '../modes/composeRuntime.js';
 import { lockSession, requireOwnName, resolveUpTarget } from './session.js';
-import { readSession, writeSession, type SessionRecord } from './store.js';
+import { clearCreating, markCreating, readSession, writeSession, type SessionRecord } from './store.js';
 import { dotenv } from './dotenv.js';
 import { serviceUrls, sessionView, type SessionView } from './view.js';
 
@@ -60,6 +60,8 @@ export async function up(options: UpOptions): Promise<UpResult> {
     // even, for another branch of the same session name).
     const existing = readSession(repo, name);
     requireOwnName(existing, name, branch);
+    // from here on the session exists (status creating), for ls/status and for commands that wait
+    if (!existing) markCreating(repo, { name, branch, mode: options.mode ?? null, worktree: null });
     let moveTo: string | undefined;
     if (pr && existing && existsSync(existing.worktree) && readHead(worktreeGitDir(existing.worktree), repo.commonDir) !== pr.commit) {
       await checkSandboxMovable(existing, pr);
@@ -72,11 +74,13 @@ export async function up(options: UpOptions): Promise<UpResult> {
     }
     const request = { ...options, ...(pr ? { remote: pr.remote } : {}), ...(moveTo ? { moveTo } : {}) };
     const prepared = await prepareUp(repo, name, branch, request, existing);
+    if (!existing) markCreating(repo, { name, branch, mode: prepared.mode, worktree: prepared.worktree });
     if (pr && !existing && prepared.config.sandboxes?.max !== undefined) {
       await makeRoomForSandbox(repo, prepared.config.sandboxes.max, name, options.progress);
     }
     return await transaction(repo, name, branch, prepared, existing, options, pr, moveTo);
   } finally {
+    clearCreating(repo, name);
     lock.release();
   }
 }

@@ -1,6 +1,6 @@
 // A session as `up`, `status` and `ls` show it (SPEC.md "--json shapes"), with live service states.
 import { isRunning } from '../modes/hostProcess.js';
-import type { SessionRecord, SessionStatus, ServiceRecord } from './store.js';
+import type { CreatingMark, SessionRecord, SessionStatus, ServiceRecord } from './store.js';
 
 export type ServiceState = 'running' | 'stopped' | 'exited' | 'unhealthy';
 
@@ -75,4 +75,9 @@ export function serviceUrls(record: SessionRecord): Record<string, string> {
     }
   }
   return urls;
+}
+
+/** A session whose first `up` is running: no services, no ports yet. */
+export function creatingView(mark: CreatingMark): SessionView {
+  return { name: mark.name, branch: mark.branch, mode: mark.mode ?? '', status: 'creating', worktree: mark.worktree ?? '', ports: {}, services: [] };
 }
