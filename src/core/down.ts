@@ -19,7 +19,7 @@ import { removePath, writeJsonAtomic } from '../adapters/fs.js';
 import { processStartTime } from '../adapters/process.js';
 import { stopServices } from './services.js';
 import { lockSession, noSession, requireSessionName } from './session.js';
-import { readSession, removeSessionDir, writeSession, type SessionRecord } from './store.js';
+import { markStopped, readSession, removeSessionDir, writeSession, type SessionRecord } from './store.js';
 import { sessionView, type SessionView } from './view.js';
 import { isRunning } from '../modes/hostProcess.js';
 
@@ -92,12 +92,7 @@ export function down(options: SessionCommand): Promise<SessionView> {
 
 async function downRecord(repo: Repo, record: SessionRecord, progress: Progress): Promise<void> {
   await stopAll(record, progress);
-  for (const svc of Object.values(record.services)) {
-    svc.wanted = false;
-    delete svc.pid;
-    delete svc.start;
-    delete svc.marker;
-  }
+  for (const svc of Object.values(record.services)) markStopped(svc);
   record.status = 'down';
   writeSession(repo, record);
 }

@@ -43,9 +43,13 @@ export interface Prepared {
   fresh?: FreshSource & { commit: string };
 }
 
+/** The folder the worktrees of sessions go into (worktree.dir; SPEC's default without a config). */
+export function worktreesFolder(repo: Repo, config: Config | undefined): string {
+  return resolve(repo.mainRoot, (config?.worktree.dir ?? '../{repo}.sess').replaceAll('{repo}', repo.name));
+}
+
 export function worktreePathFor(repo: Repo, config: Config, session: string): string {
-  const dir = config.worktree.dir.replaceAll('{repo}', repo.name);
-  return resolve(repo.mainRoot, dir, session);
+  return join(worktreesFolder(repo, config), session);
 }
 
 /** The sticky choices of a session: flags given now replace those of earlier ups. */

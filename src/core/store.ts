@@ -63,6 +63,14 @@ export interface SessionRecord {
   pr?: { number: number; remote: string; commit: string; ref: string };
 }
 
+/** A service that is not meant to run any more (down, or found dead): no pid to look after. */
+export function markStopped(svc: ServiceRecord): void {
+  svc.wanted = false;
+  delete svc.pid;
+  delete svc.start;
+  delete svc.marker;
+}
+
 export function readSession(repo: Repo, name: string): SessionRecord | undefined {
   const record = readJson<SessionRecord>(paths.sessionFile(repo, name));
   if (record && record.version > STATE_VERSION) {

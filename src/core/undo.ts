@@ -126,6 +126,10 @@ async function stopMarkedProcess(
   // was recorded): every group that carries the marker
   const { stopped, outside } = await stopHostProcess(undo, undo, undo.env);
   const what = undo.marker.split('/')[2];
+  if (undo.pid === undefined) {
+    if (outside.length) progress(`stopped ${what} (pid ${outside.join(', ')})`);
+    return;
+  }
   if (stopped) progress(`stopped ${what} (pid ${undo.pid})`);
   if (outside.length) progress(`stopped ${outside.length} process(es) of ${what} outside its group (pid ${outside.join(', ')})`);
 }

@@ -12,7 +12,8 @@ import type { Placement } from '../modes/placement.js';
 /** Every path of the config that sess writes or runs in, by its key path. */
 function pathsOf(config: Config, placement: Placement): { key: string; rel: string }[] {
   const out = [{ key: 'env_file', rel: config.env_file }];
-  config.worktree.link.forEach((rel, i) => out.push({ key: `worktree.link.${i}`, rel }));
+  // a link is itself a symlink (sess's own, into the main checkout): the folder it goes in must stay
+  config.worktree.link.forEach((rel, i) => out.push({ key: `worktree.link.${i}`, rel: dirname(rel) }));
   config.worktree.include.forEach((rel, i) => out.push({ key: `worktree.include.${i}`, rel }));
   for (const [name, svc] of Object.entries(config.services)) {
     if (svc.host && placement[name] === 'host') out.push({ key: `services.${name}.host.cwd`, rel: svc.host.cwd });
@@ -25,7 +26,8 @@ export function checkWorktreePaths(config: Config, placement: Placement, worktre
   const root = realpathSync(worktree);
   const problems = pathsOf(config, placement).flatMap(({ key, rel }) => {
     const why = escapes(root, rel);
-    return why ? [{ path: key, message: `${rel} leaves the worktree: ${why}` }] : [];
+    const named = key.startsWith('worktree.link.') ? config.worktree.link[Number(key.slice(14))]! : rel;
+    return why ? [{ path: key, message: `${named} leaves the worktree: ${why}` }] : [];
   });
   if (problems.length) throw new ConfigError(configFile, problems, { hint: 'sess writes only inside the worktree' });
 }

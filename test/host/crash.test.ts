@@ -186,3 +186,71 @@ describe("hooks' processes", () => {
     process.kill(hookPid(), 'SIGKILL');
   });
 });
+
+describe('doctor repairs a session under its lock, on the record it reads there', () => {
+  // the window between what doctor found and its repair is held open; another command acts in it
+  const slowDoctor = async () => {
+    const run = repo.start(['doctor', '--fix', '--json'], { env: { SESS_FAILPOINT: 'doctor-fix:pause=2500' } });
+    let err = '';
+    run.child.stderr!.on('data', (d) => (err += d));
+    await eventually(() => err.includes('failpoint doctor-fix: pausing'), 15_000, 'doctor to find what it repairs');
+    return run;
+  };
+  const findingsOf = (r: { stdout: string }) => JSON.parse(r.stdout).findings.map((f: any) => f.kind);
+
+  it('a dead service restarted by an up meanwhile is not recorded as stopped (its process is no orphan)', async () => {
+    const view = await repo.json(['up', 'feat/d']);
+    const web = view.services.find((s: any) => s.name === 'web');
+    process.kill(-web.pid, 'SIGKILL');
+    await eventually(() => !alive(web.pid), 5000, 'web to die');
+    const doctor = await slowDoctor(); // it has found web down and waits in the window
+    const up = await repo.sess(['up', 'feat/d']);
+    expect(up.code, up.stderr).toBe(0);
+    const d = await doctor.done;
+    expect(findingsOf(d)).toContain('service-down');
+    const status = await repo.json(['status', 'feat/d']);
+    expect(status.status).toBe('up');
+    const restarted = status.services.find((s: any) => s.name === 'web');
+    expect(restarted.pid).toBeDefined();
+    expect(alive(restarted.pid)).toBe(true);
+    expect((await repo.sess(['doctor'])).code).toBe(0); // no orphan: the record knows the new web
+  });
+
+  it('a session removed by rm meanwhile does not come back as a ghost', async () => {
+    const view = await repo.json(['up', 'feat/g']);
+    const web = view.services.find((s: any) => s.name === 'web');
+    process.kill(-web.pid, 'SIGKILL');
+    await eventually(() => !alive(web.pid), 5000, 'web to die');
+    const doctor = await slowDoctor();
+    expect((await repo.sess(['rm', 'feat/g', '--force'])).code).toBe(0);
+    await doctor.done;
+    expect(await repo.json(['ls'])).toEqual([]);
+    expect(existsSync(join(repo.root, '.git', 'sess', 'sessions', 'feat-g'))).toBe(false);
+  });
+});
+
+describe('doctor finds worktrees no session knows', () => {
+  it('one left when the state folder was deleted: --fix removes it and the branch sess made; up of that branch works again', async () => {
+    expect((await repo.sess(['up', 'feat/o'])).code).toBe(0);
+    expect((await repo.sess(['down', 'feat/o'])).code).toBe(0);
+    rmSync(join(repo.root, '.git', 'sess', 'sessions'), { recursive: true });
+    const found = JSON.parse((await repo.sess(['doctor', '--json'])).stdout);
+    expect(found.findings).toContainEqual(expect.objectContaining({ kind: 'orphan-worktree', subject: join(repo.tmp, 'app.sess', 'feat-o') }));
+    const fixed = await repo.sess(['doctor', '--fix']);
+    expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+    expect(worktrees(repo)).toEqual([]);
+    expect(branches(repo)).not.toContain('feat/o');
+    expect((await repo.sess(['up', 'feat/o'])).code).toBe(0);
+  });
+
+  it('one with work of its own is kept and named', async () => {
+    const view = await repo.json(['up', 'feat/w']);
+    expect((await repo.sess(['down', 'feat/w'])).code).toBe(0);
+    writeFileSync(join(view.worktree, 'notes.txt'), 'precious\n');
+    rmSync(join(repo.root, '.git', 'sess', 'sessions'), { recursive: true });
+    const fixed = await repo.sess(['doctor', '--fix']);
+    expect(fixed.code).toBe(1);
+    expect(fixed.stdout).toMatch(/not fixed\s+orphan-worktree\s+.*feat-w.*kept: it has uncommitted changes \(notes\.txt\)/);
+    expect(readFileSync(join(view.worktree, 'notes.txt'), 'utf8')).toBe('precious\n');
+  });
+});

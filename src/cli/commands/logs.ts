@@ -10,10 +10,11 @@ export function register(program: Command): void {
     .option('-f, --follow', 'keep printing new output')
     .option('--tail <n>', 'only the last N lines of each service', parseCount)
     .action(async (session: string, services: string[], opts) => {
-      const { logs } = await import('../../core/inspect.js');
+      // before anything loads: a Ctrl+C that comes early still ends the command as an interrupt
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once('SIGINT', stop).once('SIGTERM', stop);
+      const { logs } = await import('../../core/inspect.js');
       await logs({
         cwd: process.cwd(),
         target: session,
