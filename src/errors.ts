@@ -65,6 +65,12 @@ export class CancelledError extends SessError {
   constructor(signal = 'SIGINT') {
     super(`interrupted by ${signal}`);
   }
+
+  /** The interrupt an AbortSignal was aborted with (its reason names the signal, see withSignals). */
+  static from(signal: AbortSignal | undefined): CancelledError {
+    const reason: unknown = signal?.reason;
+    return new CancelledError(typeof reason === 'string' && reason.startsWith('SIG') ? reason : 'SIGINT');
+  }
 }
 
 /** A step failed and undoing it also failed somewhere: the original failure plus every cleanup failure. */

@@ -96,7 +96,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
   let warned = false;
   let wait = 2;
   for (;;) {
-    if (options.signal?.aborted) throw new CancelledError();
+    if (options.signal?.aborted) throw CancelledError.from(options.signal);
     try {
       const fd = openSync(path, 'wx', 0o600);
       writeSync(fd, JSON.stringify(me));

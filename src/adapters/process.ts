@@ -39,7 +39,7 @@ export function run(file: string, args: string[], options: RunOptions = {}): Pro
   const started = Date.now();
   const shown = [file, ...args].join(' ');
   return new Promise((resolve, reject) => {
-    if (options.signal?.aborted) return reject(new CancelledError());
+    if (options.signal?.aborted) return reject(CancelledError.from(options.signal));
     // Own process group, so that an abort can end the child and everything it started.
     const child = spawn(file, args, {
       cwd: options.cwd,
@@ -85,7 +85,7 @@ export function run(file: string, args: string[], options: RunOptions = {}): Pro
       options.signal?.removeEventListener('abort', onAbort);
       if (timer) clearTimeout(timer);
       debug(`${shown} (${Date.now() - started} ms, exit ${exitCode ?? signal})`);
-      if (aborted) return reject(new CancelledError());
+      if (aborted) return reject(CancelledError.from(options.signal));
       const result = { stdout, stderr, exitCode, signal };
       if (exitCode === 0 || options.allowFailure) return resolve(result);
       const tail = tailLines(stderr.trim() ? stderr : stdout);
@@ -327,14 +327,14 @@ function safeReaddir(dir: string): string[] {
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new CancelledError());
+    if (signal?.aborted) return reject(CancelledError.from(signal));
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(new CancelledError());
+      reject(CancelledError.from(signal));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });

@@ -27,7 +27,7 @@ export async function withSignals<T>(fn: (signal: AbortSignal) => Promise<T>): P
       return;
     }
     process.stderr.write(`\nreceived ${sig}: rolling back\n`);
-    controller.abort();
+    controller.abort(sig); // the reason names the signal: `interrupted by SIGTERM`
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   try {

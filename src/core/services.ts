@@ -103,7 +103,7 @@ export async function startServices(ctx: StartContext, items: ServicePlanItem[])
   /** replacements that stopped the old instance and then failed hard: their old one comes back */
   const pendingRestore: ServicePlanItem[] = [];
   const inner = new AbortController();
-  const onOuterAbort = () => inner.abort();
+  const onOuterAbort = () => inner.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
   const byName = new Map(items.map((i) => [i.name, i]));
   const ready = new Map<string, Promise<void>>();
@@ -127,7 +127,7 @@ export async function startServices(ctx: StartContext, items: ServicePlanItem[])
       if (item.action !== 'unchanged') failures.push({ name: item.name, error, restored: true });
       throw new DependencyFailed(item.name);
     }
-    if (inner.signal.aborted) throw new CancelledError();
+    if (inner.signal.aborted) throw CancelledError.from(inner.signal);
     const started = Date.now();
     if (item.action === 'unchanged') {
       records[item.name] = prev!;

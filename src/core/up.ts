@@ -144,7 +144,7 @@ async function transaction(
   const trigger = existing ? 'resume' : 'fresh';
   const guard = RollbackGuard.begin(repo, name, 'up', progress.info);
   const checkSignal = () => {
-    if (signal.aborted) throw new CancelledError();
+    if (signal.aborted) throw CancelledError.from(signal);
   };
   let actions: { name: string; action: ServiceAction; ms?: number }[] = [];
   let releaseFailure: WorkError | undefined;
@@ -341,7 +341,7 @@ async function transaction(
     return { view: sessionView(record, running), urls: serviceUrls(record), release, noop: false };
   } catch (error) {
     if (error === releaseFailure) throw error;
-    const cause = signal.aborted ? new CancelledError() : error;
+    const cause = signal.aborted ? CancelledError.from(signal) : error;
     progress.warn(`${signal.aborted ? 'interrupted' : 'failed'}: rolling back`);
     const failures = await guard.unwind();
     if (existing) {

@@ -85,6 +85,18 @@ describe('fresh up, failing at each step', () => {
     expectFreshLeftNothing('feat-x', 'feat/x');
   });
 
+  it.each(['SIGINT', 'SIGTERM'] as const)('the interrupt is named as it was: %s', async (sig) => {
+    const { child, done } = repo.start(['up', 'feat/x'], { env: { WEB_FLAGS: '--delay 60000' } });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    await eventually(() => err.includes('started web'), 15_000, 'web to start');
+    child.kill(sig);
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain(`sess: interrupted by ${sig}`);
+    expectFreshLeftNothing('feat-x', 'feat/x');
+  });
+
   it('SIGINT during a hook kills the hook and rolls back', async () => {
     writeFileSync(join(repo.root, 'sess.yaml'), readFileSync(join(repo.root, 'sess.yaml'), 'utf8').replace(
       `post_create: ['test "$FAIL" != post_create'`,
