@@ -2,13 +2,20 @@
 // results to stdout, exactly one JSON document with --json.
 import type { Progress } from '../core/progress.js';
 
-const color = process.stderr.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
-const paint = (code: string) => (text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
-export const dim = paint('2');
-export const green = paint('32');
-export const yellow = paint('33');
-export const red = paint('31');
-export const bold = paint('1');
+// Colour is decided per stream: `sess status x > file` in a terminal writes no escape codes into
+// the file, and `sess up x 2> log` none into the log.
+const colorOn = (stream: NodeJS.WriteStream) => !!stream.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+
+function palette(on: boolean) {
+  const paint = (code: string) => (text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
+  return { dim: paint('2'), green: paint('32'), yellow: paint('33'), red: paint('31'), bold: paint('1') };
+}
+
+/** For what goes to stdout: tables and results. */
+export const out = palette(colorOn(process.stdout));
+/** For what goes to stderr: progress and messages. */
+const err = palette(colorOn(process.stderr));
+export const { dim, green, yellow, red } = err;
 
 const t0 = Date.now();
 const elapsed = () => dim(process.env.SESS_DEBUG ? `+${Math.round(performance.now())}ms` : `${((Date.now() - t0) / 1000).toFixed(1)}s`);

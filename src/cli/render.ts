@@ -2,7 +2,9 @@
 import type { SessionView } from '../core/view.js';
 import type { ListedSession } from '../core/inspect.js';
 import type { Release } from '../core/history.js';
-import { bold, dim, green, red, yellow } from './output.js';
+import { out } from './output.js';
+
+const { bold, dim, green, red, yellow } = out;
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => visible(r[i] ?? '').length)));

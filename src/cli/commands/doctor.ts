@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { green, red, yellow } from '../output.js';
-import { printJson, stderrProgress } from '../output.js';
+import { out, printJson, stderrProgress } from '../output.js';
+
+const { green, red, yellow } = out;
 
 export function register(program: Command): void {
   program
