@@ -36,7 +36,8 @@ export function readJson<T>(path: string): T | undefined {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // no such file, or a name that cannot be one (too long, or under a file): nothing there
+    if (['ENOENT', 'ENAMETOOLONG', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw error;
   }
   return JSON.parse(text) as T;

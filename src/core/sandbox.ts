@@ -23,8 +23,12 @@ const WORKTREE_RACE = /worktrees\/|bad object|did not send all necessary objects
 
 const PR_REFS = (n: number) => [`refs/pull/${n}/head`, `refs/merge-requests/${n}/head`];
 
+/** Pull request numbers are 32-bit on every forge; past that a number would be silently rounded. */
+const MAX_PR = 2 ** 31 - 1;
+
 export function parsePrNumber(value: string): number {
   if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`--pr expects a pull request number, not "${value}"`);
+  if (value.length > 10 || Number(value) > MAX_PR) throw new UsageError(`--pr ${value} is not a pull request number: at most ${MAX_PR}`);
   return Number(value);
 }
 

@@ -11,11 +11,17 @@ export function sessionNameOf(branch: string): string {
   return branch.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/, '').replace(/\.lock$/, '-lock');
 }
 
+const MAX_BRANCH_BYTES = 200;
+
 export function validateBranch(branch: string): void {
   const refuse = (why: string) => {
     throw new UsageError(`invalid branch name "${branch}": ${why}`);
   };
   if (!branch) refuse('empty');
+  // the session's folders and files are named after it: a file name has at most 255 bytes
+  if (Buffer.byteLength(branch) > MAX_BRANCH_BYTES) {
+    throw new UsageError(`invalid branch name "${branch.slice(0, 40)}…": ${Buffer.byteLength(branch)} bytes long, sess takes at most ${MAX_BRANCH_BYTES}`);
+  }
   if (branch.startsWith('-')) refuse('it starts with "-"');
   if (branch.includes('..')) refuse('it contains ".."');
   if (branch.includes('@{') || branch === '@' || branch === 'HEAD') refuse('it is a git revision expression');

@@ -85,6 +85,24 @@ describe('bad input: exit 2, nothing changed', () => {
     repo.git('branch', '-D', 'ke/ep', 'ke-ep');
   });
 
+  it('a branch of 400 characters is refused with the limit, nothing made', async () => {
+    const r = await repo.sess(['up', 'b'.repeat(400)]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('400 bytes long, sess takes at most 200');
+    expect(r.stderr).not.toContain('ENAMETOOLONG');
+    expectUnchanged();
+    const down = await repo.sess(['down', 'b'.repeat(400)]);
+    expect(down.code).toBe(2);
+    expect(down.stderr).toContain('no session');
+  });
+
+  it.each(['99999999999999999999', '2147483648'])('--pr %s is refused, not rounded', async (n) => {
+    const r = await repo.sess(['up', '--pr', n]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`--pr ${n} is not a pull request number: at most 2147483647`);
+    expectUnchanged();
+  });
+
   it('a base that is not a commit is refused', async () => {
     const r = await repo.sess(['up', 'newone', '--base', 'no-such-ref']);
     expect(r.code).toBe(2);
