@@ -1,8 +1,10 @@
 // `sess down` (stop services; keep worktree, volumes, leases) and `sess rm` (take everything away).
-import { existsSync } from 'node:fs';
+import { existsSync, rmdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { rm as removeTree } from 'node:fs/promises';
 import {
   deleteBranch,
+  git,
   hasLocalBranch,
   listWorktrees,
   pruneWorktrees,
@@ -175,7 +177,17 @@ export async function rmRecord(
   });
   await release(leaseOwner(repo, record.name));
   removed.push(`ports ${Object.values(record.ports).join(' ')}`.trim());
+  if (record.pr) {
+    // the fetched head of a sandbox's pull request is kept only for the sandbox
+    const ref = `refs/remotes/${record.pr.remote}/pr/${record.pr.number}`;
+    if ((await git(['update-ref', '-d', ref], repo.mainRoot, { allowFailure: true })).exitCode === 0) removed.push(ref);
+  }
   removeSessionDir(repo, record.name);
+  try {
+    rmdirSync(dirname(record.worktree)); // the sessions' folder, once its last worktree is gone
+  } catch {
+    /* other worktrees in it, or not ours to judge: only an empty folder goes */
+  }
   return removed;
 }
 

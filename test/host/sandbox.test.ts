@@ -2,7 +2,7 @@
 // (GitHub) — and one with refs/merge-requests/N/head (GitLab).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addOrigin, branches, gitAt, makeRepo, pushPullRequest, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
 
@@ -168,5 +168,18 @@ describe('sandboxes.max', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('sandboxes.max is 2 and every sandbox is running');
     expect((await repo.json(['ls'])).map((s: any) => s.name).sort()).toEqual(['pr-1', 'pr-2']);
+  });
+});
+
+describe('rm of a sandbox', () => {
+  it('takes away the fetched head of its pull request and the emptied sessions folder', async () => {
+    pushPr(8, 'svc-a/VERSION', 'pr\n');
+    await repo.json(['up', '--pr', '8']);
+    expect(repo.git('show-ref', 'refs/remotes/origin/pr/8')).toContain('refs/remotes/origin/pr/8');
+    const r = await repo.sess(['rm', 'pr-8', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).removed).toContain('refs/remotes/origin/pr/8');
+    expect(() => repo.git('show-ref', 'refs/remotes/origin/pr/8')).toThrow();
+    expect(existsSync(join(repo.tmp, 'app.sess'))).toBe(false);
   });
 });
