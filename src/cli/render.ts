@@ -93,7 +93,7 @@ export function renderHistory(releases: Release[]): string {
       `${((Date.parse(r.ended) - Date.parse(r.started)) / 1000).toFixed(1)}s`,
       r.trigger,
       r.status === 'completed' ? green(r.status) : red(r.status),
-      r.services.map((s) => `${s.name}:${s.action}`).join(' '),
+      r.services.map((s) => `${s.name}:${s.action}${s.then ? `→${s.then}` : ''}`).join(' '),
     ]),
   ]);
 }

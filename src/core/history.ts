@@ -6,13 +6,24 @@ import { paths, type Repo } from './repo.js';
 export type ReleaseStatus = 'completed' | 'rolled_back' | 'failed' | 'partially_failed';
 export type ServiceAction = 'unchanged' | 'started' | 'replaced' | 'restarted' | 'stopped' | 'failed';
 
+/**
+ * What happened to one service in a release. `then` says what a rollback did after the action: a
+ * replaced service whose previous instance came back, a started one that was stopped again.
+ */
+export interface ReleaseService {
+  name: string;
+  action: ServiceAction;
+  ms?: number;
+  then?: 'restored' | 'stopped';
+}
+
 export interface Release {
   id: number;
   started: string;
   ended: string;
   trigger: 'fresh' | 'resume';
   status: ReleaseStatus;
-  services: { name: string; action: ServiceAction; ms?: number }[];
+  services: ReleaseService[];
   error?: string;
 }
 

@@ -7,7 +7,7 @@ import { readJson, writeJsonAtomic, removePath } from '../adapters/fs.js';
 import { processStartTime } from '../adapters/process.js';
 import { messageOf } from '../errors.js';
 import { paths, type Repo } from './repo.js';
-import { runUndo, type Undo } from './undo.js';
+import { runUndo, type Undo, type UnwindContext } from './undo.js';
 
 export interface JournalStep {
   label: string;
@@ -116,9 +116,10 @@ export async function unwindSteps(
   progress: (line: string) => void,
 ): Promise<UnwindFailure[]> {
   const failures: UnwindFailure[] = [];
+  const context: UnwindContext = { restored: {} };
   for (const step of [...steps].reverse()) {
     try {
-      await runUndo(repo, step.undo, progress);
+      await runUndo(repo, step.undo, progress, context);
     } catch (error) {
       progress(`rollback of ${step.label} failed: ${messageOf(error)}`);
       failures.push({ step: step.label, error });

@@ -2,17 +2,17 @@
 // up, down and rm, over both runtimes (host processes, compose containers).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { findPortHolder, sleep } from '../adapters/process.js';
-import { isPortFree } from '../adapters/ports.js';
-import { WorkError, CancelledError } from '../errors.js';
-import { startHostProcess, stopHostProcess, isRunning, logTail, SERVICE_MARKER } from '../modes/hostProcess.js';
+import { sleep } from '../adapters/process.js';
+import { WorkError, CancelledError, indent } from '../errors.js';
+import { startHostProcess, stopHostProcess, isRunning, logTail, SERVICE_MARKER, waitPortsFree } from '../modes/hostProcess.js';
 import { waitReady } from '../modes/readiness.js';
 import { downProject, removeServiceContainers, type ComposeRef, type ContainerState } from '../modes/composeRuntime.js';
 import { ComposeBatch, startInCompose } from './composeServices.js';
 import { failpoint, type RollbackGuard } from './rollback.js';
 import { paths, type Repo } from './repo.js';
 import { hashOf, type ResolvedService } from './resolve.js';
-import type { ServiceAction } from './history.js';
+import type { ReleaseService } from './history.js';
+import { bringBack } from './restore.js';
 import type { ServiceRecord } from './store.js';
 import type { Progress } from './progress.js';
 
@@ -65,11 +65,11 @@ export interface StartContext {
    * started again when it ran before) and the others go on; a fresh session is all or nothing.
    */
   resume?: {
-    /** Start a compose service again from its previous definition. */
-    restoreCompose: (previous: ServiceRecord) => Promise<void>;
     /** The session record a rollback restores: restored services get their new pids in it. */
     onRestored: (name: string, record: ServiceRecord) => void;
   };
+  /** The session env (as the host sees it): what compose interpolates the files with, besides ours. */
+  sessionEnv: Record<string, string>;
 }
 
 export interface ServiceFailure {
@@ -81,7 +81,7 @@ export interface ServiceFailure {
 
 export interface StartOutcome {
   records: Record<string, ServiceRecord>;
-  actions: { name: string; action: ServiceAction; ms: number }[];
+  actions: ReleaseService[];
   failures: ServiceFailure[];
 }
 
@@ -95,13 +95,14 @@ class DependencyFailed extends Error {}
  * stops at the first failure (the guard's journal holds everything started, the caller unwinds
  * it); a resumed session puts a failed service back as it was and carries on with the others.
  */
-export async function startServices(ctx: StartContext, items: ServicePlanItem[]): Promise<StartOutcome> {
+export async function startServices(
+  ctx: StartContext,
+  items: ServicePlanItem[],
+  /** filled as things happen, so that the caller knows them when this throws */
+  actions: ReleaseService[] = [],
+): Promise<StartOutcome> {
   const records: Record<string, ServiceRecord> = {};
-  const actions: StartOutcome['actions'] = [];
   const failures: ServiceFailure[] = [];
-  const changed: { item: ServicePlanItem; discard: () => Promise<void> }[] = [];
-  /** replacements that stopped the old instance and then failed hard: their old one comes back */
-  const pendingRestore: ServicePlanItem[] = [];
   const inner = new AbortController();
   const onOuterAbort = () => inner.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
@@ -135,10 +136,25 @@ export async function startServices(ctx: StartContext, items: ServicePlanItem[])
       return;
     }
     const wasRunning = item.action === 'replace';
+    const entry: ReleaseService = {
+      name: item.name,
+      action: wasRunning ? 'replaced' : prev?.wanted && prev.hash === item.hash ? 'restarted' : 'started',
+    };
     let discard: (() => Promise<void>) | undefined;
+    let restoreStep: number | undefined;
     try {
       if (wasRunning) {
         ctx.progress.info(`replacing ${item.name}: its definition changed (stopping the old one first)`);
+        // its inverse first: whatever ends this up early (a failure after it, Ctrl+C, SIGKILL),
+        // the previous instance comes back
+        restoreStep = ctx.guard.register(`restore:${item.name}`, {
+          kind: 'service.restore',
+          session: ctx.session,
+          previous: prev!,
+          ...(composeOf(ctx) ? { compose: composeOf(ctx)! } : {}),
+          env: ctx.sessionEnv,
+        });
+        actions.push(entry);
         await stopRecorded(prev!, ctx.previousCompose ?? ctx.compose?.ref, ctx.progress);
       } else if (prev?.runtime === 'host' && prev.wanted) {
         // its leader died: whatever of its group is left (a child holding the port) goes first
@@ -149,21 +165,24 @@ export async function startServices(ctx: StartContext, items: ServicePlanItem[])
         item.def.runtime === 'host'
           ? await startHost(ctx, item, inner.signal, onStarted)
           : await startInCompose(ctx, item, batch!, inner.signal, onStarted);
-      changed.push({ item, discard: discard! });
-      const action: ServiceAction = wasRunning ? 'replaced' : prev?.wanted && prev.hash === item.hash ? 'restarted' : 'started';
-      actions.push({ name: item.name, action, ms: Date.now() - started });
+      entry.ms = Date.now() - started;
+      if (!wasRunning) actions.push(entry);
     } catch (error) {
       // A fresh session is all or nothing, and so is bringing up what did not run before: the
-      // caller's rollback takes this up away. A failed replacement of a running service goes back
-      // to what it was, and the others carry on.
-      if (!ctx.resume || !wasRunning || error instanceof CancelledError) {
-        if (wasRunning) pendingRestore.push(item);
-        throw error;
+      // caller's rollback takes this up away (and brings back what a replacement stopped). A
+      // failed replacement of a running service goes back to what it was, and the others carry on.
+      if (!(error instanceof CancelledError)) {
+        entry.action = 'failed';
+        entry.ms = Date.now() - started;
+        if (!wasRunning) actions.push(entry);
       }
+      if (!ctx.resume || !wasRunning || error instanceof CancelledError) throw error;
       if (discard) await discard().catch(() => undefined);
       const restored = await restorePrevious(ctx, item, prev, records, batch);
+      // brought back here (or it would not come back): nothing left for a rollback to do
+      ctx.guard.amend(restoreStep!, { kind: 'none' });
+      if (restored) entry.then = 'restored';
       failures.push({ name: item.name, error, restored });
-      actions.push({ name: item.name, action: 'failed', ms: Date.now() - started });
       throw new DependencyFailed(item.name);
     }
   };
@@ -177,17 +196,9 @@ export async function startServices(ctx: StartContext, items: ServicePlanItem[])
   }
   try {
     const results = await Promise.allSettled(ready.values());
+    // a hard failure: the caller's rollback takes this up away, replaced services' previous
+    // instances coming back through the journal
     const hard = results.filter((r) => r.status === 'rejected' && !(r.reason instanceof DependencyFailed));
-    if (hard.length && ctx.resume) {
-      // the whole up is rolled back: replaced services get their previous instance back (what it
-      // started, the caller's rollback stops)
-      for (const { item, discard } of changed) {
-        if (item.action !== 'replace') continue;
-        await discard().catch(() => undefined);
-        await restorePrevious(ctx, item, ctx.previous[item.name], records, batch);
-      }
-      for (const item of pendingRestore) await restorePrevious(ctx, item, ctx.previous[item.name], records, batch);
-    }
     if (hard.length) throw pickCause(hard as PromiseSettledResult<void>[], ctx.signal);
     // in the order of the plan (dependencies first), not the order they happened to finish in
     const ordered = Object.fromEntries(items.filter((i) => records[i.name]).map((i) => [i.name, records[i.name]!]));
@@ -216,18 +227,10 @@ async function restorePrevious(
   }
   ctx.progress.info(`bringing back the previous ${item.name}`);
   try {
-    if (previous.runtime === 'host') {
-      const restoredItem = { ...item, def: previous.def, hash: previous.hash };
-      // no signal: a restore runs to its end even after Ctrl+C
-      const rec = await startHost(ctx, restoredItem, new AbortController().signal, () => undefined, (r) =>
-        ctx.resume!.onRestored(item.name, r),
-      );
-      records[item.name] = rec;
-    } else {
-      await ctx.resume!.restoreCompose(previous);
-      await batch?.keep(previous.def.compose!.service);
-      records[item.name] = { ...previous, wanted: true };
-    }
+    const rec = await bringBack({ repo: ctx.repo, session: ctx.session, previous, ...(composeOf(ctx) ? { compose: composeOf(ctx)! } : {}), env: { ...process.env, ...ctx.sessionEnv } });
+    if (rec.runtime === 'compose') await batch?.keep(previous.def.compose!.service);
+    records[item.name] = rec;
+    ctx.resume!.onRestored(item.name, rec);
     ctx.progress.step(`previous ${item.name} is back`);
     return true;
   } catch (error) {
@@ -235,6 +238,11 @@ async function restorePrevious(
     records[item.name] = { ...previous, wanted: true };
     return false;
   }
+}
+
+/** The compose project a previous instance lives in: this up's, else the last up's. */
+function composeOf(ctx: StartContext): ComposeRef | undefined {
+  return ctx.compose?.ref ?? ctx.previousCompose;
 }
 
 /** The real failure, not the cancellations it caused in the services waiting beside it. */
@@ -249,23 +257,21 @@ async function startHost(
   item: ServicePlanItem,
   signal: AbortSignal,
   onStarted: (discard: () => Promise<void>) => void,
-  /** A previous instance brought back: not journaled (a rollback must not stop it), reported here. */
-  restored?: (record: ServiceRecord) => void,
 ): Promise<ServiceRecord> {
   const { def } = item;
-  await ensurePortsFree(def);
+  await waitPortsFree(def.ports);
   const logFile = paths.logFile(ctx.repo, ctx.session, def.name);
   mkdirSync(paths.logsDir(ctx.repo, ctx.session), { recursive: true });
   const marker = `${ctx.repo.id}/${ctx.session}/${def.name}/${randomBytes(4).toString('hex')}`;
   const undo = { kind: 'process.stop' as const, marker, signal: def.stop.signal, grace: def.stop.grace };
-  const handle = restored ? undefined : ctx.guard.register(`service:${def.name}`, undo);
+  const handle = ctx.guard.register(`service:${def.name}`, undo);
   const proc = await startHostProcess(def, { logFile, marker: { name: SERVICE_MARKER, value: marker } });
-  if (handle !== undefined) ctx.guard.amend(handle, { ...undo, pid: proc.pid, start: proc.start });
+  ctx.guard.amend(handle, { ...undo, pid: proc.pid, start: proc.start });
   const record: ServiceRecord = { runtime: 'host', hash: item.hash, def, pid: proc.pid, start: proc.start, marker, logOffset: proc.logOffset, wanted: true };
   onStarted(() => stopRecorded(record, undefined, ctx.progress).then(() => undefined));
-  restored?.(record);
-  if (!restored) failpoint(`service:${def.name}`);
+  failpoint(`service:${def.name}`);
   ctx.progress.info(`started ${def.name} (pid ${proc.pid})`);
+  const startedAt = Date.now();
   await waitReady(def.name, def.ready, {
     alive: () => isRunning(proc),
     logTail: () => logTail(logFile, proc.logOffset),
@@ -275,32 +281,21 @@ async function startHost(
     env: { ...process.env, ...def.env },
     signal,
   });
-  if (!restored) failpoint(`ready:${def.name}`);
+  // One rule: a service that exits before it is judged ready has failed. One without a probe is
+  // judged once it has run a moment, so that a command that exits at once fails every time, not
+  // only when the first look happens to come before its exit.
+  if (!def.ready) await sleep(Math.max(0, startedAt + NO_PROBE_SETTLE_MS - Date.now()), signal);
+  if (!isRunning(proc)) {
+    const tail = logTail(logFile, proc.logOffset);
+    throw new WorkError(`service ${def.name} exited before it was ready${tail ? `; last lines of its log:\n${indent(tail)}` : ' (its log is empty)'}`);
+  }
+  failpoint(`ready:${def.name}`);
   ctx.progress.step(`${def.name} is ready`);
   return record;
 }
 
-/**
- * A leased port held by a process that is not ours: fail now, naming it, instead of a confusing
- * crash. A port that no process listens on but the kernel still holds (connections of a service
- * that was just stopped, closing) is waited for, a few seconds at most.
- */
-async function ensurePortsFree(def: ResolvedService): Promise<void> {
-  for (const [name, port] of Object.entries(def.ports)) {
-    const deadline = Date.now() + 5000;
-    let holder: number | null = null;
-    while (!(await isPortFree(port))) {
-      holder = findPortHolder(port);
-      if (holder !== null || Date.now() > deadline) {
-        throw new WorkError(
-          `port ${port} (${name}, leased to this session) is in use by ${holder ? `pid ${holder}` : 'another process'}`,
-          { hint: holder ? `stop pid ${holder}, then run sess up again` : 'stop whatever listens on it, then run sess up again' },
-        );
-      }
-      await sleep(50);
-    }
-  }
-}
+/** How long a host service without a ready probe must keep running to count as started. */
+const NO_PROBE_SETTLE_MS = 250;
 
 /** Stop one recorded instance of a service. false when there was nothing left of it to stop. */
 export async function stopRecorded(rec: ServiceRecord, compose: ComposeRef | undefined, progress: Progress): Promise<boolean> {

@@ -6,10 +6,10 @@ import { readTextIfExists, removePath, writeFileAtomic } from '../adapters/fs.js
 import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, resetHard, resolveCommit } from '../adapters/git.js';
 import { killProcessesWithArgs } from '../adapters/process.js';
 import { stopHostProcess } from '../modes/hostProcess.js';
-import { rollbackProject, type ProjectSnapshot } from '../modes/composeRuntime.js';
+import { rollbackProject, type ComposeRef, type ProjectSnapshot } from '../modes/composeRuntime.js';
 import { paths, withWorktreesLock, type Repo } from './repo.js';
 import { release } from './ledger.js';
-import { writeSession, type SessionRecord } from './store.js';
+import { writeSession, type ServiceRecord, type SessionRecord } from './store.js';
 
 
 export type Undo =
@@ -32,13 +32,23 @@ export type Undo =
   | { kind: 'process.stop'; marker: string; env?: string; pid?: number; start?: string; signal: NodeJS.Signals; grace: number }
   /** What one `compose up` created or started, found by comparing with the project as it was before. */
   | { kind: 'compose.rollback'; engine: string; project: string; before: ProjectSnapshot; grace: number }
+  /**
+   * A replacement stopped this previous instance: it is started again (its record goes into the
+   * session record that `session.restore` writes back, through the unwind's context).
+   */
+  | { kind: 'service.restore'; session: string; previous: ServiceRecord; compose?: ComposeRef; env: Record<string, string> }
   | { kind: 'session.remove'; session: string }
   | { kind: 'session.restore'; record: SessionRecord }
   /** a sandbox moved to a newer commit: back to where it was */
   | { kind: 'worktree.reset'; worktree: string; commit: string }
   | { kind: 'none' };
 
-export async function runUndo(repo: Repo, undo: Undo, progress: (line: string) => void): Promise<void> {
+/** What one unwinding learns as it goes: the services it brought back, for the record it restores. */
+export interface UnwindContext {
+  restored: Record<string, ServiceRecord>;
+}
+
+export async function runUndo(repo: Repo, undo: Undo, progress: (line: string) => void, context: UnwindContext = { restored: {} }): Promise<void> {
   switch (undo.kind) {
     case 'worktree.remove':
       return removeOurWorktree(repo, undo, progress);
@@ -69,8 +79,15 @@ export async function runUndo(repo: Repo, undo: Undo, progress: (line: string) =
     case 'session.remove':
       removePath(paths.sessionDir(repo, undo.session));
       return;
+    case 'service.restore': {
+      progress(`bringing back the previous ${undo.previous.def.name}`);
+      const { bringBack } = await import('./restore.js');
+      context.restored[undo.previous.def.name] = await bringBack({ repo, ...undo });
+      progress(`previous ${undo.previous.def.name} is back`);
+      return;
+    }
     case 'session.restore':
-      writeSession(repo, undo.record);
+      writeSession(repo, { ...undo.record, services: { ...undo.record.services, ...context.restored } });
       return;
     case 'worktree.reset':
       if (existsSync(undo.worktree)) await resetHard(undo.worktree, undo.commit);

@@ -7,7 +7,7 @@ import { addWorktree, readHead, resetHard, worktreeGitDir } from '../adapters/gi
 import { CancelledError, RollbackError, SessError, UsageError, WorkError, messageOf } from '../errors.js';
 import { addSourceTrees, copyIncludes, describeComposeServices, linkPaths, runHooks } from './upSteps.js';
 import { dependencyOrder } from './config/order.js';
-import { appendRelease, type Release, type ReleaseStatus, type ServiceAction } from './history.js';
+import { appendRelease, type Release, type ReleaseService, type ReleaseStatus } from './history.js';
 import { lease, leasesOf } from './ledger.js';
 import { composeFilesOf, inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
 import type { Progress } from './progress.js';
@@ -146,7 +146,8 @@ async function transaction(
   const checkSignal = () => {
     if (signal.aborted) throw CancelledError.from(signal);
   };
-  let actions: { name: string; action: ServiceAction; ms?: number }[] = [];
+  // what happened to each service, filled as it happens (a rollback reads it too)
+  const actions: ReleaseService[] = [];
   let releaseFailure: WorkError | undefined;
   // what a rollback of this resume writes back: the previous record, with the pids of services
   // that were brought back to their previous definition after a failed replacement
@@ -257,10 +258,6 @@ async function transaction(
     }
     const resume: StartContext['resume'] = fallback
       ? {
-          restoreCompose: async (previous) => {
-            const { restoreComposeService } = await import('./composeStep.js');
-            await restoreComposeService(repo, name, composeSetup?.ref ?? existing!.compose!, previous, hookEnv, new AbortController().signal);
-          },
           onRestored: (service, rec) => {
             fallback.services[service] = rec;
             guard.amendLabel('session', { kind: 'session.restore', record: fallback });
@@ -275,13 +272,15 @@ async function transaction(
         progress,
         signal,
         previous: existing?.services ?? {},
+        sessionEnv: resolved.hostEnv,
         ...(composeSetup ? { compose: { ref: composeSetup.ref, env: hookEnv, fresh: !existing, volumesBefore: composeSetup.volumesBefore } } : {}),
         ...(existing?.compose ? { previousCompose: existing.compose } : {}),
         ...(resume ? { resume } : {}),
       },
       plan.items,
+      actions,
     );
-    actions = [...outcome.actions, ...plan.removed.map((n) => ({ name: n, action: 'stopped' as const }))];
+    actions.push(...plan.removed.map((n) => ({ name: n, action: 'stopped' as const })));
     const failed = outcome.failures;
     if (failed.length === 0 && (starting.length > 0 || !existing)) {
       await runHooks('post_up', resolved.hooks.post_up, worktree, hookEnv, guard, hookOptions);
@@ -345,16 +344,12 @@ async function transaction(
     progress.warn(`${signal.aborted ? 'interrupted' : 'failed'}: rolling back`);
     const failures = await guard.unwind();
     if (existing) {
-      const failedNames = new Set(actions.map((a) => a.name));
       appendRelease(repo, name, {
         started,
         ended: new Date().toISOString(),
         trigger,
         status: failures.length ? 'failed' : 'rolled_back',
-        services: Object.keys(config.services).map((n) => ({
-          name: n,
-          action: failedNames.has(n) ? 'failed' : 'unchanged',
-        })),
+        services: Object.keys(config.services).map((n) => rolledBack(actions.find((a) => a.name === n) ?? { name: n, action: 'unchanged' })),
         error: messageOf(cause),
       });
     }
@@ -362,6 +357,15 @@ async function transaction(
     if (cause instanceof SessError) throw cause;
     throw new WorkError(messageOf(cause), { cause });
   }
+}
+
+/** What a service's action came to once the whole up was rolled back. */
+function rolledBack(entry: ReleaseService): ReleaseService {
+  if (entry.then) return entry;
+  // what this up started, the rollback stopped; a service it replaced got its previous one back
+  if (entry.action === 'started' || entry.action === 'restarted') return { ...entry, then: 'stopped' };
+  if (entry.action === 'replaced') return { ...entry, then: 'restored' };
+  return entry;
 }
 
 function releaseError(status: ReleaseStatus, failed: ServiceFailure[], session: string): WorkError {

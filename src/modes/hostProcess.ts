@@ -1,6 +1,8 @@
 // Host services: detached process groups with a log file each, identified by pid + start time.
 import { statSync, readFileSync } from 'node:fs';
-import { isProcessAlive, processGroupOf, processesWithEnv, spawnDetached, stopProcessGroup, tailLines } from '../adapters/process.js';
+import { findPortHolder, isProcessAlive, processGroupOf, processesWithEnv, sleep, spawnDetached, stopProcessGroup, tailLines } from '../adapters/process.js';
+import { isPortFree } from '../adapters/ports.js';
+import { WorkError } from '../errors.js';
 import type { ResolvedService } from '../core/resolve.js'; // types only
 
 /**
@@ -79,5 +81,27 @@ export function logTail(file: string, offset = 0, lines = 20): string {
     return tailLines(readFileSync(file).subarray(offset).toString('utf8'), lines);
   } catch {
     return '';
+  }
+}
+
+/**
+ * A leased port held by a process that is not ours: fail now, naming it, instead of a confusing
+ * crash. A port that no process listens on but the kernel still holds (connections of a service
+ * that was just stopped, closing) is waited for, a few seconds at most.
+ */
+export async function waitPortsFree(ports: Record<string, number>): Promise<void> {
+  for (const [name, port] of Object.entries(ports)) {
+    const deadline = Date.now() + 5000;
+    let holder: number | null = null;
+    while (!(await isPortFree(port))) {
+      holder = findPortHolder(port);
+      if (holder !== null || Date.now() > deadline) {
+        throw new WorkError(
+          `port ${port} (${name}, leased to this session) is in use by ${holder ? `pid ${holder}` : 'another process'}`,
+          { hint: holder ? `stop pid ${holder}, then run sess up again` : 'stop whatever listens on it, then run sess up again' },
+        );
+      }
+      await sleep(50);
+    }
   }
 }

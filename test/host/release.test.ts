@@ -31,6 +31,7 @@ async function pids(): Promise<Record<string, number>> {
 }
 const lastRelease = async () => (await repo.json(['history', 'rel'])).at(-1);
 const actions = (release: any) => Object.fromEntries(release.services.map((s: any) => [s.name, s.action]));
+const byService = (release: any) => Object.fromEntries(release.services.map((s: any) => [s.name, s]));
 
 describe('re-up', () => {
   it('changing one service env replaces that one only, stopping the old store before the new one takes its lock', async () => {
@@ -127,6 +128,56 @@ describe('re-up', () => {
     // and up brings it back once it can start
     writeFileSync(join(wt, 'worker.enabled'), '');
     expect((await repo.sess(['up', 'rel'])).code).toBe(0);
+    expect((await repo.json(['status', 'rel'])).status).toBe('up');
+  });
+
+  it('a resume rolled back by a new service that fails records what happened to each service', async () => {
+    const before = await pids();
+    edit('WEB_VERSION: "1"', 'WEB_VERSION: "2"');
+    const file = join(wt, 'sess.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('hooks:', '  extra:\n    host:\n      command: "echo no; exit 3"\n    depends_on: [web]\nhooks:'));
+    const r = await repo.sess(['up', 'rel']);
+    expect(r.code).toBe(1);
+    const release = await lastRelease();
+    expect(release.status).toBe('rolled_back');
+    const byName = Object.fromEntries(release.services.map((s: any) => [s.name, s]));
+    expect(byName.web).toMatchObject({ action: 'replaced', then: 'restored' });
+    expect(byName.extra).toMatchObject({ action: 'failed' });
+    for (const n of ['store', 'api', 'worker']) expect(byName[n]).toMatchObject({ action: 'unchanged' });
+    const after = await pids();
+    expect(after.web).not.toBe(before.web); // the previous definition runs again, as a new process
+    for (const n of ['store', 'api', 'worker']) expect(after[n]).toBe(before[n]);
+  });
+
+  it('a resume whose post_up fails after a replacement brings the previous instance back', async () => {
+    const before = await pids();
+    edit('WEB_VERSION: "1"', 'WEB_VERSION: "2"');
+    edit('post_create: ["touch worker.enabled"]', 'post_create: ["touch worker.enabled"]\n  post_up: ["exit 1"]');
+    const r = await repo.sess(['up', 'rel']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('previous web is back');
+    const st = await repo.json(['status', 'rel']);
+    expect(st.status).toBe('up');
+    const web = st.services.find((s: any) => s.name === 'web');
+    expect(web.pid).not.toBe(before.web);
+    expect(alive(web.pid)).toBe(true);
+    expect(ourProcesses(repo.id(), 'rel')).toContain(web.pid);
+    expect(byService(await lastRelease()).web).toMatchObject({ action: 'replaced', then: 'restored' });
+    // it runs the previous definition: putting that back makes the next up a no-op for web
+    edit('WEB_VERSION: "2"', 'WEB_VERSION: "1"');
+    edit('  post_up: ["exit 1"]\n', '');
+    expect((await repo.sess(['up', 'rel'])).code).toBe(0);
+    expect(byService(await lastRelease()).web).toMatchObject({ action: 'unchanged' });
+  });
+
+  it('sess killed in the middle of a replacement: the next up brings the previous instance back first', async () => {
+    edit('WEB_VERSION: "1"', 'WEB_VERSION: "2"');
+    const killed = await repo.sess(['up', 'rel'], { env: { SESS_FAILPOINT: 'service:web:kill' } });
+    expect(killed.code).toBe(null);
+    const r = await repo.sess(['up', 'rel']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('previous web is back');
+    expect(byService(await lastRelease()).web).toMatchObject({ action: 'replaced' });
     expect((await repo.json(['status', 'rel'])).status).toBe('up');
   });
 
