@@ -79,7 +79,7 @@ export async function setUpCompose(
     const owner = leaseOwner(repo, session);
     const held = leasesOf(owner);
     const names = wanted.map((w) => w.name).filter((n) => held[n] === undefined);
-    const { ports } = await guard.run('compose-ports', { kind: 'ports.release', owner, names }, async () =>
+    const { ports } = await guard.runAtomic('compose-ports', { kind: 'ports.release', owner, names }, async () =>
       lease(owner, repo.stateDir, wanted, signal),
     );
     extraPorts = Object.fromEntries(wanted.map((w) => [w.name.slice(EXTRA_PORT_PREFIX.length), ports[w.name]!]));

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { acquireLock, readJson, writeJsonAtomic } from '../adapters/fs.js';
 import { findFreePort, isPortFree } from '../adapters/ports.js';
-import { sessHome } from './repo.js';
+import { lockTimeoutMs, sessHome } from './repo.js';
 
 export interface Lease {
   owner: string;
@@ -28,10 +28,12 @@ function read(): LedgerFile {
 }
 
 async function withLedger<T>(fn: (ledger: LedgerFile) => Promise<T>, signal?: AbortSignal): Promise<T> {
-  const lock = await acquireLock(lockPath(), { timeoutMs: 60_000, what: 'the port ledger', signal });
+  // held for milliseconds by a healthy holder; a longer wait is someone stuck (SESS_LOCK_TIMEOUT)
+  const lock = await acquireLock(lockPath(), { timeoutMs: lockTimeoutMs(), what: 'the port ledger', signal });
   try {
     const ledger = read();
     const result = await fn(ledger);
+    // the one commit point: whatever threw before it changed nothing (see RollbackGuard.runAtomic)
     writeJsonAtomic(ledgerPath(), ledger, 0o644);
     return result;
   } finally {

@@ -190,7 +190,7 @@ async function transaction(
     const held = leasesOf(owner);
     const wanted = Object.entries(config.ports).map(([portName, p]) => ({ name: portName, prefer: p.prefer }));
     const newNames = wanted.map((w) => w.name).filter((n) => held[n] === undefined);
-    const { ports: allPorts } = await guard.run(
+    const { ports: allPorts } = await guard.runAtomic(
       'ports',
       { kind: 'ports.release', owner, names: newNames },
       () => lease(owner, repo.stateDir, wanted, signal),
