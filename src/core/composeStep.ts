@@ -18,6 +18,7 @@ import { paths, sessHome, leaseOwner, type Repo } from './repo.js';
 import type { Resolved } from './resolve.js';
 import type { RollbackGuard } from './rollback.js';
 import type { ServiceRecord } from './store.js';
+import { EXTRA_PORT_PREFIX } from './sessionLeases.js';
 
 export interface ComposeSetup {
   ref: ComposeRef;
@@ -33,7 +34,6 @@ export interface ComposeSetup {
   alsoRead: string[];
 }
 
-export const EXTRA_PORT_PREFIX = 'compose:';
 
 export async function setUpCompose(
   repo: Repo,

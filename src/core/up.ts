@@ -8,7 +8,8 @@ import { CancelledError, RollbackError, SessError, UsageError, WorkError, messag
 import { addSourceTrees, copyIncludes, describeComposeServices, linkPaths, runHooks } from './upSteps.js';
 import { dependencyOrder } from './config/order.js';
 import { appendRelease, type Release, type ReleaseStatus, type ServiceAction } from './history.js';
-import { lease, leasesOf } from './ledger.js';
+import { lease, leasesOf, requireReadableLedger } from './ledger.js';
+import { sessionLeases } from './sessionLeases.js';
 import { composeFilesOf, inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
 import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
@@ -49,6 +50,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
   if (options.pr !== undefined) await requireRemote(repo, options.remote ?? 'origin');
   const lock = await lockSession(repo, name, options.progress, options.signal);
   try {
+    requireReadableLedger(); // a corrupt ledger is refused before anything changes
     // under the session's lock: two `up --pr N` at once would race on the ref they both update
     let pr: PullRequestHead | undefined;
     if (options.pr !== undefined) {
@@ -303,6 +305,7 @@ async function transaction(
       lastUp: new Date().toISOString(),
       status: status === 'failed' ? 'failed' : 'up',
       ports,
+      leases: sessionLeases(ports, composeSetup?.extraPorts),
       overrides: prepared.overrides,
       // only a release that did all it was asked may make the next up a no-op: after a failure, the
       // next up tries the services that did not take their new definition again
