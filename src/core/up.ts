@@ -9,7 +9,7 @@ import { addSourceTrees, copyIncludes, describeComposeServices, linkPaths, runHo
 import { dependencyOrder } from './config/order.js';
 import { appendRelease, type Release, type ReleaseStatus, type ServiceAction } from './history.js';
 import { lease, leasesOf, requireReadableLedger } from './ledger.js';
-import { sessionLeases } from './sessionLeases.js';
+import { releaseUnusedLeases, sessionLeases } from './sessionLeases.js';
 import { composeFilesOf, inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
 import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
@@ -330,6 +330,7 @@ async function transaction(
     });
     guard.disarm();
     if (releaseFailure) throw releaseFailure;
+    await releaseUnusedLeases(owner, record.leases!, progress);
     // every compose service is running now: unchanged ones were, the others passed `up --wait`
     const running = Object.fromEntries(Object.keys(record.services).map((n) => [n, 'running' as const]));
     return { view: sessionView(record, running), urls: serviceUrls(record), release, noop: false };

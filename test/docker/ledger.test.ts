@@ -1,10 +1,11 @@
 // The leases of compose's extra published ports (`compose:...`) belong to the session like its
-// named ports: its record keeps them, so `doctor --fix` rebuilds them into a corrupt ledger.
+// named ports: its record keeps them, so `doctor --fix` rebuilds them into a corrupt ledger, and
+// they go with the next completed up once compose no longer publishes that port.
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isolatedLedger, leasesOf, type TestRepo } from '../helpers/sess.js';
-import { dockerRepo } from '../helpers/docker.js';
+import { containersOf, dockerRepo } from '../helpers/docker.js';
 
 const home = isolatedLedger(); // doctor --fix repairs the ledger: this file's own
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -30,5 +31,15 @@ describe('compose extra ports in the ledger', () => {
     const after = JSON.parse(readFileSync(file, 'utf8')).leases;
     const strip = (l: Record<string, any>) => Object.fromEntries(Object.entries(l).map(([p, { since: _, ...rest }]) => [p, rest]));
     expect(strip(after)).toEqual(strip(before));
+  });
+
+  it('go with the next completed up once compose no longer publishes them', async () => {
+    const compose = join(repo.tmp, 'app.sess', 'feat-a', 'compose.yaml');
+    writeFileSync(compose, readFileSync(compose, 'utf8').replace('    ports: ["9090:9090"]\n', ''));
+    const before = containersOf(repo, 'feat-a').map((c) => c.id).sort();
+    const up = await repo.sess(['up', 'feat-a']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(leasesOf(repo, 'feat-a')).toEqual({ web: leases.web, kv: leases.kv });
+    expect(containersOf(repo, 'feat-a').map((c) => c.id).sort()).toEqual(before); // web and kv left alone
   });
 });

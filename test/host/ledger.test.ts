@@ -1,5 +1,6 @@
 // The machine-wide port ledger: a corrupt ports.json is refused before anything changes and
-// rebuilt by `doctor --fix` from the sessions' records; its lock honours SESS_LOCK_TIMEOUT.
+// rebuilt by `doctor --fix` from the sessions' records; its lock honours SESS_LOCK_TIMEOUT; leases
+// of ports taken out of sess.yaml go with the next completed up.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -194,4 +195,32 @@ describe('the ledger lock', () => {
     expect(existsSync(sessionDir(repo, 'feat-x'))).toBe(false);
     expect(leasesOf(repo, 'feat-x')).toEqual({});
   }, 180_000);
+});
+
+describe('leases of ports taken out of sess.yaml', () => {
+  let repo: TestRepo;
+  beforeEach(() => {
+    repo = makeRepo('host-ledger');
+  });
+  afterEach(() => repo.cleanup());
+
+  it('go with the next up that completes, not with one that rolls back', async () => {
+    await ok(repo, ['up', 'feat/p']);
+    const leases = leasesOf(repo, 'feat-p');
+    expect(Object.keys(leases).sort()).toEqual(['a', 'b']);
+    // sess reads a resumed session's sess.yaml from its worktree
+    const file = join(repo.tmp, 'app.sess', 'feat-p', 'sess.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('  b: {}\n', ''));
+
+    const failed = await repo.sess(['up', 'feat-p'], { env: { FAIL: 'pre_spawn' } });
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(leasesOf(repo, 'feat-p')).toEqual(leases); // a rollback never takes a resumed session's leases
+
+    const up = await repo.json(['up', 'feat-p']);
+    expect(up.ports).toEqual({ a: leases.a });
+    expect(leasesOf(repo, 'feat-p')).toEqual({ a: leases.a });
+    expect(Object.keys(fullLedger())).not.toContain(String(leases.b));
+    const record = JSON.parse(readFileSync(join(sessionDir(repo, 'feat-p'), 'session.json'), 'utf8'));
+    expect(record.leases).toEqual({ a: leases.a });
+  });
 });
