@@ -91,9 +91,11 @@ async function withLedger<T>(fn: (ledger: LedgerFile) => Promise<T>, signal?: Ab
   const lock = await acquireLock(lockPath(), { timeoutMs: lockTimeoutMs(), what: 'the port ledger', signal });
   try {
     const ledger = read();
+    const before = JSON.stringify(ledger);
     const result = await fn(ledger);
-    // the one commit point: whatever threw before it changed nothing (see RollbackGuard.runAtomic)
-    writeJsonAtomic(ledgerPath(), ledger, 0o644, { durable: true });
+    // the one commit point: whatever threw before it changed nothing (see RollbackGuard.runAtomic);
+    // a resume that holds every name already changes nothing, and pays for no write and no fsync
+    if (JSON.stringify(ledger) !== before) writeJsonAtomic(ledgerPath(), ledger, 0o644, { durable: true });
     return result;
   } finally {
     lock.release();
