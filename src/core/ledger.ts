@@ -1,7 +1,9 @@
 // The machine-wide port ledger in $SESS_HOME: which session of which repository holds which port.
 // Every change happens under one lock, and a port is checked free on this machine when it is first
 // leased, so no two sessions (of any repository) are ever handed the same port, however many
-// `sess up` run at once. Leases survive `down`; `rm` releases them.
+// `sess up` run at once. Leases survive `down`; `rm` releases them (and a completed `up` those of
+// ports no longer configured). Session records keep their leases too: a corrupt ledger is rebuilt
+// from them (ledgerRepair.ts).
 import { copyFileSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireLock, writeJsonAtomic } from '../adapters/fs.js';
