@@ -91,6 +91,20 @@ export class RollbackError extends SessError {
   }
 }
 
+/**
+ * A state file sess cannot read: truncated, garbage, or valid JSON of the wrong shape. Raised before
+ * the command changes anything; the hint says how to repair it.
+ */
+export class CorruptStateError extends SessError {
+  constructor(
+    readonly file: string,
+    message: string,
+    options: { hint?: string } = {},
+  ) {
+    super(message, options);
+  }
+}
+
 /** Another sess command holds the lock of this session (or the port ledger) for too long. */
 export class LockTimeoutError extends SessError {}
 

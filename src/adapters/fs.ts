@@ -2,6 +2,7 @@
 import {
   closeSync,
   existsSync,
+  fsyncSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -16,19 +17,42 @@ import { randomBytes } from 'node:crypto';
 import { LockTimeoutError, CancelledError } from '../errors.js';
 import { processStartTime, run, sleep } from './process.js';
 
-/** Write via a temp file in the same folder and rename: readers see the old or the new file, never half. */
-export function writeFileAtomic(path: string, data: string, mode = 0o644): void {
+/**
+ * Write via a temp file in the same folder and rename: readers see the old or the new file, never half.
+ * `durable` also flushes the data to disk before the rename, and the folder after it.
+ */
+export function writeFileAtomic(path: string, data: string, mode = 0o644, options: { durable?: boolean } = {}): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}`);
   const fd = openSync(tmp, 'w', mode);
   try {
-    // No fsync: what we guard against is a killed sess (SIGKILL, Ctrl+C), not a power cut, and the
-    // page cache survives the former. It would cost milliseconds on every journal entry.
+    // No fsync by default: what we guard against is a killed sess (SIGKILL, Ctrl+C), not a power
+    // cut, and the page cache survives the former. It would cost milliseconds on every journal entry.
+    // Only state that cannot be rebuilt cheaply asks for it (the machine-wide port ledger): after a
+    // power cut, a renamed file whose data never reached the disk reads as empty or NUL bytes.
     writeSync(fd, data);
+    if (options.durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, path);
+  if (options.durable) fsyncFolder(dirname(path));
+}
+
+/**
+ * Make a rename in this folder survive a power cut. Best effort, and never an error: the rename
+ * has happened, and a caller must be able to rely on "it threw, so nothing was written".
+ */
+function fsyncFolder(folder: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(folder, 'r');
+    fsyncSync(fd);
+  } catch {
+    /* some filesystems refuse fsync on a folder */
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 export function readJson<T>(path: string): T | undefined {
@@ -43,8 +67,8 @@ export function readJson<T>(path: string): T | undefined {
   return JSON.parse(text) as T;
 }
 
-export function writeJsonAtomic(path: string, value: unknown, mode = 0o600): void {
-  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode);
+export function writeJsonAtomic(path: string, value: unknown, mode = 0o600, options: { durable?: boolean } = {}): void {
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode, options);
 }
 
 export function readTextIfExists(path: string): string | undefined {

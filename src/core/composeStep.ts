@@ -18,6 +18,7 @@ import { paths, sessHome, leaseOwner, type Repo } from './repo.js';
 import type { Resolved } from './resolve.js';
 import type { RollbackGuard } from './rollback.js';
 import type { ServiceRecord } from './store.js';
+import { EXTRA_PORT_PREFIX } from './sessionLeases.js';
 
 export interface ComposeSetup {
   ref: ComposeRef;
@@ -33,7 +34,6 @@ export interface ComposeSetup {
   alsoRead: string[];
 }
 
-export const EXTRA_PORT_PREFIX = 'compose:';
 
 export async function setUpCompose(
   repo: Repo,
@@ -79,7 +79,7 @@ export async function setUpCompose(
     const owner = leaseOwner(repo, session);
     const held = leasesOf(owner);
     const names = wanted.map((w) => w.name).filter((n) => held[n] === undefined);
-    const { ports } = await guard.run('compose-ports', { kind: 'ports.release', owner, names }, async () =>
+    const { ports } = await guard.runAtomic('compose-ports', { kind: 'ports.release', owner, names }, async () =>
       lease(owner, repo.stateDir, wanted, signal),
     );
     extraPorts = Object.fromEntries(wanted.map((w) => [w.name.slice(EXTRA_PORT_PREFIX.length), ports[w.name]!]));

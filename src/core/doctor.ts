@@ -7,7 +7,8 @@ import { processGroupOf, processesWithEnv, stopProcessGroup } from '../adapters/
 import { messageOf, WorkError } from '../errors.js';
 import { isRunning } from '../modes/hostProcess.js';
 import { finishInterrupted } from './down.js';
-import { allLeases, release, releasePorts } from './ledger.js';
+import { allLeases, ledgerProblem, release, releasePorts } from './ledger.js';
+import { corruptLedgerChecks } from './ledgerRepair.js';
 import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
 import { failpoint, readJournal } from './rollback.js';
@@ -28,7 +29,8 @@ export interface Finding {
     | 'orphan-container'
     | 'stale-lease'
     | 'service-down'
-    | 'stale-state';
+    | 'stale-state'
+    | 'corrupt-ledger';
   /** what it is about (a session, a pid, a container, a port) */
   subject: string;
   detail: string;
@@ -42,14 +44,17 @@ export interface DoctorReport {
   clean: boolean;
 }
 
-interface Check {
+export interface Check {
   finding: Finding;
   fix: () => Promise<void>;
 }
 
 export async function doctor(options: { cwd: string; fix: boolean; progress: Progress }): Promise<DoctorReport> {
   const repo = await openRepo(options.cwd);
-  // Journals first: finishing them changes what the other checks would see.
+  // The ledger before all: finishing a journal or forgetting a session releases leases.
+  const ledger = corruptLedgerChecks(repo, options.progress);
+  await runChecks(ledger, options);
+  // Journals next: finishing them changes what the other checks would see.
   const checks = await journalChecks(repo, options.progress);
   await runChecks(checks, options);
   const rest: Check[] = [];
@@ -57,7 +62,7 @@ export async function doctor(options: { cwd: string; fix: boolean; progress: Pro
     rest.push(...(await find(repo, options.progress)));
   }
   await runChecks(rest, options);
-  const findings = [...checks, ...rest].map((c) => c.finding);
+  const findings = [...ledger, ...checks, ...rest].map((c) => c.finding);
   return { findings, clean: findings.every((f) => f.fixed) };
 }
 
@@ -265,6 +270,7 @@ async function orphanContainers(repo: Repo, progress: Progress): Promise<Check[]
 
 /** Leases (machine-wide) whose session no longer exists, in this repository or in one that is gone. */
 async function staleLeases(repo: Repo): Promise<Check[]> {
+  if (ledgerProblem()) return []; // reported (and not repaired) as corrupt-ledger
   const stale: number[] = [];
   const owners = new Set<string>();
   for (const [port, lease] of Object.entries(allLeases())) {

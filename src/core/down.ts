@@ -13,7 +13,7 @@ import {
 } from '../adapters/git.js';
 import { runShell } from '../adapters/process.js';
 import { WorkError, messageOf } from '../errors.js';
-import { release } from './ledger.js';
+import { release, requireReadableLedger } from './ledger.js';
 import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
 import { readJournal, recoverJournal, type UnwindFailure } from './rollback.js';
@@ -123,6 +123,8 @@ export interface RmOptions extends SessionCommand {
 
 export function rm(options: RmOptions): Promise<{ name: string; removed: string[] }> {
   return withSession(options, async (repo, record) => {
+    // rm releases the leases last: a corrupt ledger must stop it before its intent is recorded
+    requireReadableLedger();
     if (!options.force && existsSync(record.worktree)) {
       const dirty = await uncommittedChanges(record.worktree, record.ownFiles);
       const unpushed = await unpushedCommits(record.branch, repo.mainRoot);
@@ -149,6 +151,7 @@ export async function rmRecord(
   progress: Progress,
   options: { volumes: boolean; force: boolean; keepBranch?: boolean },
 ): Promise<string[]> {
+  requireReadableLedger(); // released last, after the worktree is gone: known readable first
   const removed: string[] = [];
   const unpushed = await unpushedCommits(record.branch, repo.mainRoot);
   await stopAll(record, progress, options.volumes);

@@ -16,6 +16,7 @@ import {
 import { messageOf } from '../errors.js';
 import { isRunning } from '../modes/hostProcess.js';
 import { finishInterrupted, rmRecord } from './down.js';
+import { requireReadableLedger } from './ledger.js';
 import { mainConfig } from './prepare.js';
 import type { Progress } from './progress.js';
 import { openRepo, type Repo } from './repo.js';
@@ -43,6 +44,7 @@ export interface GcDecision {
 
 export async function gc(options: GcOptions): Promise<GcDecision[]> {
   const repo = await openRepo(options.cwd);
+  if (!options.dryRun) requireReadableLedger(); // every removal releases leases: refuse before the first
   const config = await mainConfig(repo);
   const explicit = options.merged || options.olderThan !== undefined;
   const baseRef = config?.worktree.base ?? 'HEAD';

@@ -92,6 +92,25 @@ export class RollbackGuard {
     return result;
   }
 
+  /**
+   * register + act, for a step that happens whole or not at all (a lease: the ledger is written in
+   * one rename, last). When it throws it changed nothing, so its inverse is dropped: a rollback
+   * must not wait again for the lock that made it fail, nor report a failure doctor cannot find.
+   * A SIGKILL mid-step still leaves the inverse in the journal.
+   */
+  async runAtomic<T>(label: string, undo: Undo, action: () => Promise<T>): Promise<T> {
+    const handle = this.register(label, undo);
+    let result: T;
+    try {
+      result = await action();
+    } catch (error) {
+      this.amend(handle, { kind: 'none' });
+      throw error;
+    }
+    failpoint(label, 'after');
+    return result;
+  }
+
   /** Success: nothing to undo any more. */
   disarm(): void {
     this.disarmed = true;

@@ -44,6 +44,11 @@ export interface SessionRecord {
   lastUp: string | null;
   status: SessionStatus;
   ports: Record<string, number>;
+  /**
+   * Every lease of the session by name: the named ports and compose's extra ports (`compose:...`).
+   * What `sess doctor --fix` rebuilds a corrupt ledger from; records written before it have only `ports`.
+   */
+  leases?: Record<string, number>;
   /** --mode/--host/--container given to an earlier `up`: they stick to the session. */
   overrides: { mode?: Mode; host: string[]; container: string[] };
   /** Hash of sess.yaml's text + mode + overrides + HEAD at the last completed up: the fast no-op check. */

@@ -8,7 +8,8 @@ import { CancelledError, RollbackError, SessError, UsageError, WorkError, messag
 import { addSourceTrees, copyIncludes, describeComposeServices, linkPaths, runHooks } from './upSteps.js';
 import { dependencyOrder } from './config/order.js';
 import { appendRelease, type Release, type ReleaseService, type ReleaseStatus } from './history.js';
-import { lease, leasesOf } from './ledger.js';
+import { lease, leasesOf, requireReadableLedger } from './ledger.js';
+import { releaseUnusedLeases, sessionLeases } from './sessionLeases.js';
 import { composeFilesOf, inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
 import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
@@ -50,6 +51,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
   if (options.pr !== undefined) await requireRemote(repo, options.remote ?? 'origin');
   const lock = await lockSession(repo, name, options.progress, options.signal);
   try {
+    requireReadableLedger(); // a corrupt ledger is refused before anything changes
     // under the session's lock: two `up --pr N` at once would race on the ref they both update
     let pr: PullRequestHead | undefined;
     if (options.pr !== undefined) {
@@ -200,7 +202,7 @@ async function transaction(
     const held = leasesOf(owner);
     const wanted = Object.entries(config.ports).map(([portName, p]) => ({ name: portName, prefer: p.prefer }));
     const newNames = wanted.map((w) => w.name).filter((n) => held[n] === undefined);
-    const { ports: allPorts } = await guard.run(
+    const { ports: allPorts } = await guard.runAtomic(
       'ports',
       { kind: 'ports.release', owner, names: newNames },
       () => lease(owner, repo.stateDir, wanted, signal),
@@ -311,6 +313,7 @@ async function transaction(
       lastUp: new Date().toISOString(),
       status: status === 'failed' ? 'failed' : 'up',
       ports,
+      leases: sessionLeases(ports, composeSetup?.extraPorts),
       overrides: prepared.overrides,
       // only a release that did all it was asked may make the next up a no-op: after a failure, the
       // next up tries the services that did not take their new definition again
@@ -335,6 +338,7 @@ async function transaction(
     });
     guard.disarm();
     if (releaseFailure) throw releaseFailure;
+    await releaseUnusedLeases(owner, record.leases!, progress);
     // every compose service is running now: unchanged ones were, the others passed `up --wait`
     const running = Object.fromEntries(Object.keys(record.services).map((n) => [n, 'running' as const]));
     return { view: sessionView(record, running), urls: serviceUrls(record), release, noop: false };
