@@ -7,7 +7,7 @@ import { processGroupOf, processesWithEnv, stopProcessGroup } from '../adapters/
 import { messageOf, WorkError } from '../errors.js';
 import { isRunning } from '../modes/hostProcess.js';
 import { finishInterrupted } from './down.js';
-import { allLeases, ledgerProblem, release, releasePorts } from './ledger.js';
+import { allLeases, ledgerProblem, release, releaseWhere, type Lease } from './ledger.js';
 import { corruptLedgerChecks } from './ledgerRepair.js';
 import type { Progress } from './progress.js';
 import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
@@ -274,10 +274,8 @@ async function staleLeases(repo: Repo): Promise<Check[]> {
   const stale: number[] = [];
   const owners = new Set<string>();
   for (const [port, lease] of Object.entries(allLeases())) {
+    if (!leaseIsStale(lease)) continue;
     const session = lease.owner.slice(lease.owner.indexOf('/') + 1);
-    const record = join(lease.stateDir, 'sessions', session, 'session.json');
-    const journal = join(lease.stateDir, 'sessions', session, 'journal.json');
-    if (existsSync(record) || existsSync(journal)) continue;
     stale.push(Number(port));
     owners.add(lease.owner.startsWith(`${repo.id}/`) ? `session ${session}` : `${lease.stateDir} ${session}`);
   }
@@ -285,9 +283,19 @@ async function staleLeases(repo: Repo): Promise<Check[]> {
   return [
     {
       finding: { kind: 'stale-lease', subject: `ports ${stale.join(' ')}`, detail: `leased to sessions that no longer exist (${[...owners].join(', ')})` },
-      fix: () => releasePorts(stale),
+      // decided again under the ledger's lock: meanwhile a port may have gone to a new session
+      fix: async () => {
+        await releaseWhere((port, lease) => stale.includes(port) && leaseIsStale(lease));
+      },
     },
   ];
+}
+
+/** A lease whose session has no record, no journal and no up creating it. */
+function leaseIsStale(lease: Lease): boolean {
+  const session = lease.owner.slice(lease.owner.indexOf('/') + 1);
+  const dir = join(lease.stateDir, 'sessions', session);
+  return !['session.json', 'journal.json', 'creating.json'].some((f) => existsSync(join(dir, f)));
 }
 
 /** Services recorded as running that are not (a crash, or a release that ended `failed`). */

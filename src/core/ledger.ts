@@ -182,8 +182,15 @@ export async function release(owner: string, names?: string[]): Promise<void> {
   });
 }
 
-export async function releasePorts(ports: number[]): Promise<void> {
-  await withLedger(async (ledger) => {
-    for (const port of ports) delete ledger.leases[port];
+/** Release the leases that `stale` still says are stale, deciding under the ledger's lock. */
+export async function releaseWhere(stale: (port: number, lease: Lease) => boolean): Promise<number[]> {
+  return withLedger(async (ledger) => {
+    const released: number[] = [];
+    for (const [port, l] of Object.entries(ledger.leases)) {
+      if (!stale(Number(port), l)) continue;
+      delete ledger.leases[port];
+      released.push(Number(port));
+    }
+    return released;
   });
 }
