@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import type { Config, Mode } from './config/schema.js';
-import { interpolate, SESSION_VARS, type Address, type Scope } from './config/interpolate.js';
+import { interpolate, portVariable, SESSION_VARS, type Address, type Scope } from './config/interpolate.js';
 import type { Placement, Runtime } from '../modes/placement.js';
 
 export interface SessionInfo {
@@ -61,12 +61,8 @@ export function sessionVars(session: SessionInfo, ports: Record<string, number>)
     SESS_DIR: session.dir,
     SESS_REPO_ROOT: session.repoRoot,
   };
-  for (const [name, port] of Object.entries(ports)) vars[`SESS_PORT_${envName(name)}`] = String(port);
+  for (const [name, port] of Object.entries(ports)) vars[portVariable(name)] = String(port);
   return vars;
-}
-
-function envName(portName: string): string {
-  return portName.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
 }
 
 export function resolveAll(

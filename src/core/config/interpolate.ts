@@ -15,6 +15,11 @@ export const SESSION_VARS: Record<string, string> = {
   'repo.root': 'SESS_REPO_ROOT',
 };
 
+/** The environment variable that carries the leased port NAME: `SESS_PORT_<NAME>`, upper case. */
+export function portVariable(portName: string): string {
+  return `SESS_PORT_${portName.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`;
+}
+
 export interface Address {
   host: string;
   port: number;
