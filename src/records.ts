@@ -12,3 +12,12 @@ export function own<T>(record: Readonly<Record<string, T>> | undefined, key: str
 export function hasOwn(record: Readonly<Record<string, unknown>> | undefined, key: string): boolean {
   return record !== undefined && Object.hasOwn(record, key);
 }
+
+/**
+ * An empty record without a prototype, for records keyed by names we do not control (session names
+ * come from branch names, and a branch may be called `__proto__`: on a plain object, assigning that
+ * key would set the prototype instead of adding an entry).
+ */
+export function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}

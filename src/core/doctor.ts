@@ -14,6 +14,7 @@ import { readJournal } from './rollback.js';
 import { stopServices } from './services.js';
 import { listSessionNames, readSession, removeSessionDir, writeSession, type SessionRecord } from './store.js';
 import { SERVICE_MARKER } from './undo.js';
+import { own } from '../records.js';
 
 export interface Finding {
   /** what kind of disagreement */
@@ -147,7 +148,7 @@ async function orphanProcesses(repo: Repo): Promise<Check[]> {
     const [, session, service] = marker.split('/');
     if (readJournal(repo, session!)) continue; // a command is (or was) working on it: the journal decides
     const record = readSession(repo, session!);
-    const known = record?.services[service!];
+    const known = own(record?.services, service!);
     if (known && known.runtime === 'host' && known.pid === group && isRunning(known)) continue;
     checks.push({
       finding: {
@@ -222,10 +223,10 @@ async function servicesDown(repo: Repo): Promise<Check[]> {
   for (const record of sessions(repo)) {
     if (!existsSync(record.worktree)) continue;
     const states = record.compose
-      ? await import('../modes/composeRuntime.js').then((m) => m.composeStatesOfRepo(record.compose!.cli.engine, repo.id)).then((s) => s[record.name] ?? {}).catch(() => ({}))
+      ? await import('../modes/composeRuntime.js').then((m) => m.composeStatesOfRepo(record.compose!.cli.engine, repo.id)).then((s) => own(s, record.name) ?? {}).catch(() => ({}))
       : {};
     const down = Object.entries(record.services)
-      .filter(([n, s]) => s.wanted && (s.runtime === 'host' ? !isRunning(s) : (states as Record<string, string>)[n] !== 'running'))
+      .filter(([n, s]) => s.wanted && (s.runtime === 'host' ? !isRunning(s) : own(states as Record<string, string>, n) !== 'running'))
       .map(([n]) => n);
     if (down.length === 0 && record.status !== 'failed') continue;
     checks.push({
@@ -239,9 +240,11 @@ async function servicesDown(repo: Repo): Promise<Check[]> {
       fix: async () => {
         // consistent again: what does not run is recorded as stopped (`sess up` starts it)
         for (const n of down) {
-          record.services[n]!.wanted = false;
-          delete record.services[n]!.pid;
-          delete record.services[n]!.start;
+          const service = own(record.services, n)!;
+          service.wanted = false;
+          delete service.pid;
+          delete service.start;
+
         }
         record.status = Object.values(record.services).some((s) => s.wanted) ? 'up' : 'down';
         writeSession(repo, record);

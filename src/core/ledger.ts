@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { acquireLock, readJson, writeJsonAtomic } from '../adapters/fs.js';
 import { findFreePort, isPortFree } from '../adapters/ports.js';
 import { sessHome } from './repo.js';
+import { hasOwn } from '../records.js';
 
 export interface Lease {
   owner: string;
@@ -71,7 +72,7 @@ export async function lease(
     }
     const added: string[] = [];
     for (const { name, prefer } of wanted) {
-      if (held[name] !== undefined) continue;
+      if (hasOwn(held, name)) continue;
       let port: number;
       if (prefer !== undefined && !taken.has(prefer) && (await isPortFree(prefer))) port = prefer;
       else port = await findFreePort(taken);

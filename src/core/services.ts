@@ -16,6 +16,7 @@ import { SERVICE_MARKER } from './undo.js';
 import type { ServiceAction } from './history.js';
 import type { ServiceRecord } from './store.js';
 import type { Progress } from './progress.js';
+import { own } from '../records.js';
 
 export interface ServicePlanItem {
   name: string;
@@ -26,7 +27,7 @@ export interface ServicePlanItem {
 
 /** Is a recorded service running right now? Compose states come from one `docker ps`. */
 export function isServiceAlive(rec: ServiceRecord, name: string, composeStates: Record<string, ContainerState>): boolean {
-  return rec.runtime === 'host' ? isRunning(rec) : composeStates[name] === 'running';
+  return rec.runtime === 'host' ? isRunning(rec) : own(composeStates, name) === 'running';
 }
 
 /** For each wanted service: unchanged (running, same definition), start, or replace. */
@@ -37,15 +38,15 @@ export function planServices(
   composeStates: Record<string, ContainerState>,
 ): { items: ServicePlanItem[]; removed: string[] } {
   const items = order.map((name): ServicePlanItem => {
-    const def = defs[name]!;
+    const def = own(defs, name)!;
     const hash = hashOf(def);
-    const prev = previous[name];
+    const prev = own(previous, name);
     // what does not run is started (with its new definition, if that changed): only a running
     // service is replaced, and only a replacement has a previous instance to go back to
     if (!prev || !prev.wanted || !isServiceAlive(prev, name, composeStates)) return { name, def, hash, action: 'start' };
     return { name, def, hash, action: prev.hash === hash ? 'unchanged' : 'replace' };
   });
-  const removed = Object.keys(previous).filter((n) => !defs[n]);
+  const removed = Object.keys(previous).filter((n) => !own(defs, n));
   return { items, removed };
 }
 
@@ -118,7 +119,7 @@ export async function startServices(ctx: StartContext, items: ServicePlanItem[])
     const sameWave = (d: string) =>
       item.def.runtime === 'compose' && byName.get(d)!.def.runtime === 'compose' && item.action !== 'replace' && byName.get(d)!.action !== 'replace';
     const waitFor = item.def.dependsOn.filter((d) => byName.has(d) && !sameWave(d));
-    const prev = ctx.previous[item.name];
+    const prev = own(ctx.previous, item.name);
     try {
       await Promise.all(waitFor.map((d) => ready.get(d)!));
     } catch (error) {
@@ -185,13 +186,13 @@ export async function startServices(ctx: StartContext, items: ServicePlanItem[])
       for (const { item, discard } of changed) {
         if (item.action !== 'replace') continue;
         await discard().catch(() => undefined);
-        await restorePrevious(ctx, item, ctx.previous[item.name], records, batch);
+        await restorePrevious(ctx, item, own(ctx.previous, item.name), records, batch);
       }
-      for (const item of pendingRestore) await restorePrevious(ctx, item, ctx.previous[item.name], records, batch);
+      for (const item of pendingRestore) await restorePrevious(ctx, item, own(ctx.previous, item.name), records, batch);
     }
     if (hard.length) throw pickCause(hard as PromiseSettledResult<void>[], ctx.signal);
     // in the order of the plan (dependencies first), not the order they happened to finish in
-    const ordered = Object.fromEntries(items.filter((i) => records[i.name]).map((i) => [i.name, records[i.name]!]));
+    const ordered = Object.fromEntries(items.filter((i) => own(records, i.name)).map((i) => [i.name, own(records, i.name)!]));
     return { records: ordered, actions, failures };
   } finally {
     ctx.signal.removeEventListener('abort', onOuterAbort);
@@ -211,7 +212,7 @@ async function restorePrevious(
   batch: ComposeBatch | undefined,
 ): Promise<boolean> {
   if (!previous) {
-    const before = ctx.previous[item.name];
+    const before = own(ctx.previous, item.name);
     if (before) records[item.name] = before;
     return true;
   }
@@ -319,7 +320,7 @@ export async function stopServices(
 ): Promise<void> {
   const names = options.names ?? Object.keys(services);
   for (const name of reverseDependencyOrder(services, names)) {
-    const rec = services[name]!;
+    const rec = own(services, name)!;
     if (rec.runtime === 'compose') {
       if (options.wholeProject) continue;
       await stopRecorded(rec, options.compose);
@@ -339,9 +340,10 @@ function reverseDependencyOrder(services: Record<string, ServiceRecord>, names: 
   const order: string[] = [];
   const seen = new Set<string>();
   const visit = (name: string) => {
-    if (seen.has(name) || !services[name]) return;
+    if (seen.has(name) || !own(services, name)) return;
     seen.add(name);
-    for (const dep of services[name]!.def.dependsOn) visit(dep);
+    for (const dep of own(services, name)!.def.dependsOn) visit(dep);
+
     order.push(name);
   };
   for (const name of Object.keys(services)) visit(name);
