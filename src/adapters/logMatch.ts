@@ -41,7 +41,10 @@ export class LogMatcher {
     private readonly pattern: string,
   ) {
     this.position = offset;
+    // booting a worker takes ~50 ms: it boots while the service does
+    this.start();
   }
+
 
   /**
    * One attempt: read what the service wrote since the last one and match everything so far.
