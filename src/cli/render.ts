@@ -3,6 +3,7 @@ import type { SessionView } from '../core/view.js';
 import type { ListedSession } from '../core/inspect.js';
 import type { Release } from '../core/history.js';
 import { out } from './output.js';
+import { own } from '../records.js';
 
 const { bold, dim, green, red, yellow } = out;
 
@@ -74,7 +75,8 @@ export function renderUp(view: SessionView, urls: Record<string, string>): strin
   const lines = [`${bold(view.name)} is ${stateColor(view.status)} (${view.mode} mode, branch ${view.branch})`];
   const rows: string[][] = [['  worktree', view.worktree]];
   for (const s of view.services) {
-    const where = urls[s.name] ?? Object.values(s.ports).map((p) => `127.0.0.1:${p}`).join(' ');
+    const where = own(urls, s.name) ?? Object.values
+(s.ports).map((p) => `127.0.0.1:${p}`).join(' ');
     rows.push([`  ${s.name}`, `${where || dim('(no ports)')}  ${dim(`${s.runtime}${s.pid ? ` pid ${s.pid}` : ''}`)}`]);
   }
   rows.push(['  logs', `sess logs ${view.name} [-f]`]);

@@ -1,7 +1,7 @@
 // Compose services of an up: started in waves (one `compose up --wait` for all that may start
 // together), then checked with sess.yaml's own ready probes from the host.
 import { containerLogsTail, containersByLabel } from '../adapters/compose.js';
-import { WorkError } from '../errors.js';
+import { WorkError, indent } from '../errors.js';
 import { isComposeServiceUp, removeServiceContainers, snapshotProject, startCompose, type ComposeRef, type ProjectSnapshot } from '../modes/composeRuntime.js';
 import { waitReady } from '../modes/readiness.js';
 import { failpoint } from './rollback.js';
@@ -23,7 +23,6 @@ export async function startInCompose(
   if (def.ready) {
     await waitReady(def.name, def.ready, {
       alive: () => isComposeServiceUp(ref, def.compose!.service),
-      logTail: () => '',
       cwd: ref.projectDir,
       env: { ...process.env, ...def.env },
       signal,
@@ -41,7 +40,8 @@ async function withContainerLogs(error: unknown, ref: ComposeRef, service: strin
   const containers = await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`, `com.docker.compose.service=${service}`]).catch(() => []);
   const tail = containers[0] ? await containerLogsTail(ref.cli.engine, containers[0].id, 15) : '';
   if (!tail) return error;
-  return new WorkError(`${error.message.replace(/ \(its log is empty\)$/, '')}; last lines of its container log:\n${tail.split('\n').map((l) => `    ${l}`).join('\n')}`, { cause: error });
+  return new WorkError(`${error.message}\n  last lines of its container log:\n${indent(tail)}`, { cause: error });
+
 }
 
 /**

@@ -19,6 +19,7 @@ import type { Resolved } from './resolve.js';
 import type { RollbackGuard } from './rollback.js';
 import type { ServiceRecord } from './store.js';
 import { EXTRA_PORT_PREFIX } from './sessionLeases.js';
+import { hasOwn, own } from '../records.js';
 
 export interface ComposeSetup {
   ref: ComposeRef;
@@ -68,7 +69,7 @@ export async function setUpCompose(
     throw new ConfigError(fileNames.join(', '), [{ path: '', message: `compose rejects it: ${error.message}` }]);
   }
   const problems = Object.entries(config.services)
-    .filter(([, s]) => s.compose && !model.services[s.compose])
+    .filter(([, s]) => s.compose && !hasOwn(model.services, s.compose))
     .map(([n, s]) => ({ path: `services.${n}.compose`, message: `no service "${s.compose}" in ${fileNames.join(', ')}` }));
   if (problems.length) throw new ConfigError(join(worktree, 'sess.yaml'), problems);
 
@@ -78,11 +79,11 @@ export async function setUpCompose(
   if (wanted.length) {
     const owner = leaseOwner(repo, session);
     const held = leasesOf(owner);
-    const names = wanted.map((w) => w.name).filter((n) => held[n] === undefined);
+    const names = wanted.map((w) => w.name).filter((n) => !hasOwn(held, n));
     const { ports } = await guard.runAtomic('compose-ports', { kind: 'ports.release', owner, names }, async () =>
       lease(owner, repo.stateDir, wanted, signal),
     );
-    extraPorts = Object.fromEntries(wanted.map((w) => [w.name.slice(EXTRA_PORT_PREFIX.length), ports[w.name]!]));
+    extraPorts = Object.fromEntries(wanted.map((w) => [w.name.slice(EXTRA_PORT_PREFIX.length), own(ports, w.name)!]));
   }
   const overlayPath = join(paths.sessionDir(repo, session), 'compose.overlay.yaml');
   return {
@@ -105,15 +106,15 @@ export function managedServices(
   for (const [name, svc] of Object.entries(config.services)) {
     if (!svc.compose) continue;
     const named: Record<string, [number, number]> = {};
-    for (const [portName, target] of Object.entries(svc.ports)) named[portName] = [target, ports[portName] ?? 0];
+    for (const [portName, target] of Object.entries(svc.ports)) named[portName] = [target, own(ports, portName) ?? 0];
     out[svc.compose] = {
       name,
-      runtime: placement[name]!,
+      runtime: own(placement, name)!,
       ports: named,
-      env: resolved.services[name]?.env ?? {},
+      env: own(resolved.services, name)?.env ?? {},
       dependsOn: svc.depends_on
-        .filter((d) => placement[d] === 'compose' && config.services[d]?.compose)
-        .map((d) => config.services[d]!.compose!),
+        .filter((d) => own(placement, d) === 'compose' && own(config.services, d)?.compose)
+        .map((d) => own(config.services, d)!.compose!),
     };
   }
   return out;
@@ -173,7 +174,8 @@ export async function restoreComposeService(
     if (leaseName.startsWith(EXTRA_PORT_PREFIX)) extraPorts[leaseName.slice(EXTRA_PORT_PREFIX.length)] = port;
   }
   const ports: Record<string, [number, number]> = {};
-  for (const [portName, target] of Object.entries(previous.def.containerPorts)) ports[portName] = [target, previous.def.ports[portName]!];
+  for (const [portName, target] of Object.entries(previous.def.containerPorts)) ports[portName] = [target, own(previous.def.ports, portName)!];
+
   const { yaml } = buildOverlay({
     project: ref.project,
     model: { services: { [svc]: model } },

@@ -17,6 +17,7 @@ import { mainConfig, worktreesFolder } from './prepare.js';
 import { stopServices } from './services.js';
 import { listCreating, listSessionNames, markStopped, readCreating, readSession, removeSessionDir, writeSession, type SessionRecord } from './store.js';
 import { SERVICE_MARKER } from '../modes/hostProcess.js';
+import { own } from '../records.js';
 
 export interface Finding {
   /** what kind of disagreement */
@@ -207,7 +208,7 @@ async function orphanProcesses(repo: Repo, progress: Progress): Promise<Check[]>
   }
   const checks: Check[] = [];
   const knows = (record: SessionRecord | undefined, service: string, group: number) => {
-    const known = record?.services[service];
+    const known = own(record?.services, service);
     return !!known && known.runtime === 'host' && known.pid === group && isRunning(known);
   };
   for (const [group, marker] of groups) {
@@ -317,7 +318,7 @@ async function servicesDown(repo: Repo, progress: Progress): Promise<Check[]> {
         underLock(repo, found.name, progress, async (record) => {
           if (!record) return;
           // consistent again: what does not run is recorded as stopped (`sess up` starts it)
-          for (const n of await deadServices(repo, record)) markStopped(record.services[n]!);
+          for (const n of await deadServices(repo, record)) markStopped(own(record.services, n)!);
           record.status = Object.values(record.services).some((s) => s.wanted) ? 'up' : 'down';
           writeSession(repo, record);
         }),
@@ -331,11 +332,11 @@ async function deadServices(repo: Repo, record: SessionRecord): Promise<string[]
   const states: Record<string, string> = record.compose
     ? await import('../modes/composeRuntime.js')
         .then((m) => m.composeStatesOfRepo(record.compose!.cli.engine, repo.id))
-        .then((s) => s[record.name] ?? {})
+        .then((s) => own(s, record.name) ?? {})
         .catch(() => ({}))
     : {};
   return Object.entries(record.services)
-    .filter(([n, s]) => s.wanted && (s.runtime === 'host' ? !isRunning(s) : states[n] !== 'running'))
+    .filter(([n, s]) => s.wanted && (s.runtime === 'host' ? !isRunning(s) : own(states, n) !== 'running'))
     .map(([n]) => n);
 }
 

@@ -9,6 +9,7 @@ import { findSession, noSession, requireSession } from './session.js';
 import { listCreating, listSessions, type SessionRecord } from './store.js';
 import { creatingView, sessionView, type ComposeStates, type SessionView } from './view.js';
 import { dotenv } from './dotenv.js';
+import { dict, own } from '../records.js';
 
 /** An element of `sess ls`: the SPEC shape, plus when it was last up, the sandbox it is, its disk use. */
 export interface ListedSession extends SessionView {
@@ -23,10 +24,10 @@ export async function ls(cwd: string, options: { size?: boolean } = {}): Promise
   const states = await composeStates(repo, records);
   const sizes = options.size ? await diskUse(records) : undefined;
   const listed: ListedSession[] = records.map((record) => ({
-    ...sessionView(record, states[record.name] ?? {}),
+    ...sessionView(record, own(states, record.name) ?? {}),
     lastUp: record.lastUp,
     ...(record.pr ? { pr: { number: record.pr.number, remote: record.pr.remote, commit: record.pr.commit } } : {}),
-    ...(sizes ? { disk: sizes[record.name]! } : {}),
+    ...(sizes ? { disk: own(sizes, record.name)! } : {}),
   }));
   const creating = listCreating(repo).map((mark): ListedSession => ({ ...creatingView(mark), lastUp: null }));
   return [...listed, ...creating].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -37,7 +38,8 @@ async function diskUse(records: SessionRecord[]): Promise<Record<string, { workt
   const { diskUsage } = await import('../adapters/fs.js');
   const engine = records.find((r) => r.compose)?.compose?.cli.engine;
   const volumes = engine ? await import('../adapters/compose.js').then((m) => m.volumeSizes(engine)) : {};
-  const out: Record<string, { worktree: number; volumes: number }> = {};
+  const out = dict<{ worktree: number; volumes: number }>();
+
   await Promise.all(
     records.map(async (r) => {
       const project = r.compose?.project;
@@ -55,7 +57,7 @@ export async function status(cwd: string, target: string): Promise<SessionView> 
   if (!found?.record) throw noSession(repo, target);
   const record = found.record;
   const states = await composeStates(repo, [record]);
-  return sessionView(record, states[record.name] ?? {});
+  return sessionView(record, own(states, record.name) ?? {});
 }
 
 /** Container states by session, from one `docker ps` by label, only when some session uses compose. */
@@ -121,7 +123,7 @@ export async function logs(options: LogsOptions): Promise<void> {
   const width = Math.max(...names.map((n) => n.length));
   const prefix = (name: string) => `${name.padEnd(width)} | `;
   const compose = record.compose;
-  const inCompose = names.filter((n) => record.services[n]?.runtime === 'compose' && compose);
+  const inCompose = names.filter((n) => own(record.services, n)?.runtime === 'compose' && compose);
   const onHost = names.filter((n) => !inCompose.includes(n));
   const streams: Promise<void>[] = [];
   if (compose) {
@@ -129,7 +131,8 @@ export async function logs(options: LogsOptions): Promise<void> {
     for (const name of inCompose) {
       const args = composeLogsArgs(
         { cli: compose.cli, name: compose.project, projectDir: compose.projectDir, env: process.env },
-        record.services[name]!.def.compose!.service,
+        own(record.services, name)!.def.compose!.service,
+
         options.follow,
         options.tail,
       );

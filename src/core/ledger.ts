@@ -11,6 +11,7 @@ import { findFreePort, isPortFree } from '../adapters/ports.js';
 import { CorruptStateError, messageOf } from '../errors.js';
 import { lockTimeoutMs, sessHome } from './repo.js';
 import { rememberRepo } from './repoIndex.js';
+import { hasOwn } from '../records.js';
 
 export interface Lease {
   owner: string;
@@ -160,7 +161,7 @@ export async function lease(
     }
     const added: string[] = [];
     for (const { name, prefer } of wanted) {
-      if (held[name] !== undefined) continue;
+      if (hasOwn(held, name)) continue;
       let port: number;
       if (prefer !== undefined && !taken.has(prefer) && (await isPortFree(prefer))) port = prefer;
       else port = await findFreePort(taken);

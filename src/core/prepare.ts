@@ -1,13 +1,14 @@
 // Everything `up` can work out before it changes anything: which commit the session runs, its
 // sess.yaml (read from that commit, or from the worktree of an existing session), where each service
 // runs, where the worktree goes. Bad input fails here, with nothing changed.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkoutOf, git, readHead, readRefFromFiles, resolveCommit, showFile, worktreeGitDir, type WorktreeSource } from '../adapters/git.js';
 import { checkEnvFileUntracked } from './worktreePaths.js';
 import { ConfigError, UsageError, WorkError } from '../errors.js';
 import { readJson, readTextIfExists, writeJsonAtomic } from '../adapters/fs.js';
 import type { Config, Mode } from './config/schema.js';
+import { checkConfigSize } from './config/limits.js';
 import { placeServices, type Placement } from '../modes/placement.js';
 import { hashOf } from './resolve.js';
 import type { Repo } from './repo.js';
@@ -83,11 +84,15 @@ export const CONFIG_FILE = 'sess.yaml';
 
 export function readWorktreeConfigText(worktree: string): string {
   const file = join(worktree, CONFIG_FILE);
+  let size: number;
   try {
-    return readFileSync(file, 'utf8');
+    size = statSync(file).size;
   } catch {
     throw new ConfigError(file, [{ path: '', message: 'no sess.yaml in the worktree' }]);
   }
+  // before reading it: a file of gigabytes is refused, not read
+  checkConfigSize(size, file);
+  return readFileSync(file, 'utf8');
 }
 
 export async function prepareUp(
@@ -157,6 +162,8 @@ class ConfigValidator {
   constructor(private readonly repo: Repo) {}
 
   async parse(text: string, file: string): Promise<Config> {
+    // every text passes here, those read from a commit too (git show gives them whole)
+    checkConfigSize(Buffer.byteLength(text), file);
     const cacheFile = this.id ? join(this.repo.stateDir, 'cache', `config-${hashOf({ id: this.id, text })}.json`) : undefined;
     const cached = cacheFile ? readJsonIfValid<Config>(cacheFile) : undefined;
     if (cached) return cached;

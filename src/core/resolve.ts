@@ -4,8 +4,9 @@
 import { createHash } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import type { Config, Mode } from './config/schema.js';
-import { interpolate, SESSION_VARS, type Address, type Scope } from './config/interpolate.js';
+import { interpolate, portVariable, SESSION_VARS, type Address, type Scope } from './config/interpolate.js';
 import type { Placement, Runtime } from '../modes/placement.js';
+import { own } from '../records.js';
 
 export interface SessionInfo {
   name: string;
@@ -61,12 +62,8 @@ export function sessionVars(session: SessionInfo, ports: Record<string, number>)
     SESS_DIR: session.dir,
     SESS_REPO_ROOT: session.repoRoot,
   };
-  for (const [name, port] of Object.entries(ports)) vars[`SESS_PORT_${envName(name)}`] = String(port);
+  for (const [name, port] of Object.entries(ports)) vars[portVariable(name)] = String(port);
   return vars;
-}
-
-function envName(portName: string): string {
-  return portName.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
 }
 
 export function resolveAll(
@@ -77,7 +74,7 @@ export function resolveAll(
 ): Resolved {
   const base = sessionVars(session, ports);
   const values: Record<string, string> = {};
-  for (const [expr, variable] of Object.entries(SESSION_VARS)) values[expr] = base[variable]!;
+  for (const [expr, variable] of Object.entries(SESSION_VARS)) values[expr] = own(base, variable)!;
 
   const scopeFor = (reader: Runtime): Scope => ({
     ports,
@@ -94,14 +91,14 @@ export function resolveAll(
   const hostScope = scopeFor('host');
   const services: Record<string, ResolvedService> = {};
   for (const [name, svc] of Object.entries(config.services)) {
-    const runtime = placement[name]!;
-    const own: Record<string, number> = {};
-    for (const portName of Object.keys(svc.ports)) own[portName] = ports[portName]!;
+    const runtime = own(placement, name)!;
+    const servicePorts: Record<string, number> = {};
+    for (const portName of Object.keys(svc.ports)) servicePorts[portName] = own(ports, portName)!;
     const resolved: ResolvedService = {
       name,
       runtime,
       dependsOn: [...svc.depends_on],
-      ports: own,
+      ports: servicePorts,
       containerPorts: { ...svc.ports },
       env: envFor(runtime, svc.env),
       stop: { signal: svc.stop.signal as NodeJS.Signals, grace: svc.stop.grace },
@@ -140,12 +137,13 @@ function address(
   reader: Runtime,
   name: string,
 ): Address {
-  const svc = config.services[name]!;
+  const svc = own(config.services, name)!;
   const portName = Object.keys(svc.ports)[0]!;
-  const target = placement[name];
-  if (reader === 'compose' && target === 'compose') return { host: svc.compose!, port: svc.ports[portName]! };
-  if (reader === 'compose') return { host: 'host.docker.internal', port: ports[portName]! };
-  return { host: '127.0.0.1', port: ports[portName]! };
+  const target = own(placement, name);
+  if (reader === 'compose' && target === 'compose') return { host: svc.compose!, port: own(svc.ports, portName)! };
+  if (reader === 'compose') return { host: 'host.docker.internal', port: own(ports, portName)! };
+  return { host: '127.0.0.1', port: own(ports, portName)! };
+
 }
 
 export function hashOf(value: unknown): string {

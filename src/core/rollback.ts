@@ -8,6 +8,7 @@ import { processStartTime } from '../adapters/process.js';
 import { messageOf } from '../errors.js';
 import { paths, type Repo } from './repo.js';
 import { runUndo, type Undo, type UnwindContext } from './undo.js';
+import { dict } from '../records.js';
 
 export interface JournalStep {
   label: string;
@@ -135,7 +136,7 @@ export async function unwindSteps(
   progress: (line: string) => void,
 ): Promise<UnwindFailure[]> {
   const failures: UnwindFailure[] = [];
-  const context: UnwindContext = { restored: {} };
+  const context: UnwindContext = { restored: dict() };
   for (const step of [...steps].reverse()) {
     try {
       await runUndo(repo, step.undo, progress, context);

@@ -15,6 +15,7 @@ import type { ReleaseService } from './history.js';
 import { bringBack } from './restore.js';
 import type { ServiceRecord } from './store.js';
 import type { Progress } from './progress.js';
+import { own } from '../records.js';
 
 export interface ServicePlanItem {
   name: string;
@@ -25,7 +26,7 @@ export interface ServicePlanItem {
 
 /** Is a recorded service running right now? Compose states come from one `docker ps`. */
 export function isServiceAlive(rec: ServiceRecord, name: string, composeStates: Record<string, ContainerState>): boolean {
-  return rec.runtime === 'host' ? isRunning(rec) : composeStates[name] === 'running';
+  return rec.runtime === 'host' ? isRunning(rec) : own(composeStates, name) === 'running';
 }
 
 /** For each wanted service: unchanged (running, same definition), start, or replace. */
@@ -36,15 +37,15 @@ export function planServices(
   composeStates: Record<string, ContainerState>,
 ): { items: ServicePlanItem[]; removed: string[] } {
   const items = order.map((name): ServicePlanItem => {
-    const def = defs[name]!;
+    const def = own(defs, name)!;
     const hash = hashOf(def);
-    const prev = previous[name];
+    const prev = own(previous, name);
     // what does not run is started (with its new definition, if that changed): only a running
     // service is replaced, and only a replacement has a previous instance to go back to
     if (!prev || !prev.wanted || !isServiceAlive(prev, name, composeStates)) return { name, def, hash, action: 'start' };
     return { name, def, hash, action: prev.hash === hash ? 'unchanged' : 'replace' };
   });
-  const removed = Object.keys(previous).filter((n) => !defs[n]);
+  const removed = Object.keys(previous).filter((n) => !own(defs, n));
   return { items, removed };
 }
 
@@ -118,7 +119,7 @@ export async function startServices(
     const sameWave = (d: string) =>
       item.def.runtime === 'compose' && byName.get(d)!.def.runtime === 'compose' && item.action !== 'replace' && byName.get(d)!.action !== 'replace';
     const waitFor = item.def.dependsOn.filter((d) => byName.has(d) && !sameWave(d));
-    const prev = ctx.previous[item.name];
+    const prev = own(ctx.previous, item.name);
     try {
       await Promise.all(waitFor.map((d) => ready.get(d)!));
     } catch (error) {
@@ -201,7 +202,7 @@ export async function startServices(
     const hard = results.filter((r) => r.status === 'rejected' && !(r.reason instanceof DependencyFailed));
     if (hard.length) throw pickCause(hard as PromiseSettledResult<void>[], ctx.signal);
     // in the order of the plan (dependencies first), not the order they happened to finish in
-    const ordered = Object.fromEntries(items.filter((i) => records[i.name]).map((i) => [i.name, records[i.name]!]));
+    const ordered = Object.fromEntries(items.filter((i) => own(records, i.name)).map((i) => [i.name, own(records, i.name)!]));
     return { records: ordered, actions, failures };
   } finally {
     ctx.signal.removeEventListener('abort', onOuterAbort);
@@ -221,7 +222,7 @@ async function restorePrevious(
   batch: ComposeBatch | undefined,
 ): Promise<boolean> {
   if (!previous) {
-    const before = ctx.previous[item.name];
+    const before = own(ctx.previous, item.name);
     if (before) records[item.name] = before;
     return true;
   }
@@ -321,7 +322,7 @@ export async function stopServices(
 ): Promise<void> {
   const names = options.names ?? Object.keys(services);
   for (const name of reverseDependencyOrder(services, names)) {
-    const rec = services[name]!;
+    const rec = own(services, name)!;
     if (rec.runtime === 'compose' && options.wholeProject) continue;
     // a host service whose leader died may still have helpers running: always looked for
     if (await stopRecorded(rec, options.compose, progress)) progress.step(`stopped ${name}`);
@@ -336,9 +337,10 @@ function reverseDependencyOrder(services: Record<string, ServiceRecord>, names: 
   const order: string[] = [];
   const seen = new Set<string>();
   const visit = (name: string) => {
-    if (seen.has(name) || !services[name]) return;
+    if (seen.has(name) || !own(services, name)) return;
     seen.add(name);
-    for (const dep of services[name]!.def.dependsOn) visit(dep);
+    for (const dep of own(services, name)!.def.dependsOn) visit(dep);
+
     order.push(name);
   };
   for (const name of Object.keys(services)) visit(name);

@@ -10,6 +10,7 @@ import { rollbackProject, type ComposeRef, type ProjectSnapshot } from '../modes
 import { paths, withWorktreesLock, type Repo } from './repo.js';
 import { release } from './ledger.js';
 import { writeSession, type ServiceRecord, type SessionRecord } from './store.js';
+import { dict } from '../records.js';
 
 
 export type Undo =
@@ -45,10 +46,11 @@ export type Undo =
 
 /** What one unwinding learns as it goes: the services it brought back, for the record it restores. */
 export interface UnwindContext {
+  /** by service name: a prototype-less record (see records.ts) */
   restored: Record<string, ServiceRecord>;
 }
 
-export async function runUndo(repo: Repo, undo: Undo, progress: (line: string) => void, context: UnwindContext = { restored: {} }): Promise<void> {
+export async function runUndo(repo: Repo, undo: Undo, progress: (line: string) => void, context: UnwindContext = { restored: dict() }): Promise<void> {
   switch (undo.kind) {
     case 'worktree.remove':
       return removeOurWorktree(repo, undo, progress);

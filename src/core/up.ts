@@ -25,6 +25,7 @@ import { lockSession, requireOwnName, resolveUpTarget } from './session.js';
 import { clearCreating, markCreating, readSession, writeSession, type SessionRecord } from './store.js';
 import { dotenv } from './dotenv.js';
 import { serviceUrls, sessionView, type SessionView } from './view.js';
+import { hasOwn, own } from '../records.js';
 
 export interface UpOptions extends UpRequest {
   cwd: string;
@@ -114,8 +115,8 @@ async function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions):
         images.length ? import('../adapters/compose.js').then((m) => m.imageIds(engine, images.map((i) => i.tag))) : {},
       ])
     : [{}, {}];
-  const composeStates = states[existing.name] ?? {};
-  if (images.some((i) => ids[i.tag] !== i.id)) return undefined;
+  const composeStates = own(states, existing.name) ?? {};
+  if (images.some((i) => own(ids, i.tag) !== i.id)) return undefined;
   const alive = Object.entries(existing.services).every(([n, s]) => isServiceAlive(s, n, composeStates));
   if (!alive) return undefined;
   const now = new Date().toISOString();
@@ -201,14 +202,14 @@ async function transaction(
     const owner = leaseOwner(repo, name);
     const held = leasesOf(owner);
     const wanted = Object.entries(config.ports).map(([portName, p]) => ({ name: portName, prefer: p.prefer }));
-    const newNames = wanted.map((w) => w.name).filter((n) => held[n] === undefined);
+    const newNames = wanted.map((w) => w.name).filter((n) => !hasOwn(held, n));
     const { ports: allPorts } = await guard.runAtomic(
       'ports',
       { kind: 'ports.release', owner, names: newNames },
       () => lease(owner, repo.stateDir, wanted, signal),
     );
-    const ports = Object.fromEntries(Object.keys(config.ports).map((n) => [n, allPorts[n]!]));
-    if (newNames.length) progress.step(`ports ${newNames.map((n) => `${n}=${ports[n]}`).join(' ')}`);
+    const ports = Object.fromEntries(Object.keys(config.ports).map((n) => [n, own(allPorts, n)!]));
+    if (newNames.length) progress.step(`ports ${newNames.map((n) => `${n}=${own(ports, n)}`).join(' ')}`);
     checkSignal();
 
     const session = {
@@ -249,7 +250,8 @@ async function transaction(
     const order = dependencyOrder(config);
     const composeRef = composeSetup?.ref ?? existing?.compose;
     const composeStates =
-      composeRef && existing ? (await composeStatesOfRepo(composeRef.cli.engine, repo.id))[name] ?? {} : {};
+      composeRef && existing ? own(await composeStatesOfRepo(composeRef.cli.engine, repo.id), name) ?? {} : {};
+
     const plan = planServices(order, resolved.services, existing?.services ?? {}, composeStates);
     if (plan.removed.length && existing) {
       await stopServices(existing.services, progress, { names: plan.removed, compose: existing.compose });

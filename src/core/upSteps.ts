@@ -15,6 +15,7 @@ import type { Repo } from './repo.js';
 import type { Resolved } from './resolve.js';
 import type { RollbackGuard } from './rollback.js';
 import { HOOK_MARKER } from '../modes/hostProcess.js';
+import { own } from '../records.js';
 
 export async function copyIncludes(repo: Repo, config: Config, worktree: string, progress: Progress): Promise<void> {
   for (const rel of config.worktree.include) {
@@ -71,13 +72,14 @@ export async function addSourceTrees(resolved: Resolved, worktree: string): Prom
 /** What else decides a compose service's hash: its merged model, its image id, its build context. */
 export async function describeComposeServices(resolved: Resolved, setup: ComposeSetup, worktree: string): Promise<void> {
   const defs = Object.values(resolved.services).filter((d) => d.compose);
-  const models = new Map(defs.map((d) => [d, setup.model.services[d.compose!.service]!]));
+  const models = new Map(defs.map((d) => [d, own(setup.model.services, d.compose!.service)!]));
   const images = [...models.values()].filter((m) => m.image && !m.build).map((m) => m.image!);
   const { imageIds } = await import('../adapters/compose.js');
   const ids = await imageIds(setup.ref.cli.engine, images);
   for (const [def, model] of models) {
     def.compose!.model = model;
-    if (model.image && !model.build) def.compose!.image = ids[model.image] ?? '';
+    if (model.image && !model.build) def.compose!.image = own(ids, model.image) ?? '';
+
     const context = (model.build as { context?: string } | undefined)?.context;
     if (context?.startsWith(worktree)) {
       const rel = context.slice(worktree.length + 1);

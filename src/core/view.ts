@@ -1,6 +1,7 @@
 // A session as `up`, `status` and `ls` show it (SPEC.md "--json shapes"), with live service states.
 import { isRunning } from '../modes/hostProcess.js';
 import type { CreatingMark, SessionRecord, SessionStatus, ServiceRecord } from './store.js';
+import { own } from '../records.js';
 
 export type ServiceState = 'running' | 'stopped' | 'exited' | 'unhealthy';
 
@@ -27,7 +28,8 @@ export type ComposeStates = Record<string, ServiceState>;
 
 export function serviceState(rec: ServiceRecord, name: string, compose?: ComposeStates): ServiceState {
   if (rec.runtime === 'compose') {
-    const state = compose?.[name];
+    const state = own(compose, name);
+
     if (!rec.wanted) return state === 'running' ? 'running' : 'stopped';
     return state ?? 'exited';
   }

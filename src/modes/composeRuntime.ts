@@ -16,6 +16,7 @@ import {
 import { indent, SessError, WorkError } from '../errors.js';
 import { sleep } from '../adapters/process.js';
 import { LABEL_REPO, LABEL_SERVICE, LABEL_SESSION } from './labels.js';
+import { dict, own } from '../records.js';
 
 /** What down/rm/status/logs need of a session's compose project, kept in its state. */
 export interface ComposeRef {
@@ -29,14 +30,16 @@ export type ContainerState = 'running' | 'exited' | 'unhealthy';
 
 /** State of each sess service of each session of a repository, from one `docker ps`. */
 export async function composeStatesOfRepo(engine: string, repoId: string): Promise<Record<string, Record<string, ContainerState>>> {
-  const out: Record<string, Record<string, ContainerState>> = {};
+  const out = dict<Record<string, ContainerState>>();
   for (const c of await containersByLabel(engine, [`${LABEL_REPO}=${repoId}`])) {
     const session = c.labels[LABEL_SESSION];
     const service = c.labels[LABEL_SERVICE];
     if (!session || !service) continue;
     const state = containerState(c);
-    const bySession = (out[session] ??= {});
-    const previous = bySession[service];
+    const bySession = own(out, session) ?? (out[session] = dict());
+
+    const previous = own(bySession, service);
+
     // a service with several containers is as well as its worst one
     if (!previous || rank(state) > rank(previous)) bySession[service] = state;
   }

@@ -6,6 +6,7 @@ import { Document, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { ComposeModel, ComposeService } from '../adapters/compose.js';
 
 import { LABEL_REPO, LABEL_SERVICE, LABEL_SESSION } from './labels.js';
+import { own } from '../records.js';
 
 /** Compose services sess runs elsewhere (on the host) get this profile, so compose never starts them. */
 export const ON_HOST_PROFILE = 'sess-on-host';
@@ -37,8 +38,8 @@ export interface OverlayInput {
 export function unnamedPublishedPorts(model: ComposeModel, managed: Record<string, SessComposeService>): string[] {
   const keys: string[] = [];
   for (const [name, svc] of Object.entries(model.services)) {
-    if (managed[name]?.runtime === 'host') continue;
-    const named = new Set(Object.values(managed[name]?.ports ?? {}).map(([target]) => target));
+    if (own(managed, name)?.runtime === 'host') continue;
+    const named = new Set(Object.values(own(managed, name)?.ports ?? {}).map(([target]) => target));
     for (const port of svc.ports ?? []) {
       if (port.published === undefined || port.published === '' || named.has(port.target)) continue;
       keys.push(`${name}.${port.target}${port.protocol && port.protocol !== 'tcp' ? `/${port.protocol}` : ''}`);
@@ -65,7 +66,7 @@ export function buildOverlay(input: OverlayInput): { yaml: string; notes: string
 
   for (const [name, svc] of Object.entries(model.services)) {
     const at = ['services', name];
-    const mine = managed[name];
+    const mine = own(managed, name);
     if (svc.container_name) {
       set([...at, 'container_name'], reset());
       notes.push(`compose service ${name}: container_name ${svc.container_name} dropped (each session names its own)`);
@@ -119,7 +120,7 @@ function portsOf(
       continue;
     }
     const proto = port.protocol && port.protocol !== 'tcp' ? `/${port.protocol}` : '';
-    const leased = extra[`${name}.${port.target}${proto}`];
+    const leased = own(extra, `${name}.${port.target}${proto}`);
     if (leased === undefined) continue;
     out.push({ target: port.target, published: String(leased), host_ip: '127.0.0.1', protocol: port.protocol ?? 'tcp' });
     notes.push(`compose service ${name}: published port ${port.published}->${port.target}${proto} moved to 127.0.0.1:${leased}`);
@@ -142,8 +143,10 @@ function dependsOn(
     else deps[dep] = how;
   }
   for (const dep of mine?.dependsOn ?? []) {
-    if (deps[dep] || onHost.has(dep) || !model.services[dep]) continue;
-    const healthy = model.services[dep]!.healthcheck && !model.services[dep]!.healthcheck!.disable;
+    const target = own(model.services, dep);
+    if (own(deps, dep) || onHost.has(dep) || !target) continue;
+    const healthy = target.healthcheck && !target.healthcheck.disable;
+
     deps[dep] = { condition: healthy ? 'service_healthy' : 'service_started', required: true };
     changed = true;
   }

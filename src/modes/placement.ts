@@ -1,6 +1,7 @@
 // Where each service runs: the table of SPEC.md "Three modes", plus --host/--container for one session.
 import type { Config, Mode, ServiceConfig } from '../core/config/schema.js'; // types only
 import { UsageError } from '../errors.js';
+import { hasOwn } from '../records.js';
 
 export type Runtime = 'host' | 'compose';
 export type Placement = Record<string, Runtime>;
@@ -22,7 +23,8 @@ const byMode: Record<Mode, (svc: ServiceConfig, name: string, config: Config) =>
 
 export function placeServices(config: Config, mode: Mode, overrides: Overrides): Placement {
   for (const name of [...overrides.host, ...overrides.container]) {
-    if (!config.services[name]) {
+    if (!hasOwn(config.services, name)) {
+
       throw new UsageError(`no service named "${name}" in sess.yaml`, {
         hint: `services: ${Object.keys(config.services).join(', ')}`,
       });

@@ -4,6 +4,7 @@
 // Values that come from the branch name (session name, paths that contain it) never get pasted
 // into a shell string: in shell text they become a reference to the environment variable that
 // carries them, so a branch called `x;rm -rf ~` stays a string.
+import { hasOwn, own } from '../../records.js';
 
 const EXPR = /\$\{(ports|svc|session|repo)\.([^}]*)\}/g;
 
@@ -14,6 +15,11 @@ export const SESSION_VARS: Record<string, string> = {
   'session.worktree': 'SESS_WORKTREE',
   'repo.root': 'SESS_REPO_ROOT',
 };
+
+/** The environment variable that carries the leased port NAME: `SESS_PORT_<NAME>`, upper case. */
+export function portVariable(portName: string): string {
+  return `SESS_PORT_${portName.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`;
+}
 
 export interface Address {
   host: string;
@@ -32,7 +38,7 @@ export function interpolate(text: string, scope: Scope, shell: boolean): string 
   return text.replace(EXPR, (_match, root: string, key: string) => {
     const expr = `${root}.${key}`;
     if (root === 'ports') {
-      const port = scope.ports[key];
+      const port = own(scope.ports, key);
       if (port === undefined) throw new Error(`unknown port \${${expr}}`);
       return String(port);
     }
@@ -41,8 +47,8 @@ export function interpolate(text: string, scope: Scope, shell: boolean): string 
       const address = scope.svc(svc!);
       return field === 'host' ? address.host : String(address.port);
     }
-    if (shell) return `"\${${SESSION_VARS[expr]}}"`;
-    const value = scope.values[expr];
+    if (shell) return `"\${${own(SESSION_VARS, expr)}}"`;
+    const value = own(scope.values, expr);
     if (value === undefined) throw new Error(`unknown expression \${${expr}}`);
     return value;
   });
@@ -65,7 +71,8 @@ export function badReferences(
       } else if (!known.services.has(svc!)) problems.push(`${expr}: no service named "${svc}"`);
       else if (!known.servicesWithPorts.has(svc!)) problems.push(`${expr}: service "${svc}" has no named port`);
     }
-    if ((root === 'session' || root === 'repo') && !(`${root}.${key}` in SESSION_VARS)) {
+    if ((root === 'session' || root === 'repo') && !hasOwn(SESSION_VARS, `${root}.${key}`)) {
+
       problems.push(`${expr}: expected one of ${Object.keys(SESSION_VARS).map((k) => `\${${k}}`).join(', ')}`);
     }
   }
