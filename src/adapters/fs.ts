@@ -1,6 +1,7 @@
 // Filesystem helpers: atomic writes, a cross-process lock, copy-on-write copies.
 import {
   closeSync,
+  linkSync,
   existsSync,
   fsyncSync,
   mkdirSync,
@@ -122,10 +123,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
   let wait = 2;
   for (;;) {
     if (options.signal?.aborted) throw CancelledError.from(options.signal);
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, JSON.stringify(me));
-      closeSync(fd);
+    if (takeLockFile(path, me)) {
       let released = false;
       return {
         release() {
@@ -139,8 +137,6 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
           }
         },
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = readHolder(path);
     if (holder === 'stale') {
@@ -162,13 +158,37 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
   }
 }
 
+/**
+ * Put the lock file in place whole: written under a name of its own, then linked to the lock's
+ * name (which fails if it exists). A file created empty and written afterwards could be read
+ * empty by a waiter; one whose holder stalled there (heavy load) was taken for a dead holder's.
+ */
+function takeLockFile(path: string, me: LockHolder): boolean {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, JSON.stringify(me));
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
+  } finally {
+    unlinkSync(tmp);
+  }
+}
+
 function readHolder(path: string): LockHolder | 'stale' | undefined {
   let holder: LockHolder;
   try {
     holder = JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
   } catch (error) {
-    // Being written right now (empty or partial file): treat as held, look again shortly. A lock
-    // file that stays unreadable is from a holder that died between create and write.
+    // sess puts a lock file in place whole (takeLockFile): one that does not read is damaged (a
+    // power cut, an old sess mid-write). Given a moment, it is taken for a dead holder's.
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     return lockFileAgeMs(path) > 2000 ? 'stale' : undefined;
   }
