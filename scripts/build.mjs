@@ -10,11 +10,11 @@ rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
 // Validated configs are cached by the text of sess.yaml and this id: a change to the config code
 // (schema, defaults, rules) makes every cached result stale.
-const configDir = new URL('../src/core/config/', import.meta.url);
+const configDir = new URL('../config/', import.meta.url);
 const configId = createHash('sha256');
 for (const file of readdirSync(configDir).sort()) configId.update(file).update(readFileSync(new URL(file, configDir)));
 await build({
-  entryPoints: { main: 'src/cli/main.ts', jsonSchema: 'src/core/config/jsonSchema.ts' },
+  entryPoints: { main: 'cli/main.ts', jsonSchema: 'config/jsonSchema.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,

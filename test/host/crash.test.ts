@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { acquireLock } from '../../src/adapters/fs.js';
+import { acquireLock } from '../../adapters/fs.js';
 import { FAULTS_UNTRACKED, alive, eventually, isolatedLedger, branches, ledger, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
 
 const home = isolatedLedger();

@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { acquireLock } from '../../src/adapters/fs.js';
+import { acquireLock } from '../../adapters/fs.js';
 import { branches, isolatedLedger, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
 
 const home = isolatedLedger(); // this file's own: doctor --fix repairs it, and a test holds its lock

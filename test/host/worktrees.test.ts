@@ -3,9 +3,9 @@
 // failed here). sess runs them one at a time per repository; many at once must all succeed.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { addWorktree, removeWorktree } from '../../src/adapters/git.js';
-import { fetchPullRequest } from '../../src/core/sandbox.js';
-import { openRepo, withWorktreesLock } from '../../src/core/repo.js';
+import { addWorktree, removeWorktree } from '../../adapters/git.js';
+import { fetchPullRequest } from '../../core/sandbox.js';
+import { openRepo, withWorktreesLock } from '../../core/repo.js';
 import { addOrigin, gitAt, makeRepo, pushPullRequest, worktrees, type TestRepo } from '../helpers/sess.js';
 
 let repo: TestRepo;

@@ -1,9 +1,9 @@
 // The validator on hostile or unusual input: linear time, aliases, colliding env names, names that
 // are properties of every JavaScript object.
 import { describe, expect, it } from 'vitest';
-import { parseConfig, readYaml } from '../../src/core/config/load.js';
-import { CONFIG_MAX_BYTES } from '../../src/core/config/limits.js';
-import { ConfigError } from '../../src/errors.js';
+import { parseConfig, readYaml } from '../../config/load.js';
+import { CONFIG_MAX_BYTES } from '../../config/limits.js';
+import { ConfigError } from '../../common/errors.js';
 
 const SERVICE = 'services:\n  web: { host: { command: x } }\n';
 

@@ -1,11 +1,11 @@
 // Pure logic of the config: parsing with defaults, interpolation, placement, resolution, hashing.
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/core/config/load.js';
-import { dependencyOrder } from '../../src/core/config/order.js';
-import { interpolate } from '../../src/core/config/interpolate.js';
-import { placeServices } from '../../src/modes/placement.js';
-import { hashOf, resolveAll } from '../../src/core/resolve.js';
-import { ConfigError, UsageError } from '../../src/errors.js';
+import { parseConfig } from '../../config/load.js';
+import { dependencyOrder } from '../../config/order.js';
+import { interpolate } from '../../config/interpolate.js';
+import { placeServices } from '../../modes/placement.js';
+import { hashOf, resolveAll } from '../../core/resolve.js';
+import { ConfigError, UsageError } from '../../common/errors.js';
 
 const SPEC_EXAMPLE = `
 version: 1

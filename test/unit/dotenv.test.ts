@@ -2,7 +2,7 @@
 // a value (from a branch name, say) may run or expand.
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { dotenv } from '../../src/core/dotenv.js';
+import { dotenv } from '../../core/dotenv.js';
 
 const values = [
   'plain-1.2_x/y:z@w+v',

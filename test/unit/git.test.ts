@@ -1,7 +1,7 @@
 // Our JavaScript copy of git's branch-name rules agrees with `git check-ref-format --branch`.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { isValidBranchName } from '../../src/adapters/git.js';
+import { isValidBranchName } from '../../adapters/git.js';
 
 const NAMES = [
   'main', 'feature/login', 'a-b_c.d', 'x/y/z', 'release-1.2', 'ümlaut', 'a@b',

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const FS = fileURLToPath(new URL('../../src/adapters/fs.ts', import.meta.url));
+const FS = fileURLToPath(new URL('../../adapters/fs.ts', import.meta.url));
 
 describe('lock file', () => {
   it('is never seen empty or half written by a reader, however often it is taken', async () => {

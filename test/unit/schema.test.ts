@@ -1,7 +1,7 @@
 // The committed JSON Schema is generated from the zod schema; this fails when they drift apart.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { jsonSchema } from '../../src/core/config/schema.js';
+import { jsonSchema } from '../../config/schema.js';
 
 describe('schema/sess.schema.json', () => {
   it('is what `npm run schema` generates from the zod schema', () => {

@@ -1,0 +1,268 @@
+// Compose (docker compose v2, standalone docker-compose v2, podman compose) and the few plain
+// docker/podman calls that work by label. Compose merges the user's files; we never re-implement it.
+import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { WorkError } from '../common/errors.js';
+import { readJson, writeJsonAtomic } from './fs.js';
+import { run, type RunOptions } from './process.js';
+
+export interface ComposeCli {
+  /** How to call compose: ['docker', 'compose'], ['docker-compose'], ['podman', 'compose']. */
+  command: string[];
+  /** The engine CLI for label queries: docker or podman. */
+  engine: string;
+  version: string;
+}
+
+/** `!override` (ports) needs Compose 2.24.4. */
+const MIN_VERSION = [2, 24, 4];
+
+const CANDIDATES: { command: string[]; engine: string }[] = [
+  { command: ['docker', 'compose'], engine: 'docker' },
+  { command: ['docker-compose'], engine: 'docker' },
+  { command: ['podman', 'compose'], engine: 'podman' },
+];
+
+function versionAtLeast(version: string, min: number[]): boolean {
+  const parts = version.replace(/^v/, '').split(/[.-]/).map((p) => parseInt(p, 10));
+  for (let i = 0; i < min.length; i++) {
+    const a = parts[i] ?? 0;
+    if (Number.isNaN(a)) return false;
+    if (a !== min[i]) return a > min[i]!;
+  }
+  return true;
+}
+
+/**
+ * The first usable compose, remembered in `cacheDir` (keyed by PATH and the binaries' mtimes) so that
+ * only the first `up` after an upgrade pays for asking.
+ */
+export async function detectCompose(cacheDir: string): Promise<ComposeCli> {
+  const cacheFile = join(cacheDir, 'compose.json');
+  const key = `${process.env.PATH}|${CANDIDATES.map((c) => mtimeOnPath(c.command[0]!)).join(',')}`;
+  const cached = readJson<{ key: string; cli: ComposeCli }>(cacheFile);
+  if (cached?.key === key) return cached.cli;
+  const found: string[] = [];
+  for (const candidate of CANDIDATES) {
+    const r = await run(candidate.command[0]!, [...candidate.command.slice(1), 'version', '--short'], {
+      allowFailure: true,
+    }).catch(() => undefined);
+    if (!r || r.exitCode !== 0) continue;
+    const version = r.stdout.trim().split('\n').pop()!.trim();
+    found.push(`${candidate.command.join(' ')} ${version}`);
+    if (versionAtLeast(version, MIN_VERSION)) {
+      const cli = { ...candidate, version };
+      writeJsonAtomic(cacheFile, { key, cli }, 0o644);
+      return cli;
+    }
+  }
+  throw new WorkError(
+    found.length
+      ? `no usable compose: found ${found.join(', ')}; sess needs Compose v2.24.4 or newer (for !override)`
+      : 'no compose found: sess needs `docker compose` (v2), `docker-compose` v2 or `podman compose`',
+    { hint: 'install Docker Compose v2 (see README: scripts/setup-docker.sh)' },
+  );
+}
+
+function mtimeOnPath(bin: string): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    try {
+      return String(statSync(join(dir, bin)).mtimeMs);
+    } catch {
+      /* not here */
+    }
+  }
+  return '-';
+}
+
+export interface ComposeProject {
+  cli: ComposeCli;
+  name: string;
+  files: string[];
+  projectDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+function compose(p: ComposeProject, args: string[], options: RunOptions = {}) {
+  const fileArgs = p.files.flatMap((f) => ['-f', f]);
+  return run(
+    p.cli.command[0]!,
+    [...p.cli.command.slice(1), '-p', p.name, '--project-directory', p.projectDir, ...fileArgs, ...args],
+    { env: p.env, ...options },
+  );
+}
+
+/** The merged model of the user's files, every profile enabled: compose's own view of the project. */
+export async function composeModel(p: ComposeProject, signal?: AbortSignal): Promise<ComposeModel> {
+  const r = await compose(p, ['--profile', '*', 'config', '--format', 'json'], { signal });
+  return JSON.parse(r.stdout) as ComposeModel;
+}
+
+export interface ComposeModel {
+  name?: string;
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, { name?: string; external?: boolean } | null>;
+  networks?: Record<string, { name?: string; external?: boolean } | null>;
+}
+
+export interface ComposePort {
+  target: number;
+  published?: string | number;
+  host_ip?: string;
+  protocol?: string;
+  mode?: string;
+}
+
+export interface ComposeService {
+  image?: string;
+  build?: unknown;
+  container_name?: string;
+  ports?: ComposePort[];
+  depends_on?: Record<string, { condition?: string; required?: boolean; restart?: boolean }>;
+  healthcheck?: { disable?: boolean; test?: unknown };
+  profiles?: string[];
+  restart?: string;
+  environment?: Record<string, string | null>;
+  labels?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+/** `up -d --wait` of these services (compose starts what they depend on). */
+export async function composeUp(
+  p: ComposeProject,
+  services: string[],
+  options: { waitTimeout: number; signal?: AbortSignal; noDeps?: boolean; build?: boolean },
+): Promise<void> {
+  const wait = ['--wait', '--wait-timeout', String(Math.ceil(options.waitTimeout))];
+  const flags = [...(options.noDeps ? ['--no-deps'] : []), ...(options.build ? ['--build'] : [])];
+  await compose(p, ['up', '--detach', ...wait, ...flags, ...services], {
+    signal: options.signal,
+  });
+}
+
+export async function composeDown(p: Omit<ComposeProject, 'files'>, volumes: boolean): Promise<void> {
+  await run(p.cli.command[0]!, [...p.cli.command.slice(1), '-p', p.name, 'down', ...(volumes ? ['--volumes'] : [])], {
+    env: p.env,
+  });
+}
+
+export function composeLogsArgs(p: Omit<ComposeProject, 'files'>, service: string, follow: boolean, tail?: number): string[] {
+  return [
+    ...p.cli.command,
+    '-p',
+    p.name,
+    'logs',
+    '--no-color',
+    '--no-log-prefix',
+    ...(follow ? ['--follow'] : []),
+    ...(tail !== undefined ? ['--tail', String(tail)] : []),
+    service,
+  ];
+}
+
+export interface Container {
+  id: string;
+  name: string;
+  project: string;
+  service: string;
+  state: string;
+  /** healthy, unhealthy, starting, or '' without a healthcheck */
+  health: string;
+  exitCode: number | null;
+  labels: Record<string, string>;
+}
+
+/** Containers (running or not) carrying all these labels (`key=value` or `key`). */
+export async function containersByLabel(engine: string, labels: string[]): Promise<Container[]> {
+  const r = await run(engine, ['ps', '-a', '--no-trunc', ...labels.flatMap((l) => ['--filter', `label=${l}`]), '--format', '{{json .}}']);
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const raw = JSON.parse(line) as { ID: string; Names: string; State: string; Status: string; Labels: string };
+      const parsed = parseLabels(raw.Labels);
+      const health = /\((healthy|unhealthy|health: starting)\)/.exec(raw.Status)?.[1]?.replace('health: ', '') ?? '';
+      const exit = /Exited \((\d+)\)/.exec(raw.Status);
+      return {
+        id: raw.ID,
+        name: raw.Names,
+        project: parsed['com.docker.compose.project'] ?? '',
+        service: parsed['com.docker.compose.service'] ?? '',
+        state: raw.State,
+        health,
+        exitCode: exit ? Number(exit[1]) : null,
+        labels: parsed,
+      };
+    });
+}
+
+function parseLabels(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  // values may contain commas (config_files): split only before "key=" of a new label
+  for (const part of text.split(/,(?=[a-zA-Z0-9_.-]+=)/)) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i)] = part.slice(i + 1);
+  }
+  return out;
+}
+
+export async function stopContainers(engine: string, ids: string[], graceSeconds: number): Promise<void> {
+  if (ids.length) await run(engine, ['stop', '--time', String(Math.ceil(graceSeconds)), ...ids], { allowFailure: true });
+}
+
+export async function removeContainers(engine: string, ids: string[]): Promise<void> {
+  if (ids.length) await run(engine, ['rm', '--force', '--volumes=false', ...ids], { allowFailure: true });
+}
+
+export async function projectVolumes(engine: string, project: string): Promise<string[]> {
+  const r = await run(engine, ['volume', 'ls', '--quiet', '--filter', `label=com.docker.compose.project=${project}`]);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+export async function removeVolumes(engine: string, names: string[]): Promise<void> {
+  if (names.length) await run(engine, ['volume', 'rm', '--force', ...names]);
+}
+
+export async function projectNetworks(engine: string, project: string): Promise<string[]> {
+  const r = await run(engine, ['network', 'ls', '--quiet', '--filter', `label=com.docker.compose.project=${project}`]);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+export async function removeNetworks(engine: string, ids: string[]): Promise<void> {
+  // a network still used by a container of the session is kept: that is the one case where rm fails
+  for (const id of ids) await run(engine, ['network', 'rm', id], { allowFailure: true });
+}
+
+export async function containerLogsTail(engine: string, id: string, lines: number): Promise<string> {
+  const r = await run(engine, ['logs', '--tail', String(lines), id], { allowFailure: true });
+  return (r.stdout + r.stderr).trim();
+}
+
+/** Ids of local images (by name); an image that is not there has none. */
+export async function imageIds(engine: string, images: string[]): Promise<Record<string, string>> {
+  const unique = [...new Set(images)];
+  if (unique.length === 0) return {};
+  const r = await run(engine, ['image', 'inspect', '--format', '{{.Id}}', ...unique], { allowFailure: true });
+  const ids = r.stdout.split('\n').filter(Boolean);
+  // inspect prints only the images it found, in order: ask one by one when some are missing
+  if (ids.length === unique.length) return Object.fromEntries(unique.map((img, i) => [img, ids[i]!]));
+  const out: Record<string, string> = {};
+  for (const img of unique) {
+    const one = await run(engine, ['image', 'inspect', '--format', '{{.Id}}', img], { allowFailure: true });
+    if (one.exitCode === 0) out[img] = one.stdout.trim();
+  }
+  return out;
+}
+
+/** Size in bytes of every volume (`system df -v`, which walks them: slow, only for `ls --size`). */
+export async function volumeSizes(engine: string): Promise<Record<string, number>> {
+  const r = await run(engine, ['system', 'df', '-v', '--format', '{{json .Volumes}}'], { allowFailure: true });
+  if (r.exitCode !== 0) return {};
+  const units: Record<string, number> = { B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
+  const out: Record<string, number> = {};
+  for (const v of JSON.parse(r.stdout || '[]') as { Name: string; Size: string }[]) {
+    const m = /^([\d.]+)\s*([a-zA-Z]+)$/.exec(v.Size ?? '');
+    out[v.Name] = m ? Math.round(Number(m[1]) * (units[m[2]!] ?? 1)) : 0;
+  }
+  return out;
+}

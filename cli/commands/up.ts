@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { collect, parseMode, withSignals } from '../options.js';
+import { UsageError } from '../../common/errors.js';
+import { printJson, printOut, stderrProgress } from '../output.js';
+
+export function register(program: Command): void {
+  program
+    .command('up')
+    .description('create or resume the session of a branch and return when every service is ready')
+    .argument('[branch]', 'branch (or session name) to bring up')
+    .option('--mode <mode>', 'container | hybrid | host (sticks to the session)', parseMode)
+    .option('--base <ref>', 'where a new branch starts')
+    .option('--pr <number>', 'a pull request sandbox: session pr-N runs the pull request\'s head')
+    .option('--remote <name>', 'the remote of --pr (default origin)')
+    .option('--host <service>', 'run this service on the host for this session (repeatable)', collect, [])
+    .option('--container <service>', 'run this service in compose for this session (repeatable)', collect, [])
+    .option('--json', 'print the session as JSON on stdout')
+    .action(async (branch: string | undefined, opts) => {
+      const { up } = await import('../../core/up.js');
+      const { parsePrNumber } = await import('../../core/sandbox.js');
+      if (opts.remote && opts.pr === undefined) throw new UsageError('--remote goes with --pr');
+      const result = await withSignals((signal) =>
+        up({
+          cwd: process.cwd(),
+          ...(branch ? { target: branch } : {}),
+          ...(opts.pr !== undefined ? { pr: parsePrNumber(opts.pr), remote: opts.remote } : {}),
+          mode: opts.mode,
+          base: opts.base,
+          host: opts.host,
+          container: opts.container,
+          signal,
+          progress: stderrProgress(),
+        }),
+      );
+      if (opts.json) return printJson(result.view);
+      const { renderUp } = await import('../render.js');
+      printOut(renderUp(result.view, result.urls));
+    });
+}

@@ -1,0 +1,101 @@
+// Tables and summaries for people. Programs use --json.
+import type { SessionView } from '../core/view.js';
+import type { ListedSession } from '../core/inspect.js';
+import type { Release } from '../core/history.js';
+import { out } from './output.js';
+import { own } from '../common/records.js';
+
+const { bold, dim, green, red, yellow } = out;
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => visible(r[i] ?? '').length)));
+  return rows
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell).length))).join('  '))
+    .join('\n');
+}
+
+const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+const stateColor = (s: string) =>
+  s === 'up' || s === 'running' ? green(s) : s === 'down' || s === 'stopped' ? dim(s) : s === 'partial' || s === 'creating' ? yellow(s) : red(s);
+
+const portsText = (ports: Record<string, number>) =>
+  Object.entries(ports)
+    .map(([n, p]) => `${n}=${p}`)
+    .join(' ');
+
+export function renderList(views: ListedSession[], now = Date.now()): string {
+  if (views.length === 0) return 'no sessions (start one with `sess up <branch>`)';
+  const sized = views.some((v) => v.disk);
+  return table([
+    ['SESSION', 'STATUS', 'MODE', 'BRANCH', 'LAST UP', ...(sized ? ['DISK'] : []), 'PORTS'],
+    ...views.map((v) => [
+      v.name,
+      stateColor(v.status),
+      v.mode,
+      v.pr ? `${v.branch} ${dim(`(PR #${v.pr.number} @${v.pr.commit.slice(0, 8)})`)}` : v.branch,
+      v.lastUp ? ago(now - Date.parse(v.lastUp)) : '-',
+      ...(sized ? [v.disk ? `${bytes(v.disk.worktree)} + ${bytes(v.disk.volumes)} vol` : '-'] : []),
+      portsText(v.ports),
+    ]),
+  ]);
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  if (s < 86400) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86400)}d ago`;
+}
+
+function bytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i ? 1 : 0)}${units[i]}`;
+}
+
+export function renderStatus(view: SessionView): string {
+  const head = `${bold(view.name)}  ${stateColor(view.status)}  ${view.mode} mode  branch ${view.branch}\nworktree ${view.worktree}\n`;
+  return (
+    head +
+    '\n' +
+    table([
+      ['SERVICE', 'RUNTIME', 'STATE', 'PID', 'PORTS'],
+      ...view.services.map((s) => [s.name, s.runtime, stateColor(s.state), s.pid ? String(s.pid) : '-', portsText(s.ports)]),
+    ])
+  );
+}
+
+export function renderUp(view: SessionView, urls: Record<string, string>): string {
+  const lines = [`${bold(view.name)} is ${stateColor(view.status)} (${view.mode} mode, branch ${view.branch})`];
+  const rows: string[][] = [['  worktree', view.worktree]];
+  for (const s of view.services) {
+    const where = own(urls, s.name) ?? Object.values
+(s.ports).map((p) => `127.0.0.1:${p}`).join(' ');
+    rows.push([`  ${s.name}`, `${where || dim('(no ports)')}  ${dim(`${s.runtime}${s.pid ? ` pid ${s.pid}` : ''}`)}`]);
+  }
+  rows.push(['  logs', `sess logs ${view.name} [-f]`]);
+  rows.push(['  env', `sess exec ${view.name} -- <command>   (or source ${dim('the env file in the worktree')})`]);
+  rows.push(['  stop', `sess down ${view.name}`]);
+  return lines.join('\n') + '\n' + table(rows);
+}
+
+export function renderHistory(releases: Release[]): string {
+  if (releases.length === 0) return 'no releases yet';
+  return table([
+    ['#', 'STARTED', 'TOOK', 'TRIGGER', 'STATUS', 'SERVICES'],
+    ...releases.map((r) => [
+      String(r.id),
+      r.started,
+      `${((Date.parse(r.ended) - Date.parse(r.started)) / 1000).toFixed(1)}s`,
+      r.trigger,
+      r.status === 'completed' ? green(r.status) : red(r.status),
+      r.services.map((s) => `${s.name}:${s.action}${s.then ? `→${s.then}` : ''}`).join(' '),
+    ]),
+  ]);
+}

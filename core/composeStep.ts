@@ -1,0 +1,236 @@
+// The compose part of `up`: ask compose for the merged model of the session's files, check that
+// sess.yaml's `compose:` names exist in it, lease ports for every other published port, write the
+// overlay. All before a container starts.
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Document, parse } from 'yaml';
+import { composeModel, detectCompose, projectVolumes, type ComposeModel, type ComposeService } from '../adapters/compose.js';
+import { readTextIfExists, writeFileAtomic } from '../adapters/fs.js';
+import { ConfigError, SessError, WorkError } from '../common/errors.js';
+import { startCompose, type ComposeRef } from '../modes/composeRuntime.js';
+import { buildOverlay, projectName, unnamedPublishedPorts, type SessComposeService } from '../modes/overlay.js';
+import type { Placement } from '../modes/placement.js';
+import type { Config } from '../config/schema.js';
+import { lease, leasesOf } from './ledger.js';
+import { composeFilesMissingIn, composeFilesOf } from './prepare.js';
+import type { Progress } from './progress.js';
+import { paths, sessHome, leaseOwner, type Repo } from './repo.js';
+import type { Resolved } from './resolve.js';
+import type { RollbackGuard } from './rollback.js';
+import type { ServiceRecord } from './store.js';
+import { EXTRA_PORT_PREFIX } from './sessionLeases.js';
+import { hasOwn, own } from '../common/records.js';
+
+export interface ComposeSetup {
+  ref: ComposeRef;
+  model: ComposeModel;
+  /** leased host ports of published ports that are not named ports */
+  extraPorts: Record<string, number>;
+  /**
+   * Volumes the project already had before this up: a session removed with `rm` (volumes kept) and
+   * made again under its name finds its data there, and a rollback must leave them.
+   */
+  volumesBefore: string[];
+  /** Files compose reads besides the compose files (.env, env_file, extends, include), from the worktree. */
+  alsoRead: string[];
+}
+
+
+export async function setUpCompose(
+  repo: Repo,
+  session: string,
+  config: Config,
+  placement: Placement,
+  worktree: string,
+  env: Record<string, string>,
+  guard: RollbackGuard,
+  signal: AbortSignal,
+  /** The project of the session's last up: kept for good (its containers and volumes live there). */
+  recordedProject?: string,
+): Promise<ComposeSetup> {
+  const cli = await detectCompose(sessHome());
+  const fileNames = composeFilesOf(config);
+  const missing = composeFilesMissingIn(config, worktree);
+  if (missing.length) {
+    throw new ConfigError(join(worktree, 'sess.yaml'), [
+      { path: 'compose.files', message: `no such file in the worktree: ${missing.join(', ')}` },
+    ]);
+  }
+  const files = fileNames.map((f) => join(worktree, f));
+  const project = recordedProject ?? projectName(repo.name, repo.id, session);
+  // looked up while compose reads the files (no time added); awaited, so a failure fails the up
+  const volumesBefore = projectVolumes(cli.engine, project);
+  volumesBefore.catch(() => undefined);
+  let model: ComposeModel;
+  try {
+    model = await composeModel({ cli, name: project, files, projectDir: worktree, env: { ...process.env, ...env } }, signal);
+  } catch (error) {
+    if (signal.aborted || !(error instanceof SessError)) throw error;
+    throw new ConfigError(fileNames.join(', '), [{ path: '', message: `compose rejects it: ${error.message}` }]);
+  }
+  const problems = Object.entries(config.services)
+    .filter(([, s]) => s.compose && !hasOwn(model.services, s.compose))
+    .map(([n, s]) => ({ path: `services.${n}.compose`, message: `no service "${s.compose}" in ${fileNames.join(', ')}` }));
+  if (problems.length) throw new ConfigError(join(worktree, 'sess.yaml'), problems);
+
+  const skeleton = managedServices(config, placement, {}, { services: {}, hostEnv: {}, hooks: config.hooks, composeEnv: {} });
+  const wanted = unnamedPublishedPorts(model, skeleton).map((key) => ({ name: EXTRA_PORT_PREFIX + key }));
+  let extraPorts: Record<string, number> = {};
+  if (wanted.length) {
+    const owner = leaseOwner(repo, session);
+    const held = leasesOf(owner);
+    const names = wanted.map((w) => w.name).filter((n) => !hasOwn(held, n));
+    const { ports } = await guard.runAtomic('compose-ports', { kind: 'ports.release', owner, names }, async () =>
+      lease(owner, repo.stateDir, wanted, signal),
+    );
+    extraPorts = Object.fromEntries(wanted.map((w) => [w.name.slice(EXTRA_PORT_PREFIX.length), own(ports, w.name)!]));
+  }
+  const overlayPath = join(paths.sessionDir(repo, session), 'compose.overlay.yaml');
+  return {
+    ref: { project, cli, files: [...files, overlayPath], projectDir: worktree },
+    model,
+    extraPorts,
+    volumesBefore: await volumesBefore,
+    alsoRead: alsoRead(files, worktree),
+  };
+}
+
+/** The compose-side view of each sess.yaml service that has a compose definition. */
+export function managedServices(
+  config: Config,
+  placement: Placement,
+  ports: Record<string, number>,
+  resolved: Resolved,
+): Record<string, SessComposeService> {
+  const out: Record<string, SessComposeService> = {};
+  for (const [name, svc] of Object.entries(config.services)) {
+    if (!svc.compose) continue;
+    const named: Record<string, [number, number]> = {};
+    for (const [portName, target] of Object.entries(svc.ports)) named[portName] = [target, own(ports, portName) ?? 0];
+    out[svc.compose] = {
+      name,
+      runtime: own(placement, name)!,
+      ports: named,
+      env: own(resolved.services, name)?.env ?? {},
+      dependsOn: svc.depends_on
+        .filter((d) => own(placement, d) === 'compose' && own(config.services, d)?.compose)
+        .map((d) => own(config.services, d)!.compose!),
+    };
+  }
+  return out;
+}
+
+/** Write the overlay into the session folder (its inverse puts back what was there). */
+export async function writeOverlay(
+  setup: ComposeSetup,
+  config: Config,
+  placement: Placement,
+  ports: Record<string, number>,
+  resolved: Resolved,
+  labels: { repo: string; session: string },
+  baseEnv: Record<string, string>,
+  guard: RollbackGuard,
+  progress: Progress,
+): Promise<void> {
+  const { yaml, notes } = buildOverlay({
+    project: setup.ref.project,
+    model: setup.model,
+    managed: managedServices(config, placement, ports, resolved),
+    labels,
+    baseEnv,
+    extraPorts: setup.extraPorts,
+  });
+  for (const note of notes) progress.info(note);
+  const path = setup.ref.files.at(-1)!;
+  const previous = readTextIfExists(path) ?? null;
+  await guard.run('compose-overlay', { kind: 'file.restore', path, previous, mode: 0o600 }, async () =>
+    writeFileAtomic(path, yaml, 0o600),
+  );
+}
+
+/**
+ * Start a compose service again from its previous definition (after its replacement failed): the
+ * recorded model of the service replaces the current one as a whole (`!override`), with the
+ * overlay it had, in two files of the session folder that follow the session's own.
+ */
+export async function restoreComposeService(
+  repo: Repo,
+  session: string,
+  ref: ComposeRef,
+  previous: ServiceRecord,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<void> {
+  const svc = previous.def.compose?.service;
+  const model = previous.def.compose?.model as ComposeService | undefined;
+  if (!svc || !model) throw new WorkError(`no recorded compose definition of ${previous.def.name} to go back to`);
+  const base = new Document({ services: {} });
+  const node = base.createNode(model);
+  node.tag = '!override';
+  base.setIn(['services', svc], node);
+  const owner = leaseOwner(repo, session);
+  const extraPorts: Record<string, number> = {};
+  for (const [leaseName, port] of Object.entries(leasesOf(owner))) {
+    if (leaseName.startsWith(EXTRA_PORT_PREFIX)) extraPorts[leaseName.slice(EXTRA_PORT_PREFIX.length)] = port;
+  }
+  const ports: Record<string, [number, number]> = {};
+  for (const [portName, target] of Object.entries(previous.def.containerPorts)) ports[portName] = [target, own(previous.def.ports, portName)!];
+
+  const { yaml } = buildOverlay({
+    project: ref.project,
+    model: { services: { [svc]: model } },
+    managed: { [svc]: { name: previous.def.name, runtime: 'compose', ports, env: previous.def.env, dependsOn: [] } },
+    labels: { repo: repo.id, session },
+    baseEnv: {},
+    extraPorts,
+  });
+  const dir = paths.sessionDir(repo, session);
+  const files = [join(dir, 'compose.restore-base.yaml'), join(dir, 'compose.restore-overlay.yaml')];
+  writeFileAtomic(files[0]!, base.toString(), 0o600);
+  writeFileAtomic(files[1]!, yaml, 0o600);
+  await startCompose({ ...ref, files: [...ref.files, ...files] }, env, [svc], previous.def.ready?.timeout ?? 60, signal, {
+    noDeps: true,
+  });
+}
+
+/**
+ * The files compose reads besides the ones it is given, as written in them: the project's `.env`,
+ * `env_file`s, `extends` files and `include`s (followed). Relative to the worktree where they lie in
+ * it. For the no-op check only: a change to one of them makes the next up look again.
+ */
+function alsoRead(files: string[], worktree: string): string[] {
+  const found = new Set<string>(['.env']);
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    let doc: unknown;
+    try {
+      doc = parse(readFileSync(file, 'utf8'));
+    } catch {
+      return; // compose has read it already: what it could not parse it said so
+    }
+    const dir = dirname(file);
+    const add = (p: unknown) => {
+      if (typeof p !== 'string' || p.includes('${')) return;
+      const abs = resolve(dir, p);
+      found.add(abs.startsWith(`${worktree}/`) ? abs.slice(worktree.length + 1) : abs);
+      return abs;
+    };
+    const top = (doc ?? {}) as { services?: Record<string, unknown>; include?: unknown[] };
+    for (const svc of Object.values(top.services ?? {})) {
+      const s = (svc ?? {}) as { env_file?: unknown; extends?: { file?: unknown } };
+      for (const e of [s.env_file].flat()) add(typeof e === 'object' && e !== null ? (e as { path?: unknown }).path : e);
+      const ext = add(s.extends?.file);
+      if (ext) visit(ext);
+    }
+    for (const inc of top.include ?? []) {
+      for (const p of [typeof inc === 'object' && inc !== null ? (inc as { path?: unknown }).path : inc].flat()) {
+        const abs = add(p);
+        if (abs) visit(abs);
+      }
+    }
+  };
+  for (const f of files) visit(f);
+  return [...found];
+}

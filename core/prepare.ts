@@ -1,0 +1,298 @@
+// Everything `up` can work out before it changes anything: which commit the session runs, its
+// sess.yaml (read from that commit, or from the worktree of an existing session), where each service
+// runs, where the worktree goes. Bad input fails here, with nothing changed.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { checkoutOf, git, readHead, readRefFromFiles, resolveCommit, showFile, worktreeGitDir, type WorktreeSource } from '../adapters/git.js';
+import { checkEnvFileUntracked } from './worktreePaths.js';
+import { ConfigError, UsageError, WorkError } from '../common/errors.js';
+import { readJson, readTextIfExists, writeJsonAtomic } from '../adapters/fs.js';
+import type { Config, Mode } from '../config/schema.js';
+import { checkConfigSize } from '../config/limits.js';
+import { placeServices, type Placement } from '../modes/placement.js';
+import { hashOf } from './resolve.js';
+import type { Repo } from './repo.js';
+import type { SessionRecord } from './store.js';
+
+export interface UpRequest {
+  mode?: Mode;
+  base?: string;
+  /** the remote whose branch a new session tracks when only the remote has it (default origin) */
+  remote?: string;
+  /** a pull request sandbox that moves: the commit its worktree is about to be reset to */
+  moveTo?: string;
+  host?: string[];
+  container?: string[];
+}
+
+export interface FreshSource {
+  source: WorktreeSource;
+  /** For a branch sess creates: where it starts, so a rollback deletes it only if it did not move. */
+  branchTip: string | null;
+  describe: string;
+}
+
+export interface Prepared {
+  config: Config;
+  /** where the config was read, for messages */
+  configFile: string;
+  configText: string;
+  mode: Mode;
+  overrides: SessionRecord['overrides'];
+  placement: Placement;
+  worktree: string;
+  fresh?: FreshSource & { commit: string };
+}
+
+/** The folder the worktrees of sessions go into (worktree.dir; SPEC's default without a config). */
+export function worktreesFolder(repo: Repo, config: Config | undefined): string {
+  return resolve(repo.mainRoot, (config?.worktree.dir ?? '../{repo}.sess').replaceAll('{repo}', repo.name));
+}
+
+export function worktreePathFor(repo: Repo, config: Config, session: string): string {
+  return join(worktreesFolder(repo, config), session);
+}
+
+/** The sticky choices of a session: flags given now replace those of earlier ups. */
+export function effectiveOverrides(request: UpRequest, existing?: SessionRecord): SessionRecord['overrides'] {
+  const mode = request.mode ?? existing?.overrides.mode;
+  const moved = (request.host?.length ?? 0) + (request.container?.length ?? 0) > 0;
+  return {
+    ...(mode ? { mode } : {}),
+    host: moved ? request.host ?? [] : existing?.overrides.host ?? [],
+    container: moved ? request.container ?? [] : existing?.overrides.container ?? [],
+  };
+}
+
+/**
+ * Fast no-op test of a resume: same sess.yaml text, same compose files, same choices, same HEAD as
+ * the last completed up.
+ */
+export function inputHash(
+  configText: string,
+  overrides: SessionRecord['overrides'],
+  head: string | null,
+  worktree: string,
+  inputFiles: string[],
+): string {
+  // relative to the worktree, or absolute (a file compose reads from outside it)
+  const files = inputFiles.map((f) => readTextIfExists(resolve(worktree, f)) ?? null);
+  return hashOf({ configText, overrides, head, files });
+}
+
+export const CONFIG_FILE = 'sess.yaml';
+
+export function readWorktreeConfigText(worktree: string): string {
+  const file = join(worktree, CONFIG_FILE);
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    throw new ConfigError(file, [{ path: '', message: 'no sess.yaml in the worktree' }]);
+  }
+  // before reading it: a file of gigabytes is refused, not read
+  checkConfigSize(size, file);
+  return readFileSync(file, 'utf8');
+}
+
+export async function prepareUp(
+  repo: Repo,
+  name: string,
+  branch: string,
+  request: UpRequest,
+  existing: SessionRecord | undefined,
+): Promise<Prepared> {
+  const validator = new ConfigValidator(repo);
+  let configText: string;
+  let configFile: string;
+  let fresh: (FreshSource & { commit: string }) | undefined;
+  if (existing) {
+    if (!existsSync(existing.worktree)) {
+      throw new WorkError(`the worktree of session ${name} is gone: ${existing.worktree}`, {
+        hint: `\`sess rm ${name}\` forgets the session; \`sess doctor --fix\` repairs every such session`,
+      });
+    }
+    if (request.moveTo) {
+      // a sandbox moving to a newer commit runs that commit's sess.yaml
+      configFile = `${CONFIG_FILE} at ${request.moveTo.slice(0, 8)}`;
+      const text = await showFile(request.moveTo, CONFIG_FILE, repo.mainRoot);
+      if (text === undefined) throw new ConfigError(configFile, [{ path: '', message: 'no sess.yaml in that commit' }]);
+      configText = text;
+    } else {
+      configFile = join(existing.worktree, CONFIG_FILE);
+      configText = readWorktreeConfigText(existing.worktree);
+    }
+  } else {
+    const commits = new CommitConfigs(repo, validator);
+    fresh = await chooseSource(repo, branch, request.base, commits, request.remote ?? 'origin');
+    configFile = `${CONFIG_FILE} at ${fresh.describe}`;
+    const text = await commits.text(fresh.commit);
+    if (text === undefined) {
+      throw new ConfigError(configFile, [{ path: '', message: 'no sess.yaml in that commit' }], {
+        hint: 'commit a sess.yaml at the repository root (see `sess config schema`)',
+      });
+    }
+    configText = text;
+  }
+  const config = await validator.parse(configText, configFile);
+  const overrides = effectiveOverrides(request, existing);
+  const mode = overrides.mode ?? config.mode;
+  const placement = placeServices(config, mode, overrides);
+  if (fresh && Object.values(placement).includes('compose')) await requireComposeFiles(repo, config, fresh.commit, configFile);
+  const commit = fresh?.commit ?? request.moveTo ?? (existing && readHead(worktreeGitDir(existing.worktree), repo.commonDir));
+  if (commit) await checkEnvFileUntracked(config, commit, repo.mainRoot, configFile);
+  const worktree = existing?.worktree ?? worktreePathFor(repo, config, name);
+  if (!existing && existsSync(worktree)) {
+    throw new UsageError(`the worktree folder of session ${name} already exists: ${worktree}`, {
+      hint: 'move it away, or set worktree.dir in sess.yaml',
+    });
+  }
+  return { config, configFile, configText, mode, overrides, placement, worktree, ...(fresh ? { fresh } : {}) };
+}
+
+declare const __SESS_CONFIG_ID__: string | undefined;
+
+/**
+ * Validation with a cache: the validated result of a sess.yaml text is kept (in the state folder,
+ * keyed by the text and the build of the config code), so the many sessions of one config skip
+ * loading and running the validator (yaml + zod, ~45 ms). Invalid texts are never cached.
+ */
+class ConfigValidator {
+  private readonly id = typeof __SESS_CONFIG_ID__ === 'string' ? __SESS_CONFIG_ID__ : undefined;
+  constructor(private readonly repo: Repo) {}
+
+  async parse(text: string, file: string): Promise<Config> {
+    // every text passes here, those read from a commit too (git show gives them whole)
+    checkConfigSize(Buffer.byteLength(text), file);
+    const cacheFile = this.id ? join(this.repo.stateDir, 'cache', `config-${hashOf({ id: this.id, text })}.json`) : undefined;
+    const cached = cacheFile ? readJsonIfValid<Config>(cacheFile) : undefined;
+    if (cached) return cached;
+    const { parseConfig } = await import('../config/load.js');
+    const config = parseConfig(text, file);
+    if (cacheFile) writeJsonAtomic(cacheFile, config, 0o644);
+    return config;
+  }
+}
+
+function readJsonIfValid<T>(file: string): T | undefined {
+  try {
+    return readJson<T>(file);
+  } catch {
+    return undefined; // a damaged cache entry is a miss
+  }
+}
+
+/** sess.yaml as committed, read once per commit however often it is asked for. */
+class CommitConfigs {
+  private texts = new Map<string, Promise<string | undefined>>();
+  constructor(
+    private readonly repo: Repo,
+    private readonly validator: ConfigValidator,
+  ) {}
+
+  text(commit: string): Promise<string | undefined> {
+    if (!this.texts.has(commit)) this.texts.set(commit, showFile(commit, CONFIG_FILE, this.repo.mainRoot));
+    return this.texts.get(commit)!;
+  }
+
+  /** worktree.base of the main checkout's committed sess.yaml, if any. */
+  async configuredBase(): Promise<string | undefined> {
+    const head = readHead(this.repo.commonDir, this.repo.commonDir);
+    if (!head) return undefined;
+    const text = await this.text(head);
+    if (text === undefined) return undefined;
+    return (await this.validator.parse(text, `${CONFIG_FILE} at HEAD`)).worktree.base;
+  }
+}
+
+async function commitOf(repo: Repo, ref: string): Promise<string | null> {
+  const fromFiles = ref.startsWith('refs/') ? readRefFromFiles(repo.commonDir, ref) : undefined;
+  if (fromFiles !== undefined) return fromFiles;
+  if (ref === 'HEAD') {
+    const head = readHead(repo.commonDir, repo.commonDir);
+    if (head) return head;
+  }
+  return resolveCommit(ref, repo.mainRoot);
+}
+
+/** The existing local branch; else the remote's branch, tracked; else a new branch from the base. */
+async function chooseSource(
+  repo: Repo,
+  branch: string,
+  base: string | undefined,
+  commits: CommitConfigs,
+  remote: string,
+): Promise<FreshSource & { commit: string }> {
+  const local = await commitOf(repo, `refs/heads/${branch}`);
+  if (local) {
+    const checkout = checkoutOf(branch, repo.commonDir, repo.mainRoot);
+    if (checkout) {
+      throw new UsageError(`branch "${branch}" is checked out in ${checkout}: a session needs a worktree of its own for it`, {
+        hint: `switch that checkout to another branch first, or give the session another branch (\`sess up --base ${branch} <new-branch>\`)`,
+      });
+    }
+    return { source: { kind: 'existing', branch }, branchTip: null, describe: `branch ${branch}`, commit: local };
+  }
+  const remoteTip = await commitOf(repo, `refs/remotes/${remote}/${branch}`);
+  if (remoteTip) {
+    return {
+      source: { kind: 'track', branch, remoteRef: `${remote}/${branch}` },
+      branchTip: remoteTip,
+      describe: `${remote}/${branch}`,
+      commit: remoteTip,
+    };
+  }
+  const baseRef = base ?? (await commits.configuredBase()) ?? 'HEAD';
+  const startPoint = await commitOf(repo, baseRef);
+  if (!startPoint) throw new UsageError(`base "${baseRef}" is not a commit in this repository`);
+  return {
+    source: { kind: 'new', branch, startPoint },
+    branchTip: startPoint,
+    describe: `${baseRef} (${startPoint.slice(0, 8)})`,
+    commit: startPoint,
+  };
+}
+
+/** The main checkout's committed sess.yaml (settings that are the repository's, not a branch's), if valid. */
+export async function mainConfig(repo: Repo): Promise<Config | undefined> {
+  const head = readHead(repo.commonDir, repo.commonDir);
+  const text = head ? await showFile(head, CONFIG_FILE, repo.mainRoot) : undefined;
+  if (text === undefined) return undefined;
+  try {
+    return await new ConfigValidator(repo).parse(text, `${CONFIG_FILE} at HEAD`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The compose files a fresh session will need: in its commit, or brought in by worktree.include /
+ * link from the main checkout. Checked before anything is made (compose itself reads them later,
+ * from the worktree).
+ */
+async function requireComposeFiles(repo: Repo, config: Config, commit: string, configFile: string): Promise<void> {
+  const files = composeFilesOf(config);
+  const brought = (f: string) =>
+    [...config.worktree.include, ...config.worktree.link].some((p) => f === p || f.startsWith(`${p}/`)) && existsSync(join(repo.mainRoot, f));
+  const missing: string[] = [];
+  for (const f of files) {
+    if (brought(f)) continue;
+    const r = await git(['cat-file', '-e', `${commit}:${f}`], repo.mainRoot, { allowFailure: true });
+    if (r.exitCode !== 0) missing.push(f);
+  }
+  if (missing.length) {
+    throw new ConfigError(configFile, [
+      { path: 'compose.files', message: `not in that commit (nor brought in by worktree.include or link): ${missing.join(', ')}` },
+    ]);
+  }
+}
+
+/** The compose files of a config, relative to the repository root. */
+export function composeFilesOf(config: Config): string[] {
+  return config.compose?.files ?? ['compose.yaml'];
+}
+
+/** Those of the compose files that are not in `dir` (a checkout or a worktree). */
+export function composeFilesMissingIn(config: Config, dir: string): string[] {
+  return composeFilesOf(config).filter((f) => !existsSync(join(dir, f)));
+}

@@ -1,0 +1,162 @@
+// From config + placement + leased ports to the fully resolved definition of every service: what
+// runs, where, with which env. Re-up compares hashes of these, so everything that changes what a
+// service does must be in here, and nothing that does not (no timestamps, no pids).
+import { createHash } from 'node:crypto';
+import { resolve as resolvePath } from 'node:path';
+import type { Config, Mode } from '../config/schema.js';
+import { interpolate, portVariable, SESSION_VARS, type Address, type Scope } from '../config/interpolate.js';
+import type { Placement, Runtime } from '../modes/placement.js';
+import { own } from '../common/records.js';
+
+export interface SessionInfo {
+  name: string;
+  branch: string;
+  mode: Mode;
+  worktree: string;
+  dir: string;
+  repoRoot: string;
+}
+
+export type ResolvedReady =
+  | { kind: 'http'; url: string; timeout: number; interval: number }
+  | { kind: 'tcp'; host: string; port: number; timeout: number; interval: number }
+  | { kind: 'cmd'; script: string; timeout: number; interval: number }
+  | { kind: 'log'; pattern: string; timeout: number; interval: number };
+
+export interface ResolvedService {
+  name: string;
+  runtime: Runtime;
+  dependsOn: string[];
+  /** named port -> leased host port */
+  ports: Record<string, number>;
+  /** named port -> container port (compose) */
+  containerPorts: Record<string, number>;
+  env: Record<string, string>;
+  /** tree: git tree id of cwd at HEAD, so a commit that changes the service's files changes its hash. */
+  host?: { command: string; cwd: string; tree?: string };
+  /**
+   * model: the service as compose merges it from the user's files; image: the local id of its
+   * image; context: the git tree of its build context at HEAD. A change of any changes the hash.
+   */
+  compose?: { service: string; model?: unknown; image?: string; context?: string };
+  ready?: ResolvedReady;
+  stop: { signal: NodeJS.Signals; grace: number };
+}
+
+export interface Resolved {
+  services: Record<string, ResolvedService>;
+  /** The env of hooks, `sess env`, `sess exec` and the env file: as seen from the host. */
+  hostEnv: Record<string, string>;
+  /** Hook commands, interpolated as shell text (branch-derived values as env references). */
+  hooks: Config['hooks'];
+  /** The env of compose services sess.yaml does not name (a profile's tools): as seen from compose. */
+  composeEnv: Record<string, string>;
+}
+
+export function sessionVars(session: SessionInfo, ports: Record<string, number>): Record<string, string> {
+  const vars: Record<string, string> = {
+    SESS_SESSION: session.name,
+    SESS_BRANCH: session.branch,
+    SESS_MODE: session.mode,
+    SESS_WORKTREE: session.worktree,
+    SESS_DIR: session.dir,
+    SESS_REPO_ROOT: session.repoRoot,
+  };
+  for (const [name, port] of Object.entries(ports)) vars[portVariable(name)] = String(port);
+  return vars;
+}
+
+export function resolveAll(
+  config: Config,
+  placement: Placement,
+  ports: Record<string, number>,
+  session: SessionInfo,
+): Resolved {
+  const base = sessionVars(session, ports);
+  const values: Record<string, string> = {};
+  for (const [expr, variable] of Object.entries(SESSION_VARS)) values[expr] = own(base, variable)!;
+
+  const scopeFor = (reader: Runtime): Scope => ({
+    ports,
+    values,
+    svc: (name) => address(config, placement, ports, reader, name),
+  });
+  const envFor = (reader: Runtime, extra: Record<string, string>) => {
+    const scope = scopeFor(reader);
+    const env: Record<string, string> = { ...base };
+    for (const [k, v] of Object.entries({ ...config.env, ...extra })) env[k] = interpolate(v, scope, false);
+    return env;
+  };
+
+  const hostScope = scopeFor('host');
+  const services: Record<string, ResolvedService> = {};
+  for (const [name, svc] of Object.entries(config.services)) {
+    const runtime = own(placement, name)!;
+    const servicePorts: Record<string, number> = {};
+    for (const portName of Object.keys(svc.ports)) servicePorts[portName] = own(ports, portName)!;
+    const resolved: ResolvedService = {
+      name,
+      runtime,
+      dependsOn: [...svc.depends_on],
+      ports: servicePorts,
+      containerPorts: { ...svc.ports },
+      env: envFor(runtime, svc.env),
+      stop: { signal: svc.stop.signal as NodeJS.Signals, grace: svc.stop.grace },
+    };
+    if (runtime === 'host' && svc.host) {
+      resolved.host = {
+        command: interpolate(svc.host.command, hostScope, true),
+        cwd: resolvePath(session.worktree, svc.host.cwd),
+      };
+    }
+    if (runtime === 'compose' && svc.compose) resolved.compose = { service: svc.compose };
+    if (svc.ready) resolved.ready = resolveReady(svc.ready, hostScope);
+    services[name] = resolved;
+  }
+  const hooks = Object.fromEntries(
+    Object.entries(config.hooks).map(([hook, commands]) => [hook, commands.map((c) => interpolate(c, hostScope, true))]),
+  ) as Config['hooks'];
+  return { services, hostEnv: envFor('host', {}), hooks, composeEnv: envFor('compose', {}) };
+}
+
+function resolveReady(ready: NonNullable<Config['services'][string]['ready']>, scope: Scope): ResolvedReady {
+  const { timeout, interval } = ready;
+  if (ready.http !== undefined) return { kind: 'http', url: interpolate(ready.http, scope, false), timeout, interval };
+  if (ready.cmd !== undefined) return { kind: 'cmd', script: interpolate(ready.cmd, scope, true), timeout, interval };
+  if (ready.log !== undefined) return { kind: 'log', pattern: interpolate(ready.log, scope, false), timeout, interval };
+  const target = interpolate(String(ready.tcp), scope, false);
+  const m = /^(?:(.+):)?(\d+)$/.exec(target);
+  return { kind: 'tcp', host: m?.[1] ?? '127.0.0.1', port: Number(m?.[2] ?? NaN), timeout, interval };
+}
+
+/** Where `reader` reaches service `name`: SPEC.md's `${svc.NAME.host}` / `${svc.NAME.port}`. */
+function address(
+  config: Config,
+  placement: Placement,
+  ports: Record<string, number>,
+  reader: Runtime,
+  name: string,
+): Address {
+  const svc = own(config.services, name)!;
+  const portName = Object.keys(svc.ports)[0]!;
+  const target = own(placement, name);
+  if (reader === 'compose' && target === 'compose') return { host: svc.compose!, port: own(svc.ports, portName)! };
+  if (reader === 'compose') return { host: 'host.docker.internal', port: own(ports, portName)! };
+  return { host: '127.0.0.1', port: own(ports, portName)! };
+
+}
+
+export function hashOf(value: unknown): string {
+  return createHash('sha256').update(stableJson(value)).digest('hex').slice(0, 16);
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,189 @@
+// The rollback guard: an undo stack kept on disk. Every step that changes the world records its
+// inverse *before* it acts (a SIGKILL between the two leaves a record of what may exist); success
+// disarms; failure or Ctrl+C unwinds in reverse order; a failing inverse is reported and the rest
+// still run. Because the stack is a file, the next command on the session (or `sess doctor --fix`)
+// can finish the unwinding of a sess that was killed.
+import { readJson, writeJsonAtomic, removePath } from '../adapters/fs.js';
+import { processStartTime } from '../adapters/process.js';
+import { messageOf } from '../common/errors.js';
+import { paths, type Repo } from './repo.js';
+import { runUndo, type Undo, type UnwindContext } from './undo.js';
+import { dict } from '../common/records.js';
+
+export interface JournalStep {
+  label: string;
+  undo: Undo;
+}
+
+export interface Journal {
+  version: 1;
+  command: string;
+  session: string;
+  pid: number;
+  start: string | null;
+  started: string;
+  steps: JournalStep[];
+  /** rm: whether it was to delete volumes too */
+  volumes?: boolean;
+}
+
+export interface UnwindFailure {
+  step: string;
+  error: unknown;
+}
+
+export class RollbackGuard {
+  private journal: Journal;
+  private disarmed = false;
+
+  private constructor(
+    private readonly repo: Repo,
+    private readonly file: string,
+    journal: Journal,
+    private readonly progress: (line: string) => void,
+  ) {
+    this.journal = journal;
+  }
+
+  static begin(repo: Repo, session: string, command: string, progress: (line: string) => void): RollbackGuard {
+    const journal: Journal = {
+      version: 1,
+      command,
+      session,
+      pid: process.pid,
+      start: processStartTime(process.pid),
+      started: new Date().toISOString(),
+      steps: [],
+    };
+    const guard = new RollbackGuard(repo, paths.journalFile(repo, session), journal, progress);
+    guard.persist();
+    return guard;
+  }
+
+  /** Record the inverse of a step about to happen. Returns a handle to amend it once it happened. */
+  register(label: string, undo: Undo): number {
+    this.journal.steps.push({ label, undo });
+    this.persist();
+    failpoint(label, 'before');
+    return this.journal.steps.length - 1;
+  }
+
+  /** Add what the step learnt (a pid, say) to its inverse. */
+  amend(handle: number, undo: Undo): void {
+    this.journal.steps[handle]!.undo = undo;
+    this.persist();
+  }
+
+  /** Change the inverse of a step in the light of what happened since (see ComposeBatch.keep). */
+  amendWith(handle: number, change: (undo: Undo) => Undo): void {
+    this.amend(handle, change(this.journal.steps[handle]!.undo));
+  }
+
+  /** Replace the inverse of the step with this label (the session record a resume falls back to). */
+  amendLabel(label: string, undo: Undo): void {
+    const index = this.journal.steps.findIndex((s) => s.label === label);
+    if (index >= 0) this.amend(index, undo);
+  }
+
+  /** register + act: the common case. */
+  async run<T>(label: string, undo: Undo, action: () => Promise<T>): Promise<T> {
+    this.register(label, undo);
+    const result = await action();
+    failpoint(label, 'after');
+    return result;
+  }
+
+  /**
+   * register + act, for a step that happens whole or not at all (a lease: the ledger is written in
+   * one rename, last). When it throws it changed nothing, so its inverse is dropped: a rollback
+   * must not wait again for the lock that made it fail, nor report a failure doctor cannot find.
+   * A SIGKILL mid-step still leaves the inverse in the journal.
+   */
+  async runAtomic<T>(label: string, undo: Undo, action: () => Promise<T>): Promise<T> {
+    const handle = this.register(label, undo);
+    let result: T;
+    try {
+      result = await action();
+    } catch (error) {
+      this.amend(handle, { kind: 'none' });
+      throw error;
+    }
+    failpoint(label, 'after');
+    return result;
+  }
+
+  /** Success: nothing to undo any more. */
+  disarm(): void {
+    this.disarmed = true;
+    removePath(this.file);
+  }
+
+  async unwind(): Promise<UnwindFailure[]> {
+    if (this.disarmed) return [];
+    const failures = await unwindSteps(this.repo, this.journal.steps, this.progress);
+    removePath(this.file);
+    return failures;
+  }
+
+  private persist(): void {
+    if (!this.disarmed) writeJsonAtomic(this.file, this.journal);
+  }
+}
+
+export async function unwindSteps(
+  repo: Repo,
+  steps: JournalStep[],
+  progress: (line: string) => void,
+): Promise<UnwindFailure[]> {
+  const failures: UnwindFailure[] = [];
+  const context: UnwindContext = { restored: dict() };
+  for (const step of [...steps].reverse()) {
+    try {
+      await runUndo(repo, step.undo, progress, context);
+    } catch (error) {
+      progress(`rollback of ${step.label} failed: ${messageOf(error)}`);
+      failures.push({ step: step.label, error });
+    }
+  }
+  return failures;
+}
+
+export function readJournal(repo: Repo, session: string): Journal | undefined {
+  return readJson<Journal>(paths.journalFile(repo, session));
+}
+
+/**
+ * Finish the unwinding of a command that died (its journal is still there). The caller holds the
+ * session lock, so the journal's writer is not running any more.
+ */
+export async function recoverJournal(
+  repo: Repo,
+  session: string,
+  progress: (line: string) => void,
+): Promise<{ journal: Journal; failures: UnwindFailure[] } | undefined> {
+  const journal = readJournal(repo, session);
+  if (!journal) return undefined;
+  progress(`finishing the rollback of an interrupted \`sess ${journal.command}\` (pid ${journal.pid}, ${journal.started})`);
+  const failures = await unwindSteps(repo, journal.steps, progress);
+  if (failures.length === 0) removePath(paths.journalFile(repo, session));
+  return { journal, failures };
+}
+
+/**
+ * Test hook for fault injection: SESS_FAILPOINT=label[,label...] makes that step fail right after
+ * its side effect (`label`), or kills sess with SIGKILL there (`label:kill`, `label:kill-before`), or
+ * holds sess still for MS milliseconds right before it (`label:pause=MS`, to open a race window).
+ */
+export function failpoint(label: string, phase: 'before' | 'after' = 'after'): void {
+  const spec = process.env.SESS_FAILPOINT;
+  if (!spec) return;
+  for (const point of spec.split(',')) {
+    if (phase === 'before' && point === `${label}:kill-before`) process.kill(process.pid, 'SIGKILL');
+    if (phase === 'before' && point.startsWith(`${label}:pause=`)) {
+      process.stderr.write(`failpoint ${label}: pausing\n`); // so that a test knows the window is open
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(point.slice(label.length + 7)));
+    }
+    if (phase === 'after' && point === `${label}:kill`) process.kill(process.pid, 'SIGKILL');
+    if (phase === 'after' && point === label) throw new Error(`failpoint ${label}`);
+  }
+}

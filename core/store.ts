@@ -1,0 +1,161 @@
+// The state store: one JSON file per session in the git common dir, written atomically (temp file +
+// rename). Writers of one session are serialised by its session lock (core/sessionLock.ts); readers
+// never lock and always see a whole file. `version` lets later versions read what this one wrote.
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { readJson, writeJsonAtomic, removePath } from '../adapters/fs.js';
+import { isProcessAlive, processStartTime } from '../adapters/process.js';
+import { paths, type Repo } from './repo.js';
+import type { Mode } from '../config/schema.js';
+import type { Runtime } from '../modes/placement.js';
+import type { ResolvedService } from './resolve.js';
+import type { ComposeRef } from '../modes/composeRuntime.js';
+
+export const STATE_VERSION = 1;
+
+export type SessionStatus = 'creating' | 'up' | 'down' | 'partial' | 'failed';
+
+export interface ServiceRecord {
+  runtime: Runtime;
+  /** Hash of the fully resolved definition: what re-up compares. */
+  hash: string;
+  def: ResolvedService;
+  /** Host services: pid and start time of the process group leader while it should run. */
+  pid?: number;
+  start?: string;
+  /** Host services: the value of SESS_SERVICE_ID its processes carry (finds helpers outside its group). */
+  marker?: string;
+  /** Size of the log when this instance started: a log probe reads only what came after. */
+  logOffset?: number;
+  /** false after `down` (or a stop): a stopped service is not "exited". */
+  wanted: boolean;
+}
+
+export interface SessionRecord {
+  version: number;
+  name: string;
+  branch: string;
+  mode: Mode;
+  worktree: string;
+  /** sess created the branch (so `rm` may delete it when it holds nothing of its own). */
+  createdBranch: boolean;
+  /** The commit the worktree started at: a branch still there has no work of its own to merge. */
+  baseCommit?: string;
+  created: string;
+  lastUp: string | null;
+  status: SessionStatus;
+  ports: Record<string, number>;
+  /**
+   * Every lease of the session by name: the named ports and compose's extra ports (`compose:...`).
+   * What `sess doctor --fix` rebuilds a corrupt ledger from; records written before it have only `ports`.
+   */
+  leases?: Record<string, number>;
+  /** --mode/--host/--container given to an earlier `up`: they stick to the session. */
+  overrides: { mode?: Mode; host: string[]; container: string[] };
+  /** Hash of sess.yaml's text + mode + overrides + HEAD at the last completed up: the fast no-op check. */
+  inputHash: string | null;
+  head: string | null;
+  services: Record<string, ServiceRecord>;
+  /** The env of hooks, `env` and `exec`, kept so that down/rm/env/exec never need to parse sess.yaml. */
+  hostEnv: Record<string, string>;
+  /** Paths sess wrote into the worktree (env file, links): not the user's uncommitted work. */
+  ownFiles: string[];
+  hooks: { pre_down: string[] };
+  /** The compose project, when some service runs in compose. */
+  compose?: ComposeRef;
+  /** Files whose text decides the no-op check besides sess.yaml (compose files, worktree-relative). */
+  inputFiles: string[];
+  /** a pull request sandbox: which one, and the commit it runs */
+  pr?: { number: number; remote: string; commit: string; ref: string };
+}
+
+/** A service that is not meant to run any more (down, or found dead): no pid to look after. */
+export function markStopped(svc: ServiceRecord): void {
+  svc.wanted = false;
+  delete svc.pid;
+  delete svc.start;
+  delete svc.marker;
+}
+
+export function readSession(repo: Repo, name: string): SessionRecord | undefined {
+  const record = readJson<SessionRecord>(paths.sessionFile(repo, name));
+  if (record && record.version > STATE_VERSION) {
+    throw new Error(
+      `session ${name} was written by a newer sess (state version ${record.version}); upgrade sess`,
+    );
+  }
+  return record;
+}
+
+export function writeSession(repo: Repo, record: SessionRecord): void {
+  writeJsonAtomic(paths.sessionFile(repo, record.name), { ...record, version: STATE_VERSION });
+}
+
+export function listSessionNames(repo: Repo): string[] {
+  try {
+    return readdirSync(paths.sessionsDir(repo)).filter((n) => !n.startsWith('.')).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Every session with a record; a fresh session whose up never completed has none and is not listed. */
+export function listSessions(repo: Repo): SessionRecord[] {
+  const out: SessionRecord[] = [];
+  for (const name of listSessionNames(repo)) {
+    const record = readSession(repo, name);
+    if (record) out.push(record);
+  }
+  return out;
+}
+
+export function removeSessionDir(repo: Repo, name: string): void {
+  removePath(paths.sessionDir(repo, name));
+}
+
+/**
+ * A session whose first `up` is running: it exists from the moment that up holds the session's
+ * lock (SPEC: status `creating`), before it has a record. Written by that up, removed when it ends;
+ * one whose writer died is not a session.
+ */
+export interface CreatingMark {
+  name: string;
+  branch: string;
+  /** known once the up has read the config */
+  mode: Mode | null;
+  worktree: string | null;
+  pid: number;
+  start: string | null;
+  started: string;
+}
+
+export function markCreating(repo: Repo, mark: Omit<CreatingMark, 'pid' | 'start' | 'started'>): void {
+  const full: CreatingMark = { ...mark, pid: process.pid, start: processStartTime(process.pid), started: new Date().toISOString() };
+  writeJsonAtomic(paths.creatingFile(repo, mark.name), full);
+}
+
+/** The mark of a session being created right now (its writer alive, no record yet). */
+export function readCreating(repo: Repo, name: string): CreatingMark | undefined {
+  let mark: CreatingMark | undefined;
+  try {
+    mark = readJson<CreatingMark>(paths.creatingFile(repo, name));
+  } catch {
+    return undefined; // half a mark is no mark
+  }
+  if (!mark || existsSync(paths.sessionFile(repo, name))) return undefined;
+  return isProcessAlive(mark.pid, mark.start ?? 'unknown') ? mark : undefined;
+}
+
+/** The up that wrote the mark ends: the mark goes, and the session folder if nothing else is in it. */
+export function clearCreating(repo: Repo, name: string): void {
+  removePath(paths.creatingFile(repo, name));
+  try {
+    rmdirSync(paths.sessionDir(repo, name));
+    rmdirSync(paths.sessionsDir(repo)); // an up that made nothing leaves nothing
+  } catch {
+    /* not empty (the session exists, a journal is left to finish, other sessions): kept */
+  }
+}
+
+export function listCreating(repo: Repo): CreatingMark[] {
+  return listSessionNames(repo).flatMap((n) => readCreating(repo, n) ?? []);
+}

@@ -1,0 +1,85 @@
+// A session as `up`, `status` and `ls` show it (SPEC.md "--json shapes"), with live service states.
+import { isRunning } from '../modes/hostProcess.js';
+import type { CreatingMark, SessionRecord, SessionStatus, ServiceRecord } from './store.js';
+import { own } from '../common/records.js';
+
+export type ServiceState = 'running' | 'stopped' | 'exited' | 'unhealthy';
+
+export interface ServiceView {
+  name: string;
+  runtime: 'host' | 'compose';
+  state: ServiceState;
+  pid?: number;
+  ports: Record<string, number>;
+}
+
+export interface SessionView {
+  name: string;
+  branch: string;
+  mode: string;
+  status: SessionStatus;
+  worktree: string;
+  ports: Record<string, number>;
+  services: ServiceView[];
+}
+
+/** State of compose services, by service name, as the engine reports it (see modes/compose). */
+export type ComposeStates = Record<string, ServiceState>;
+
+export function serviceState(rec: ServiceRecord, name: string, compose?: ComposeStates): ServiceState {
+  if (rec.runtime === 'compose') {
+    const state = own(compose, name);
+
+    if (!rec.wanted) return state === 'running' ? 'running' : 'stopped';
+    return state ?? 'exited';
+  }
+  if (!rec.wanted) return 'stopped';
+  return isRunning(rec) ? 'running' : 'exited';
+}
+
+export function sessionView(record: SessionRecord, compose?: ComposeStates): SessionView {
+  const services: ServiceView[] = Object.entries(record.services).map(([name, rec]) => {
+    const state = serviceState(rec, name, compose);
+    const view: ServiceView = { name, runtime: rec.runtime, state, ports: rec.def.ports };
+    if (rec.runtime === 'host' && state === 'running' && rec.pid !== undefined) view.pid = rec.pid;
+    return view;
+  });
+  return {
+    name: record.name,
+    branch: record.branch,
+    mode: record.mode,
+    status: statusOf(record, services),
+    worktree: record.worktree,
+    ports: record.ports,
+    services,
+  };
+}
+
+function statusOf(record: SessionRecord, services: ServiceView[]): SessionStatus {
+  const wanted = Object.values(record.services).filter((s) => s.wanted).length;
+  const running = services.filter((s) => s.state === 'running').length;
+  if (wanted === 0 && running === 0) return record.status === 'failed' ? 'failed' : 'down';
+  if (running === services.length && wanted === services.length) return 'up';
+  // meant to run, and not one does: every service died
+  if (running === 0) return 'failed';
+  return record.status === 'failed' ? 'failed' : 'partial';
+}
+
+/** Where a person points a browser: the origin of each service's http ready probe. */
+export function serviceUrls(record: SessionRecord): Record<string, string> {
+  const urls: Record<string, string> = {};
+  for (const [name, rec] of Object.entries(record.services)) {
+    if (rec.def.ready?.kind !== 'http') continue;
+    try {
+      urls[name] = new URL(rec.def.ready.url).origin + '/';
+    } catch {
+      /* not a URL: no link */
+    }
+  }
+  return urls;
+}
+
+/** A session whose first `up` is running: no services, no ports yet. */
+export function creatingView(mark: CreatingMark): SessionView {
+  return { name: mark.name, branch: mark.branch, mode: mark.mode ?? '', status: 'creating', worktree: mark.worktree ?? '', ports: {}, services: [] };
+}

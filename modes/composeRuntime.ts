@@ -1,0 +1,184 @@
+// Compose services of a session: find, start (one `compose up --wait` per batch), stop, read state.
+import {
+  composeDown,
+  composeUp,
+  containerLogsTail,
+  containersByLabel,
+  projectNetworks,
+  projectVolumes,
+  removeContainers,
+  removeNetworks,
+  removeVolumes,
+  stopContainers,
+  type ComposeCli,
+  type Container,
+} from '../adapters/compose.js';
+import { indent, SessError, WorkError } from '../common/errors.js';
+import { sleep } from '../adapters/process.js';
+import { LABEL_REPO, LABEL_SERVICE, LABEL_SESSION } from './labels.js';
+import { dict, own } from '../common/records.js';
+
+/** What down/rm/status/logs need of a session's compose project, kept in its state. */
+export interface ComposeRef {
+  project: string;
+  cli: ComposeCli;
+  files: string[];
+  projectDir: string;
+}
+
+export type ContainerState = 'running' | 'exited' | 'unhealthy';
+
+/** State of each sess service of each session of a repository, from one `docker ps`. */
+export async function composeStatesOfRepo(engine: string, repoId: string): Promise<Record<string, Record<string, ContainerState>>> {
+  const out = dict<Record<string, ContainerState>>();
+  for (const c of await containersByLabel(engine, [`${LABEL_REPO}=${repoId}`])) {
+    const session = c.labels[LABEL_SESSION];
+    const service = c.labels[LABEL_SERVICE];
+    if (!session || !service) continue;
+    const state = containerState(c);
+    const bySession = own(out, session) ?? (out[session] = dict());
+
+    const previous = own(bySession, service);
+
+    // a service with several containers is as well as its worst one
+    if (!previous || rank(state) > rank(previous)) bySession[service] = state;
+  }
+  return out;
+}
+
+const rank = (s: ContainerState) => ({ running: 0, unhealthy: 1, exited: 2 })[s];
+
+function containerState(c: Container): ContainerState {
+  if (c.state !== 'running') return 'exited';
+  return c.health === 'unhealthy' ? 'unhealthy' : 'running';
+}
+
+/** Everything of the project that exists now: what a rollback must leave in place. */
+export interface ProjectSnapshot {
+  containers: { id: string; running: boolean }[];
+  volumes: string[];
+  networks: string[];
+}
+
+export async function snapshotProject(engine: string, project: string): Promise<ProjectSnapshot> {
+  const [containers, volumes, networks] = await Promise.all([
+    containersByLabel(engine, [`com.docker.compose.project=${project}`]),
+    projectVolumes(engine, project),
+    projectNetworks(engine, project),
+  ]);
+  return { containers: containers.map((c) => ({ id: c.id, running: c.state === 'running' })), volumes, networks };
+}
+
+/**
+ * Undo a `compose up`: containers it created go, containers it started are stopped again, volumes
+ * and networks it created go; what existed before stays as it was (a resumed session keeps its
+ * volumes and the services it already had running).
+ */
+export async function rollbackProject(engine: string, project: string, before: ProjectSnapshot, grace: number): Promise<void> {
+  const known = new Map(before.containers.map((c) => [c.id, c.running]));
+  // A compose client cut off mid-way (Ctrl+C, SIGKILL) can leave the engine finishing a container
+  // it was creating: look again until a look finds nothing more to take away.
+  for (let round = 0; round < 6; round++) {
+    const now = await containersByLabel(engine, [`com.docker.compose.project=${project}`]);
+    const created = now.filter((c) => !known.has(c.id)).map((c) => c.id);
+    const started = now.filter((c) => known.get(c.id) === false && c.state === 'running').map((c) => c.id);
+    if (created.length === 0 && started.length === 0 && round > 0) break;
+    await stopContainers(engine, [...created, ...started], grace);
+    await removeContainers(engine, created);
+    await sleep(round === 0 ? 200 : 400);
+  }
+  const volumes = (await projectVolumes(engine, project)).filter((v) => !before.volumes.includes(v));
+  await removeVolumes(engine, volumes);
+  const networks = (await projectNetworks(engine, project)).filter((n) => !before.networks.includes(n));
+  await removeNetworks(engine, networks);
+}
+
+export async function startCompose(
+  ref: ComposeRef,
+  env: NodeJS.ProcessEnv,
+  services: string[],
+  waitTimeout: number,
+  signal?: AbortSignal,
+  options: { noDeps?: boolean; build?: boolean } = {},
+): Promise<void> {
+  const project = { cli: ref.cli, name: ref.project, files: ref.files, projectDir: ref.projectDir, env };
+  const started = Date.now();
+  try {
+    await composeUp(project, services, { waitTimeout, signal, noDeps: !!options.noDeps, build: !!options.build });
+  } catch (error) {
+    if (signal?.aborted || !(error instanceof SessError)) throw error;
+    throw new WorkError(`compose could not start ${services.join(', ')}: ${error.message}${await failingLogs(ref)}`, {
+      cause: error,
+    });
+  }
+  // Compose 2.26 can end `up --wait` with success when its deadline passes while it still waits
+  // for a dependency: a call that took the whole wait is checked against the engine.
+  if (Date.now() - started >= waitTimeout * 1000 * 0.9) {
+    const notUp = await servicesNotUp(ref, services);
+    if (notUp.length) {
+      const states = notUp.map((n) => `${n.service} (${n.state})`).join(', ');
+      throw new WorkError(
+        `compose could not start ${notUp.map((n) => n.service).join(', ')}: after ${waitTimeout}s (compose's wait ended without saying so): ${states}${await failingLogs(ref, notUp.map((n) => n.service))}`,
+      );
+    }
+  }
+}
+
+/**
+ * Services of these that have no container running and healthy (a one-shot that exited 0 is up),
+ * with what the engine says of them. One-off containers (`compose run`) are not the service's.
+ */
+async function servicesNotUp(ref: ComposeRef, services: string[]): Promise<{ service: string; state: string }[]> {
+  const containers = (await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`])).filter(
+    (c) => c.labels['com.docker.compose.oneoff'] !== 'True',
+  );
+  const up = (c: Container) => (c.state === 'running' && (c.health === '' || c.health === 'healthy')) || (c.state === 'exited' && c.exitCode === 0);
+  const describe = (c: Container) =>
+    c.state === 'running' ? `health ${c.health}` : c.state === 'exited' ? `exited ${c.exitCode ?? '?'}` : c.state === 'created' ? 'created, never started' : c.state;
+  const out: { service: string; state: string }[] = [];
+  for (const service of services) {
+    const own = containers.filter((c) => c.service === service);
+    if (own.length === 0) out.push({ service, state: 'no container' });
+    else if (!own.every(up)) out.push({ service, state: own.filter((c) => !up(c)).map(describe).join(', ') });
+  }
+  return out;
+}
+
+/** The tail of the logs of containers that are not running or not healthy, for the error message. */
+async function failingLogs(ref: ComposeRef, alsoStarting: string[] = []): Promise<string> {
+  const containers = await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`]).catch(() => []);
+  const bad = containers.filter(
+    (c) => (c.state !== 'running' && c.exitCode !== 0) || c.health === 'unhealthy' || (alsoStarting.includes(c.service) && c.health === 'starting'),
+  );
+  const parts: string[] = [];
+  for (const c of bad.slice(0, 3)) {
+    const tail = await containerLogsTail(ref.cli.engine, c.id, 15);
+    parts.push(`\n${c.service} (${c.state}${c.health ? `, ${c.health}` : ''}${c.exitCode !== null ? `, exit ${c.exitCode}` : ''})${tail ? `:\n${indent(tail)}` : ''}`);
+  }
+  return parts.join('');
+}
+
+/** Stop and remove the containers of some services (a replacement, a service that left the config). */
+export async function removeServiceContainers(ref: ComposeRef, composeServices: string[], grace: number): Promise<void> {
+  const containers = await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`]);
+  const ids = containers.filter((c) => composeServices.includes(c.service)).map((c) => c.id);
+  await stopContainers(ref.cli.engine, ids, grace);
+  await removeContainers(ref.cli.engine, ids);
+}
+
+/** `compose down` of the project: containers and networks go, volumes only with `volumes`. */
+export async function downProject(ref: ComposeRef, volumes: boolean): Promise<void> {
+  await composeDown({ cli: ref.cli, name: ref.project, projectDir: ref.projectDir, env: process.env }, volumes);
+  if (volumes) {
+    // volumes compose no longer knows of (a service removed from the files) go too
+    await removeVolumes(ref.cli.engine, await projectVolumes(ref.cli.engine, ref.project));
+  }
+}
+
+export async function isComposeServiceUp(ref: ComposeRef, composeService: string): Promise<boolean> {
+  const containers = await containersByLabel(ref.cli.engine, [
+    `com.docker.compose.project=${ref.project}`,
+    `com.docker.compose.service=${composeService}`,
+  ]);
+  return containers.some((c) => c.state === 'running');
+}

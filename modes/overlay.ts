@@ -1,0 +1,169 @@
+// The compose overlay of a session, written as data (yaml library, `!override`/`!reset` tags):
+// compose merges it over the user's files so that two sessions of one project never share a port,
+// a container name, a network or a volume, and every container carries our labels.
+import { createHash } from 'node:crypto';
+import { Document, Scalar, YAMLMap, YAMLSeq } from 'yaml';
+import type { ComposeModel, ComposeService } from '../adapters/compose.js';
+
+import { LABEL_REPO, LABEL_SERVICE, LABEL_SESSION } from './labels.js';
+import { own } from '../common/records.js';
+
+/** Compose services sess runs elsewhere (on the host) get this profile, so compose never starts them. */
+export const ON_HOST_PROFILE = 'sess-on-host';
+
+export interface SessComposeService {
+  /** the sess.yaml service that names this compose service */
+  name: string;
+  runtime: 'host' | 'compose';
+  /** named port -> [container port, leased host port] */
+  ports: Record<string, [number, number]>;
+  env: Record<string, string>;
+  /** sess.yaml depends_on that are compose services too (compose orders them) */
+  dependsOn: string[];
+}
+
+export interface OverlayInput {
+  project: string;
+  model: ComposeModel;
+  /** by compose service name */
+  managed: Record<string, SessComposeService>;
+  labels: { repo: string; session: string };
+  /** env for compose services that sess.yaml does not name */
+  baseEnv: Record<string, string>;
+  /** host ports leased for published ports that are not named ports: `${service}.${target}` -> port */
+  extraPorts: Record<string, number>;
+}
+
+/** Published ports of the base files that no named port covers: each needs a lease of its own. */
+export function unnamedPublishedPorts(model: ComposeModel, managed: Record<string, SessComposeService>): string[] {
+  const keys: string[] = [];
+  for (const [name, svc] of Object.entries(model.services)) {
+    if (own(managed, name)?.runtime === 'host') continue;
+    const named = new Set(Object.values(own(managed, name)?.ports ?? {}).map(([target]) => target));
+    for (const port of svc.ports ?? []) {
+      if (port.published === undefined || port.published === '' || named.has(port.target)) continue;
+      keys.push(`${name}.${port.target}${port.protocol && port.protocol !== 'tcp' ? `/${port.protocol}` : ''}`);
+    }
+  }
+  return [...new Set(keys)];
+}
+
+export function buildOverlay(input: OverlayInput): { yaml: string; notes: string[] } {
+  const { model, managed } = input;
+  const notes: string[] = [];
+  const doc = new Document({});
+  const onHost = new Set(Object.entries(managed).filter(([, m]) => m.runtime === 'host').map(([n]) => n));
+  const set = (path: (string | number)[], value: unknown, tag?: string) => {
+    const node = value instanceof Scalar || value instanceof YAMLMap || value instanceof YAMLSeq ? value : doc.createNode(value);
+    if (tag) node.tag = tag;
+    doc.setIn(path, node);
+  };
+  const reset = () => {
+    const s = new Scalar(null);
+    s.tag = '!reset';
+    return s;
+  };
+
+  for (const [name, svc] of Object.entries(model.services)) {
+    const at = ['services', name];
+    const mine = own(managed, name);
+    if (svc.container_name) {
+      set([...at, 'container_name'], reset());
+      notes.push(`compose service ${name}: container_name ${svc.container_name} dropped (each session names its own)`);
+    }
+    set([...at, 'labels'], { [LABEL_REPO]: input.labels.repo, [LABEL_SESSION]: input.labels.session, [LABEL_SERVICE]: mine?.name ?? name });
+    if (mine?.runtime === 'host') {
+      set([...at, 'profiles'], [ON_HOST_PROFILE], '!override');
+      set([...at, 'ports'], [], '!override');
+      continue;
+    }
+    set([...at, 'ports'], portsOf(name, svc, mine, input.extraPorts, notes), '!override');
+    set([...at, 'environment'], escapeDollars(mine?.env ?? input.baseEnv));
+    set([...at, 'extra_hosts'], ['host.docker.internal:host-gateway']);
+    const deps = dependsOn(svc, mine, onHost, model);
+    if (deps) set([...at, 'depends_on'], deps, '!override');
+  }
+
+  for (const kind of ['volumes', 'networks'] as const) {
+    for (const [key, def] of Object.entries(model[kind] ?? {})) {
+      if (!def || def.external) {
+        if (def?.external) notes.push(`${kind.slice(0, -1)} ${def.name ?? key} is external: every session shares it`);
+        continue;
+      }
+      if (def.name && def.name !== `${input.project}_${key}`) {
+        set([kind, key, 'name'], reset());
+        notes.push(`${kind.slice(0, -1)} ${key}: fixed name ${def.name} dropped (each session has its own)`);
+      }
+    }
+  }
+  return { yaml: doc.toString(), notes };
+}
+
+function portsOf(
+  name: string,
+  svc: ComposeService,
+  mine: SessComposeService | undefined,
+  extra: Record<string, number>,
+  notes: string[],
+): object[] {
+  const out: object[] = [];
+  const named = new Map<number, number>();
+  for (const [target, leased] of Object.values(mine?.ports ?? {})) named.set(target, leased);
+  for (const [target, leased] of named) {
+    out.push({ target, published: String(leased), host_ip: '127.0.0.1', protocol: 'tcp' });
+  }
+  for (const port of svc.ports ?? []) {
+    if (named.has(port.target)) continue;
+    if (port.published === undefined || port.published === '') {
+      // a random host port cannot collide; it still stays off the network
+      out.push({ ...port, host_ip: '127.0.0.1' });
+      continue;
+    }
+    const proto = port.protocol && port.protocol !== 'tcp' ? `/${port.protocol}` : '';
+    const leased = own(extra, `${name}.${port.target}${proto}`);
+    if (leased === undefined) continue;
+    out.push({ target: port.target, published: String(leased), host_ip: '127.0.0.1', protocol: port.protocol ?? 'tcp' });
+    notes.push(`compose service ${name}: published port ${port.published}->${port.target}${proto} moved to 127.0.0.1:${leased}`);
+  }
+  return out;
+}
+
+/** depends_on without services that run on the host, plus sess.yaml's compose-to-compose depends_on. */
+function dependsOn(
+  svc: ComposeService,
+  mine: SessComposeService | undefined,
+  onHost: Set<string>,
+  model: ComposeModel,
+): Record<string, object> | undefined {
+  const base = svc.depends_on ?? {};
+  const deps: Record<string, object> = {};
+  let changed = false;
+  for (const [dep, how] of Object.entries(base)) {
+    if (onHost.has(dep)) changed = true;
+    else deps[dep] = how;
+  }
+  for (const dep of mine?.dependsOn ?? []) {
+    const target = own(model.services, dep);
+    if (own(deps, dep) || onHost.has(dep) || !target) continue;
+    const healthy = target.healthcheck && !target.healthcheck.disable;
+
+    deps[dep] = { condition: healthy ? 'service_healthy' : 'service_started', required: true };
+    changed = true;
+  }
+  return changed ? deps : undefined;
+}
+
+/** Compose interpolates `$` in the files it reads, the overlay included: values are ours, literal. */
+function escapeDollars(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replaceAll('$', '$$$$')]));
+}
+
+/** A compose project name of the repository's stable id and the session: lowercase, [a-z0-9_-]. */
+export function projectName(repoName: string, repoId: string, session: string): string {
+  const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+|[-_]+$/g, '');
+  const name = slug(session) || 'session';
+  // Session names that make the same slug (x.y and x-y, Foo and foo) must not share a project:
+  // a name the slug changed (or cut) gets a short hash of itself. The repository id stays whole.
+  const distinct = name === session && name.length <= 50 ? '' : `-${createHash('sha256').update(session).digest('hex').slice(0, 6)}`;
+  return `sess-${(slug(repoName) || 'repo').slice(0, 30)}-${name.slice(0, 50)}${distinct}-${repoId.slice(0, 8)}`;
+}

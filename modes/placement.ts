@@ -1,0 +1,50 @@
+// Where each service runs: the table of SPEC.md "Three modes", plus --host/--container for one session.
+import type { Config, Mode, ServiceConfig } from '../config/schema.js'; // types only
+import { UsageError } from '../common/errors.js';
+import { hasOwn } from '../common/records.js';
+
+export type Runtime = 'host' | 'compose';
+export type Placement = Record<string, Runtime>;
+
+export interface Overrides {
+  host: string[];
+  container: string[];
+}
+
+const byMode: Record<Mode, (svc: ServiceConfig, name: string, config: Config) => Runtime> = {
+  // compose: everything that has a compose definition; host: only services without one.
+  container: (svc) => (svc.compose ? 'compose' : 'host'),
+  // compose: the dependencies; host: the services named in hybrid.host.
+  hybrid: (svc, name, config) =>
+    (config.hybrid?.host ?? []).includes(name) || !svc.compose ? 'host' : 'compose',
+  // host: everything that has a host definition; compose: only services without one.
+  host: (svc) => (svc.host ? 'host' : 'compose'),
+};
+
+export function placeServices(config: Config, mode: Mode, overrides: Overrides): Placement {
+  for (const name of [...overrides.host, ...overrides.container]) {
+    if (!hasOwn(config.services, name)) {
+
+      throw new UsageError(`no service named "${name}" in sess.yaml`, {
+        hint: `services: ${Object.keys(config.services).join(', ')}`,
+      });
+    }
+  }
+  const both = overrides.host.filter((n) => overrides.container.includes(n));
+  if (both.length) throw new UsageError(`--host and --container both name ${both.join(', ')}`);
+
+  const placement: Placement = {};
+  for (const [name, svc] of Object.entries(config.services)) {
+    let runtime = byMode[mode](svc, name, config);
+    if (overrides.host.includes(name)) {
+      if (!svc.host) throw new UsageError(`--host ${name}: service "${name}" has no host: definition`);
+      runtime = 'host';
+    }
+    if (overrides.container.includes(name)) {
+      if (!svc.compose) throw new UsageError(`--container ${name}: service "${name}" has no compose: definition`);
+      runtime = 'compose';
+    }
+    placement[name] = runtime;
+  }
+  return placement;
+}
