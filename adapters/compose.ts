@@ -24,7 +24,10 @@ const CANDIDATES: { command: string[]; engine: string }[] = [
 ];
 
 function versionAtLeast(version: string, min: number[]): boolean {
-  const parts = version.replace(/^v/, '').split(/[.-]/).map((p) => parseInt(p, 10));
+  const parts = version
+    .replace(/^v/, '')
+    .split(/[.-]/)
+    .map((p) => parseInt(p, 10));
   for (let i = 0; i < min.length; i++) {
     const a = parts[i] ?? 0;
     if (Number.isNaN(a)) return false;
@@ -85,11 +88,10 @@ export interface ComposeProject {
 
 function compose(p: ComposeProject, args: string[], options: RunOptions = {}) {
   const fileArgs = p.files.flatMap((f) => ['-f', f]);
-  return run(
-    p.cli.command[0]!,
-    [...p.cli.command.slice(1), '-p', p.name, '--project-directory', p.projectDir, ...fileArgs, ...args],
-    { env: p.env, ...options },
-  );
+  return run(p.cli.command[0]!, [...p.cli.command.slice(1), '-p', p.name, '--project-directory', p.projectDir, ...fileArgs, ...args], {
+    env: p.env,
+    ...options,
+  });
 }
 
 /** The merged model of the user's files, every profile enabled: compose's own view of the project. */

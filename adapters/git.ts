@@ -251,11 +251,9 @@ export async function uncommittedChanges(worktree: string, ours: string[]): Prom
 
 /** Commits on `branch` that no other branch or remote-tracking ref has: lost if the branch went. */
 export async function unpushedCommits(branch: string, cwd: string): Promise<string[]> {
-  const r = await git(
-    ['rev-list', `refs/heads/${branch}`, '--not', `--exclude=${branch}`, '--branches', '--remotes', '--tags'],
-    cwd,
-    { allowFailure: true },
-  );
+  const r = await git(['rev-list', `refs/heads/${branch}`, '--not', `--exclude=${branch}`, '--branches', '--remotes', '--tags'], cwd, {
+    allowFailure: true,
+  });
   return r.exitCode === 0 ? r.stdout.split('\n').filter(Boolean) : [];
 }
 

@@ -45,7 +45,6 @@ export class LogMatcher {
     this.start();
   }
 
-
   /**
    * One attempt: read what the service wrote since the last one and match everything so far.
    * `limitMs`: how long the match may take (at least, see MATCH_LIMIT_MS for the most).
@@ -61,7 +60,6 @@ export class LogMatcher {
         final: true,
         detail:
           `the regex /${this.pattern}/ did not finish within ${Number((limit / 1000).toFixed(1))}s on ${this.chars} characters of output ` +
-
           '(likely catastrophic backtracking: a repeated group that can match the same text in many ways, such as (a+)+)',
       };
     }
@@ -114,7 +112,8 @@ export class LogMatcher {
       };
       const onMessage = (matched: boolean) => finish(() => resolve(matched), false);
       const onError = (error: Error) => finish(() => resolve(`the regex /${this.pattern}/ could not run: ${error.message}`), true);
-      const onExit = (code: number) => finish(() => resolve(`the regex /${this.pattern}/ could not run (its worker ended with ${code})`), true);
+      const onExit = (code: number) =>
+        finish(() => resolve(`the regex /${this.pattern}/ could not run (its worker ended with ${code})`), true);
       const onAbort = () => finish(() => reject(new CancelledError()), true);
       const timer = setTimeout(() => finish(() => resolve('slow'), true), limitMs);
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);

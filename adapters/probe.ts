@@ -111,7 +111,8 @@ export async function cmdOnce(
 ): Promise<ProbeOutcome> {
   const r = await runShell(script, { cwd, env, signal, allowFailure: true, timeoutMs: limitMs });
   if (r.exitCode === 0) return { ready: true, detail: 'exited with 0' };
-  const how = r.exitCode === null ? `did not finish in ${Math.round(limitMs / 1000)}s (stopped with ${r.signal})` : `exited with ${r.exitCode}`;
+  const how =
+    r.exitCode === null ? `did not finish in ${Math.round(limitMs / 1000)}s (stopped with ${r.signal})` : `exited with ${r.exitCode}`;
   const tail = tailLines(r.stderr.trim() ? r.stderr : r.stdout, 5);
   return notReady(tail ? `${how}:\n${tail}` : how);
 }

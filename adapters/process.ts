@@ -63,9 +63,7 @@ export function run(file: string, args: string[], options: RunOptions = {}): Pro
       setTimeout(() => killGroup('SIGKILL'), 2000).unref();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = options.timeoutMs
-      ? setTimeout(() => killGroup('SIGKILL'), options.timeoutMs)
-      : undefined;
+    const timer = options.timeoutMs ? setTimeout(() => killGroup('SIGKILL'), options.timeoutMs) : undefined;
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       stdout += d;
       if (options.echo) process.stderr.write(d);
@@ -100,11 +98,7 @@ export function runShell(script: string, options: RunOptions): Promise<RunResult
 }
 
 /** Run a command attached to our terminal (sess exec); resolves with its exit code. */
-export function runInteractive(
-  file: string,
-  args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv },
-): Promise<number> {
+export function runInteractive(file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: 'inherit' });
     const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
@@ -152,9 +146,7 @@ export function spawnDetached(
       detached: true,
     });
     return new Promise((resolve, reject) => {
-      child.once('error', (error) =>
-        reject(new SubprocessError(command, null, error.message, { cause: error })),
-      );
+      child.once('error', (error) => reject(new SubprocessError(command, null, error.message, { cause: error })));
       child.once('spawn', () => {
         child.unref();
         const pid = child.pid!;
@@ -341,12 +333,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Run a command and hand over its output line by line (stdout and stderr) until it ends or `signal` aborts. */
-export function streamLines(
-  file: string,
-  args: string[],
-  onLine: (line: string) => void,
-  signal?: AbortSignal,
-): Promise<void> {
+export function streamLines(file: string, args: string[], onLine: (line: string) => void, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const split = () => {

@@ -65,7 +65,6 @@ function report(name, sessTimes, baseTimes, target, baseline) {
   process.stderr.write(`  ${name}: ratio ${ratio.toFixed(2)} (target <= ${target})\n`);
 }
 
-
 async function freshHostUp(bootMs) {
   const { root, git } = makeRepo('bench-host', `fresh-${bootMs}`);
   env.BOOT_MS = String(bootMs);
@@ -182,20 +181,32 @@ async function reupHost(bootMs) {
   const { root } = makeRepo('bench-reup', `reup-${bootMs}`);
   env.BOOT_MS = String(bootMs);
   sess(['up', 'rel'], root);
-  const wt = JSON.parse(spawnSync(process.execPath, [BIN, 'status', 'rel', '--json'], { cwd: root, env, encoding: 'utf8' }).stdout).worktree;
+  const wt = JSON.parse(
+    spawnSync(process.execPath, [BIN, 'status', 'rel', '--json'], { cwd: root, env, encoding: 'utf8' }).stdout,
+  ).worktree;
   const file = join(wt, 'sess.yaml');
   const text = readFileSync(file, 'utf8');
   // the raw baseline: the same web, started by hand beside it, restarted by hand
   const port = await freePort();
   const log = join(tmp, 'raw-web.log');
-  const first = spawnSync('sh', ['-c', `cd ${wt} && (WEB_VERSION=1 setsid sh -c "node servers/http.js ${port}" >>${log} 2>&1 </dev/null & echo $!) && until curl -fs -o /dev/null http://127.0.0.1:${port}/health; do sleep 0.05; done`], { encoding: 'utf8', env });
+  const first = spawnSync(
+    'sh',
+    [
+      '-c',
+      `cd ${wt} && (WEB_VERSION=1 setsid sh -c "node servers/http.js ${port}" >>${log} 2>&1 </dev/null & echo $!) && until curl -fs -o /dev/null http://127.0.0.1:${port}/health; do sleep 0.05; done`,
+    ],
+    { encoding: 'utf8', env },
+  );
   let pgid = first.stdout.trim().split('\n')[0];
   const sessTimes = [];
   const rawTimes = [];
   for (let i = -2; i < ROUNDS; i++) {
     const version = String(2 + (i & 1));
     const t0 = process.hrtime.bigint();
-    const r = spawnSync('bash', [join(ROOT, 'bench', 'raw-host-restart.sh'), pgid, wt, String(port), log, version], { encoding: 'utf8', env });
+    const r = spawnSync('bash', [join(ROOT, 'bench', 'raw-host-restart.sh'), pgid, wt, String(port), log, version], {
+      encoding: 'utf8',
+      env,
+    });
     const raw = Number(process.hrtime.bigint() - t0) / 1e6;
     pgid = r.stdout.trim();
     writeFileSync(file, text.replace('WEB_VERSION: "1"', `WEB_VERSION: "${version}"`));
@@ -221,7 +232,9 @@ async function reupHost(bootMs) {
 function reupContainer() {
   const { root } = makeRepo('bench-reup-container', 'reup-c');
   sess(['up', 'rel'], root);
-  const wt = JSON.parse(spawnSync(process.execPath, [BIN, 'status', 'rel', '--json'], { cwd: root, env, encoding: 'utf8' }).stdout).worktree;
+  const wt = JSON.parse(
+    spawnSync(process.execPath, [BIN, 'status', 'rel', '--json'], { cwd: root, env, encoding: 'utf8' }).stdout,
+  ).worktree;
   const file = join(wt, 'sess.yaml');
   const text = readFileSync(file, 'utf8');
   const project = `sess-bench-reup-${process.pid}`;
@@ -270,11 +283,18 @@ try {
 }
 
 const pad = (s, n) => String(s).padEnd(n);
-console.log(`\nsess bench: ${ROUNDS} rounds, medians, ${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} cpus`);
+console.log(
+  `\nsess bench: ${ROUNDS} rounds, medians, ${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} cpus`,
+);
 console.log(pad('benchmark', 40) + pad('ratio', 8) + pad('target', 12) + pad('sess ms', 10) + pad('base ms', 10) + 'baseline');
 for (const r of results) {
   const ok = r.ratio <= r.target ? 'ok' : 'OVER';
   console.log(
-    pad(r.name, 40) + pad(r.ratio.toFixed(2), 8) + pad(`<=${r.target} ${ok}`, 12) + pad(r.sess.toFixed(0), 10) + pad(r.base.toFixed(0), 10) + r.baseline,
+    pad(r.name, 40) +
+      pad(r.ratio.toFixed(2), 8) +
+      pad(`<=${r.target} ${ok}`, 12) +
+      pad(r.sess.toFixed(0), 10) +
+      pad(r.base.toFixed(0), 10) +
+      r.baseline,
   );
 }

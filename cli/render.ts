@@ -17,7 +17,13 @@ function table(rows: string[][]): string {
 const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 const stateColor = (s: string) =>
-  s === 'up' || s === 'running' ? green(s) : s === 'down' || s === 'stopped' ? dim(s) : s === 'partial' || s === 'creating' ? yellow(s) : red(s);
+  s === 'up' || s === 'running'
+    ? green(s)
+    : s === 'down' || s === 'stopped'
+      ? dim(s)
+      : s === 'partial' || s === 'creating'
+        ? yellow(s)
+        : red(s);
 
 const portsText = (ports: Record<string, number>) =>
   Object.entries(ports)
@@ -75,8 +81,11 @@ export function renderUp(view: SessionView, urls: Record<string, string>): strin
   const lines = [`${bold(view.name)} is ${stateColor(view.status)} (${view.mode} mode, branch ${view.branch})`];
   const rows: string[][] = [['  worktree', view.worktree]];
   for (const s of view.services) {
-    const where = own(urls, s.name) ?? Object.values
-(s.ports).map((p) => `127.0.0.1:${p}`).join(' ');
+    const where =
+      own(urls, s.name) ??
+      Object.values(s.ports)
+        .map((p) => `127.0.0.1:${p}`)
+        .join(' ');
     rows.push([`  ${s.name}`, `${where || dim('(no ports)')}  ${dim(`${s.runtime}${s.pid ? ` pid ${s.pid}` : ''}`)}`]);
   }
   rows.push(['  logs', `sess logs ${view.name} [-f]`]);

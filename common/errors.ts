@@ -33,11 +33,7 @@ export class ConfigError extends SessError {
     readonly problems: { path: string; message: string }[],
     options: { hint?: string } = {},
   ) {
-    super(
-      `${file}: invalid configuration\n` +
-        problems.map((p) => `  - ${p.path || '(root)'}: ${p.message}`).join('\n'),
-      options,
-    );
+    super(`${file}: invalid configuration\n` + problems.map((p) => `  - ${p.path || '(root)'}: ${p.message}`).join('\n'), options);
   }
 }
 
@@ -80,8 +76,7 @@ export class RollbackError extends SessError {
     readonly cleanupFailures: { step: string; error: unknown }[],
   ) {
     super(
-      `${messageOf(original)}\nrollback incomplete:\n` +
-        cleanupFailures.map((f) => `  - ${f.step}: ${messageOf(f.error)}`).join('\n'),
+      `${messageOf(original)}\nrollback incomplete:\n` + cleanupFailures.map((f) => `  - ${f.step}: ${messageOf(f.error)}`).join('\n'),
       { hint: 'run `sess doctor --fix` to finish the cleanup', cause: original },
     );
   }

@@ -72,8 +72,11 @@ export function badReferences(
       else if (!known.servicesWithPorts.has(svc!)) problems.push(`${expr}: service "${svc}" has no named port`);
     }
     if ((root === 'session' || root === 'repo') && !hasOwn(SESSION_VARS, `${root}.${key}`)) {
-
-      problems.push(`${expr}: expected one of ${Object.keys(SESSION_VARS).map((k) => `\${${k}}`).join(', ')}`);
+      problems.push(
+        `${expr}: expected one of ${Object.keys(SESSION_VARS)
+          .map((k) => `\${${k}}`)
+          .join(', ')}`,
+      );
     }
   }
   return problems;

@@ -109,7 +109,10 @@ function crossKeyRules(config: Config): Problem[] {
       if (!ports.has(portName)) {
         problems.push({ path: `${at}.ports.${portName}`, message: `no port named "${portName}" in the top-level ports` });
       } else if (owner.has(portName)) {
-        problems.push({ path: `${at}.ports.${portName}`, message: `port "${portName}" already belongs to service "${owner.get(portName)}"` });
+        problems.push({
+          path: `${at}.ports.${portName}`,
+          message: `port "${portName}" already belongs to service "${owner.get(portName)}"`,
+        });
       } else owner.set(portName, svcName);
     }
     if (Object.keys(svc.ports).length > 0) servicesWithPorts.add(svcName);

@@ -6,8 +6,7 @@ const NAME = /^[a-zA-Z][a-zA-Z0-9_-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGKILL', 'SIGUSR1', 'SIGUSR2'] as const;
 
-const name = (what: string) =>
-  z.string().regex(NAME, `a ${what} name: a letter, then letters, digits, _ or -`);
+const name = (what: string) => z.string().regex(NAME, `a ${what} name: a letter, then letters, digits, _ or -`);
 
 const relativePath = z
   .string()
@@ -39,7 +38,7 @@ const Ready = z
     cmd: z.string().optional().describe('a shell command that exits 0 when ready'),
     log: z.string().optional().describe("a regular expression matched against the service's output"),
     timeout: seconds.default(60).describe('seconds before the service counts as failed'),
-    interval: seconds.default(0.25).describe("longest wait between attempts, in seconds (the first attempts come sooner)"),
+    interval: seconds.default(0.25).describe('longest wait between attempts, in seconds (the first attempts come sooner)'),
   })
   .refine((r) => [r.http, r.tcp, r.cmd, r.log].filter((v) => v !== undefined).length === 1, {
     message: 'exactly one of http, tcp, cmd, log',
@@ -91,7 +90,12 @@ export const ConfigSchema = z
         files: z.array(relativePath).min(1).default(['compose.yaml']).describe('base compose files, relative to the repo root'),
       })
       .optional(),
-    ports: z.record(name('port'), Port.nullable().transform((p) => p ?? {})).default({}),
+    ports: z
+      .record(
+        name('port'),
+        Port.nullable().transform((p) => p ?? {}),
+      )
+      .default({}),
     env: envMap.default({}).describe('for every service and hook, and written to the env file'),
     env_file: worktreePath.default('.env.sess').describe('written into the worktree (mode 0600)'),
     services: z.record(name('service'), Service).refine((s) => Object.keys(s).length > 0, {

@@ -2,7 +2,14 @@
 // together), then checked with sess.yaml's own ready probes from the host.
 import { containerLogsTail, containersByLabel } from '../adapters/compose.js';
 import { WorkError, indent } from '../common/errors.js';
-import { isComposeServiceUp, removeServiceContainers, snapshotProject, startCompose, type ComposeRef, type ProjectSnapshot } from '../modes/composeRuntime.js';
+import {
+  isComposeServiceUp,
+  removeServiceContainers,
+  snapshotProject,
+  startCompose,
+  type ComposeRef,
+  type ProjectSnapshot,
+} from '../modes/composeRuntime.js';
 import { waitReady } from '../modes/readiness.js';
 import { failpoint } from './rollback.js';
 import type { StartContext, ServicePlanItem } from './services.js';
@@ -37,11 +44,13 @@ export async function startInCompose(
 
 async function withContainerLogs(error: unknown, ref: ComposeRef, service: string): Promise<unknown> {
   if (!(error instanceof WorkError)) return error;
-  const containers = await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`, `com.docker.compose.service=${service}`]).catch(() => []);
+  const containers = await containersByLabel(ref.cli.engine, [
+    `com.docker.compose.project=${ref.project}`,
+    `com.docker.compose.service=${service}`,
+  ]).catch(() => []);
   const tail = containers[0] ? await containerLogsTail(ref.cli.engine, containers[0].id, 15) : '';
   if (!tail) return error;
   return new WorkError(`${error.message}\n  last lines of its container log:\n${indent(tail)}`, { cause: error });
-
 }
 
 /**
@@ -76,7 +85,9 @@ export class ComposeBatch {
    */
   async keep(service: string): Promise<void> {
     const { ref } = this.ctx.compose!;
-    const ids = (await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`, `com.docker.compose.service=${service}`])).map((c) => c.id);
+    const ids = (
+      await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`, `com.docker.compose.service=${service}`])
+    ).map((c) => c.id);
     for (const handle of this.handles) {
       this.ctx.guard.amendWith(handle, (undo) =>
         undo.kind === 'compose.rollback'
@@ -115,4 +126,3 @@ export class ComposeBatch {
     }
   }
 }
-

@@ -35,7 +35,6 @@ export interface ComposeSetup {
   alsoRead: string[];
 }
 
-
 export async function setUpCompose(
   repo: Repo,
   session: string,
@@ -143,9 +142,7 @@ export async function writeOverlay(
   for (const note of notes) progress.info(note);
   const path = setup.ref.files.at(-1)!;
   const previous = readTextIfExists(path) ?? null;
-  await guard.run('compose-overlay', { kind: 'file.restore', path, previous, mode: 0o600 }, async () =>
-    writeFileAtomic(path, yaml, 0o600),
-  );
+  await guard.run('compose-overlay', { kind: 'file.restore', path, previous, mode: 0o600 }, async () => writeFileAtomic(path, yaml, 0o600));
 }
 
 /**
@@ -174,7 +171,8 @@ export async function restoreComposeService(
     if (leaseName.startsWith(EXTRA_PORT_PREFIX)) extraPorts[leaseName.slice(EXTRA_PORT_PREFIX.length)] = port;
   }
   const ports: Record<string, [number, number]> = {};
-  for (const [portName, target] of Object.entries(previous.def.containerPorts)) ports[portName] = [target, own(previous.def.ports, portName)!];
+  for (const [portName, target] of Object.entries(previous.def.containerPorts))
+    ports[portName] = [target, own(previous.def.ports, portName)!];
 
   const { yaml } = buildOverlay({
     project: ref.project,

@@ -15,7 +15,16 @@ import { failpoint, readJournal } from './rollback.js';
 import { lockSession } from './session.js';
 import { mainConfig, worktreesFolder } from './prepare.js';
 import { stopServices } from './services.js';
-import { listCreating, listSessionNames, markStopped, readCreating, readSession, removeSessionDir, writeSession, type SessionRecord } from './store.js';
+import {
+  listCreating,
+  listSessionNames,
+  markStopped,
+  readCreating,
+  readSession,
+  removeSessionDir,
+  writeSession,
+  type SessionRecord,
+} from './store.js';
 import { SERVICE_MARKER } from '../modes/hostProcess.js';
 import { own } from '../common/records.js';
 
@@ -59,7 +68,16 @@ export async function doctor(options: { cwd: string; fix: boolean; progress: Pro
   const checks = await journalChecks(repo, options.progress);
   await runChecks(checks, options);
   const rest: Check[] = [];
-  for (const find of [lostWorktrees, staleWorktreeEntries, orphanWorktrees, orphanProcesses, orphanContainers, staleLeases, servicesDown, staleState]) {
+  for (const find of [
+    lostWorktrees,
+    staleWorktreeEntries,
+    orphanWorktrees,
+    orphanProcesses,
+    orphanContainers,
+    staleLeases,
+    servicesDown,
+    staleState,
+  ]) {
     rest.push(...(await find(repo, options.progress)));
   }
   await runChecks(rest, options);
@@ -124,7 +142,12 @@ function sessions(repo: Repo): SessionRecord[] {
  * may be stale (an `up` restarted the service, an `rm` removed the session). A command still
  * working on the session is waited for, as any second command on it would be.
  */
-async function underLock(repo: Repo, name: string, progress: Progress, repair: (record: SessionRecord | undefined) => Promise<void>): Promise<void> {
+async function underLock(
+  repo: Repo,
+  name: string,
+  progress: Progress,
+  repair: (record: SessionRecord | undefined) => Promise<void>,
+): Promise<void> {
   const lock = await lockSession(repo, name, progress);
   try {
     await finishInterrupted(repo, name, progress);
@@ -166,18 +189,18 @@ async function staleWorktreeEntries(repo: Repo): Promise<Check[]> {
  */
 async function orphanWorktrees(repo: Repo, progress: Progress): Promise<Check[]> {
   const config = await mainConfig(repo);
-  const folders = new Set([
-    worktreesFolder(repo, config),
-    ...sessions(repo).map((r) => dirname(r.worktree)),
-  ]);
-  const known = (path: string) =>
-    sessions(repo).some((r) => r.worktree === path) || listCreating(repo).some((c) => c.worktree === path);
+  const folders = new Set([worktreesFolder(repo, config), ...sessions(repo).map((r) => dirname(r.worktree))]);
+  const known = (path: string) => sessions(repo).some((r) => r.worktree === path) || listCreating(repo).some((c) => c.worktree === path);
   const entries = await withWorktreesLock(repo, () => listWorktrees(repo.mainRoot));
   const ownFiles = [config?.env_file ?? '.env.sess', ...(config?.worktree.link ?? [])];
   return entries
     .filter((w) => !w.prunable && w.path !== repo.mainRoot && folders.has(dirname(w.path)) && !known(w.path))
     .map((w) => ({
-      finding: { kind: 'orphan-worktree', subject: w.path, detail: `a worktree in the sessions' folder that no session knows${w.branch ? ` (branch ${w.branch})` : ''}` },
+      finding: {
+        kind: 'orphan-worktree',
+        subject: w.path,
+        detail: `a worktree in the sessions' folder that no session knows${w.branch ? ` (branch ${w.branch})` : ''}`,
+      },
       // under the lock of the session it would be: an `up` of that name may be making it right now
       fix: () =>
         underLock(repo, basename(w.path), progress, async () => {
@@ -185,7 +208,10 @@ async function orphanWorktrees(repo: Repo, progress: Progress): Promise<Check[]>
           const dirty = await uncommittedChanges(w.path, ownFiles);
           const own = w.branch ? await unpushedCommits(w.branch, repo.mainRoot) : [];
           if (dirty.length || own.length) {
-            const what = [dirty.length ? `uncommitted changes (${dirty.slice(0, 3).join(', ')}${dirty.length > 3 ? ', …' : ''})` : '', own.length ? `${own.length} commit(s) of its own` : '']
+            const what = [
+              dirty.length ? `uncommitted changes (${dirty.slice(0, 3).join(', ')}${dirty.length > 3 ? ', …' : ''})` : '',
+              own.length ? `${own.length} commit(s) of its own` : '',
+            ]
               .filter(Boolean)
               .join(' and ');
             throw new WorkError(`kept: it has ${what}; remove it by hand (\`git worktree remove\`) once that work is safe`);
@@ -256,7 +282,11 @@ async function orphanContainers(repo: Repo, progress: Progress): Promise<Check[]
     }
     for (const [project, { session, ids }] of orphans) {
       checks.push({
-        finding: { kind: 'orphan-container', subject: `compose project ${project}`, detail: `${ids.length} container(s) of a session that no longer exists` },
+        finding: {
+          kind: 'orphan-container',
+          subject: `compose project ${project}`,
+          detail: `${ids.length} container(s) of a session that no longer exists`,
+        },
         fix: () =>
           underLock(repo, session, progress, async () => {
             if (ours(session)) return; // an up made it again meanwhile
@@ -283,7 +313,11 @@ async function staleLeases(repo: Repo): Promise<Check[]> {
   if (stale.length === 0) return [];
   return [
     {
-      finding: { kind: 'stale-lease', subject: `ports ${stale.join(' ')}`, detail: `leased to sessions that no longer exist (${[...owners].join(', ')})` },
+      finding: {
+        kind: 'stale-lease',
+        subject: `ports ${stale.join(' ')}`,
+        detail: `leased to sessions that no longer exist (${[...owners].join(', ')})`,
+      },
       // decided again under the ledger's lock: meanwhile a port may have gone to a new session
       fix: async () => {
         await releaseWhere((port, lease) => stale.includes(port) && leaseIsStale(lease));

@@ -2,15 +2,7 @@
 import { existsSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { rm as removeTree } from 'node:fs/promises';
-import {
-  deleteBranch,
-  git,
-  hasLocalBranch,
-  listWorktrees,
-  pruneWorktrees,
-  uncommittedChanges,
-  unpushedCommits,
-} from '../adapters/git.js';
+import { deleteBranch, git, hasLocalBranch, listWorktrees, pruneWorktrees, uncommittedChanges, unpushedCommits } from '../adapters/git.js';
 import { runShell } from '../adapters/process.js';
 import { WorkError, messageOf } from '../common/errors.js';
 import { release, requireReadableLedger } from './ledger.js';
@@ -49,10 +41,7 @@ export async function finishInterrupted(repo: Repo, name: string, progress: Prog
 }
 
 /** Run a command with the session locked and any interrupted command's journal finished first. */
-async function withSession<T>(
-  options: SessionCommand,
-  fn: (repo: Repo, record: SessionRecord) => Promise<T>,
-): Promise<T> {
+async function withSession<T>(options: SessionCommand, fn: (repo: Repo, record: SessionRecord) => Promise<T>): Promise<T> {
   const repo = await openRepo(options.cwd);
   const name = requireSessionName(repo, options.target);
   const lock = await lockSession(repo, name, options.progress);
@@ -172,7 +161,8 @@ export async function rmRecord(
         await deleteBranch(record.branch, repo.mainRoot);
         removed.push(`branch ${record.branch}`);
       } catch (error) {
-        if (await hasLocalBranch(record.branch, repo.mainRoot, repo.commonDir)) progress.warn(`kept branch ${record.branch}: ${messageOf(error)}`);
+        if (await hasLocalBranch(record.branch, repo.mainRoot, repo.commonDir))
+          progress.warn(`kept branch ${record.branch}: ${messageOf(error)}`);
       }
     } else if (record.createdBranch) {
       progress.info(`kept branch ${record.branch}: it has commits of its own`);

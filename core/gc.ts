@@ -54,7 +54,15 @@ export async function gc(options: GcOptions): Promise<GcDecision[]> {
   const decisions: GcDecision[] = [];
 
   const decide = async (record: SessionRecord): Promise<GcDecision | undefined> => {
-    const reasons = await garbageReasons(repo, record, { ...options, explicit, base, baseRef, remotes, now, ttl: config?.sandboxes?.ttl_days });
+    const reasons = await garbageReasons(repo, record, {
+      ...options,
+      explicit,
+      base,
+      baseRef,
+      remotes,
+      now,
+      ttl: config?.sandboxes?.ttl_days,
+    });
     if (reasons.length === 0) return undefined;
     const kept = await reasonToKeep(repo, record, options.force);
     if (kept) {
@@ -106,7 +114,9 @@ interface ReasonContext {
 /** Why a session is garbage: merged, its remote counterpart gone, idle too long. Empty: it is not. */
 async function garbageReasons(repo: Repo, record: SessionRecord, c: ReasonContext): Promise<string[]> {
   const reasons: string[] = [];
-  const tip = existsSync(record.worktree) ? readHead(worktreeGitDir(record.worktree), repo.commonDir) : await resolveCommit(`refs/heads/${record.branch}`, repo.mainRoot);
+  const tip = existsSync(record.worktree)
+    ? readHead(worktreeGitDir(record.worktree), repo.commonDir)
+    : await resolveCommit(`refs/heads/${record.branch}`, repo.mainRoot);
   if ((!c.explicit || c.merged) && c.base && tip && tip !== record.baseCommit && (await isAncestor(tip, c.base, repo.mainRoot))) {
     reasons.push(`${record.pr ? 'pull request' : `branch ${record.branch}`} is merged into ${c.baseRef}`);
   }
@@ -116,7 +126,8 @@ async function garbageReasons(repo: Repo, record: SessionRecord, c: ReasonContex
   }
   const days = (c.now - Date.parse(record.lastUp ?? record.created)) / 86_400_000;
   if (c.olderThan !== undefined && days >= c.olderThan) reasons.push(`last up ${Math.floor(days)} days ago (--older-than ${c.olderThan})`);
-  if (!c.explicit && record.pr && c.ttl !== undefined && days >= c.ttl) reasons.push(`sandbox last up ${Math.floor(days)} days ago (sandboxes.ttl_days ${c.ttl})`);
+  if (!c.explicit && record.pr && c.ttl !== undefined && days >= c.ttl)
+    reasons.push(`sandbox last up ${Math.floor(days)} days ago (sandboxes.ttl_days ${c.ttl})`);
   return reasons;
 }
 
@@ -127,7 +138,8 @@ async function reasonToKeep(repo: Repo, record: SessionRecord, force: boolean): 
   if (running) return 'it is running (sess down it first, or --force)';
   if (!existsSync(record.worktree)) return undefined;
   const dirty = await uncommittedChanges(record.worktree, record.ownFiles);
-  if (dirty.length) return `uncommitted changes in its worktree (${dirty.slice(0, 3).join(', ')}${dirty.length > 3 ? ', …' : ''}; --force to remove anyway)`;
+  if (dirty.length)
+    return `uncommitted changes in its worktree (${dirty.slice(0, 3).join(', ')}${dirty.length > 3 ? ', …' : ''}; --force to remove anyway)`;
   const own = record.pr
     ? await commitsNotIn('HEAD', [record.pr.commit], record.worktree)
     : await unpushedCommits(record.branch, repo.mainRoot);
@@ -165,6 +177,8 @@ class RemoteRefs {
     const upstream = await upstreamOf(record.branch, this.repo.mainRoot);
     if (!upstream) return undefined;
     const refs = await this.refs(upstream.remote);
-    return refs && !refs.has(upstream.ref) ? `its remote branch ${upstream.remote}/${upstream.ref.replace(/^refs\/heads\//, '')} is gone` : undefined;
+    return refs && !refs.has(upstream.ref)
+      ? `its remote branch ${upstream.remote}/${upstream.ref.replace(/^refs\/heads\//, '')} is gone`
+      : undefined;
   }
 }

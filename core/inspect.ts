@@ -43,7 +43,11 @@ async function diskUse(records: SessionRecord[]): Promise<Record<string, { workt
   await Promise.all(
     records.map(async (r) => {
       const project = r.compose?.project;
-      const vol = project ? Object.entries(volumes).filter(([n]) => n.startsWith(`${project}_`)).reduce((a, [, b]) => a + b, 0) : 0;
+      const vol = project
+        ? Object.entries(volumes)
+            .filter(([n]) => n.startsWith(`${project}_`))
+            .reduce((a, [, b]) => a + b, 0)
+        : 0;
       out[r.name] = { worktree: await diskUsage(r.worktree), volumes: vol };
     }),
   );
@@ -81,9 +85,11 @@ export async function env(cwd: string, target: string, format: EnvFormat): Promi
   const vars = requireSession(repo, target).hostEnv;
   if (format === 'json') return JSON.stringify(vars, null, 2) + '\n';
   if (format === 'shell') {
-    return Object.entries(vars)
-      .map(([k, v]) => `export ${k}='${v.replaceAll("'", `'\\''`)}'`)
-      .join('\n') + '\n';
+    return (
+      Object.entries(vars)
+        .map(([k, v]) => `export ${k}='${v.replaceAll("'", `'\\''`)}'`)
+        .join('\n') + '\n'
+    );
   }
   if (format === 'dotenv') return dotenv(vars);
   throw new UsageError(`unknown env format "${format}"`, { hint: 'use dotenv, shell or json' });

@@ -43,7 +43,8 @@ function readLedger(): ReadResult {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    const problem = text.trim() === '' ? 'it is empty' : /^\0+$/.test(text) ? 'it holds only NUL bytes' : `it is not JSON (${messageOf(error)})`;
+    const problem =
+      text.trim() === '' ? 'it is empty' : /^\0+$/.test(text) ? 'it holds only NUL bytes' : `it is not JSON (${messageOf(error)})`;
     return { problem, text };
   }
   const problem = shapeProblem(data);

@@ -3,7 +3,16 @@
 // runs, where the worktree goes. Bad input fails here, with nothing changed.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { checkoutOf, git, readHead, readRefFromFiles, resolveCommit, showFile, worktreeGitDir, type WorktreeSource } from '../adapters/git.js';
+import {
+  checkoutOf,
+  git,
+  readHead,
+  readRefFromFiles,
+  resolveCommit,
+  showFile,
+  worktreeGitDir,
+  type WorktreeSource,
+} from '../adapters/git.js';
 import { checkEnvFileUntracked } from './worktreePaths.js';
 import { ConfigError, UsageError, WorkError } from '../common/errors.js';
 import { readJson, readTextIfExists, writeJsonAtomic } from '../adapters/fs.js';
@@ -59,8 +68,8 @@ export function effectiveOverrides(request: UpRequest, existing?: SessionRecord)
   const moved = (request.host?.length ?? 0) + (request.container?.length ?? 0) > 0;
   return {
     ...(mode ? { mode } : {}),
-    host: moved ? request.host ?? [] : existing?.overrides.host ?? [],
-    container: moved ? request.container ?? [] : existing?.overrides.container ?? [],
+    host: moved ? (request.host ?? []) : (existing?.overrides.host ?? []),
+    container: moved ? (request.container ?? []) : (existing?.overrides.container ?? []),
   };
 }
 
@@ -273,7 +282,8 @@ export async function mainConfig(repo: Repo): Promise<Config | undefined> {
 async function requireComposeFiles(repo: Repo, config: Config, commit: string, configFile: string): Promise<void> {
   const files = composeFilesOf(config);
   const brought = (f: string) =>
-    [...config.worktree.include, ...config.worktree.link].some((p) => f === p || f.startsWith(`${p}/`)) && existsSync(join(repo.mainRoot, f));
+    [...config.worktree.include, ...config.worktree.link].some((p) => f === p || f.startsWith(`${p}/`)) &&
+    existsSync(join(repo.mainRoot, f));
   const missing: string[] = [];
   for (const f of files) {
     if (brought(f)) continue;

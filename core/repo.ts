@@ -59,8 +59,7 @@ export const paths = {
   creatingFile: (repo: Repo, session: string) => join(repo.stateDir, 'sessions', session, 'creating.json'),
   historyFile: (repo: Repo, session: string) => join(repo.stateDir, 'sessions', session, 'history.json'),
   logsDir: (repo: Repo, session: string) => join(repo.stateDir, 'sessions', session, 'logs'),
-  logFile: (repo: Repo, session: string, service: string) =>
-    join(repo.stateDir, 'sessions', session, 'logs', `${service}.log`),
+  logFile: (repo: Repo, session: string, service: string) => join(repo.stateDir, 'sessions', session, 'logs', `${service}.log`),
   sessionLock: (repo: Repo, session: string) => join(repo.stateDir, 'locks', `${session}.lock`),
   /** No session is named with a leading dot, so this never meets a session's lock. */
   worktreesLock: (repo: Repo) => join(repo.stateDir, 'locks', '.worktrees.lock'),

@@ -66,12 +66,7 @@ export function sessionVars(session: SessionInfo, ports: Record<string, number>)
   return vars;
 }
 
-export function resolveAll(
-  config: Config,
-  placement: Placement,
-  ports: Record<string, number>,
-  session: SessionInfo,
-): Resolved {
+export function resolveAll(config: Config, placement: Placement, ports: Record<string, number>, session: SessionInfo): Resolved {
   const base = sessionVars(session, ports);
   const values: Record<string, string> = {};
   for (const [expr, variable] of Object.entries(SESSION_VARS)) values[expr] = own(base, variable)!;
@@ -130,20 +125,13 @@ function resolveReady(ready: NonNullable<Config['services'][string]['ready']>, s
 }
 
 /** Where `reader` reaches service `name`: SPEC.md's `${svc.NAME.host}` / `${svc.NAME.port}`. */
-function address(
-  config: Config,
-  placement: Placement,
-  ports: Record<string, number>,
-  reader: Runtime,
-  name: string,
-): Address {
+function address(config: Config, placement: Placement, ports: Record<string, number>, reader: Runtime, name: string): Address {
   const svc = own(config.services, name)!;
   const portName = Object.keys(svc.ports)[0]!;
   const target = own(placement, name);
   if (reader === 'compose' && target === 'compose') return { host: svc.compose!, port: own(svc.ports, portName)! };
   if (reader === 'compose') return { host: 'host.docker.internal', port: own(ports, portName)! };
   return { host: '127.0.0.1', port: own(ports, portName)! };
-
 }
 
 export function hashOf(value: unknown): string {

@@ -130,11 +130,7 @@ export class RollbackGuard {
   }
 }
 
-export async function unwindSteps(
-  repo: Repo,
-  steps: JournalStep[],
-  progress: (line: string) => void,
-): Promise<UnwindFailure[]> {
+export async function unwindSteps(repo: Repo, steps: JournalStep[], progress: (line: string) => void): Promise<UnwindFailure[]> {
   const failures: UnwindFailure[] = [];
   const context: UnwindContext = { restored: dict() };
   for (const step of [...steps].reverse()) {

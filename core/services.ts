@@ -117,7 +117,10 @@ export async function startServices(
     // it reaches compose later, on its own: then a dependent waits here for what it depends on,
     // or two `compose up`s at once would both create the dependency.
     const sameWave = (d: string) =>
-      item.def.runtime === 'compose' && byName.get(d)!.def.runtime === 'compose' && item.action !== 'replace' && byName.get(d)!.action !== 'replace';
+      item.def.runtime === 'compose' &&
+      byName.get(d)!.def.runtime === 'compose' &&
+      item.action !== 'replace' &&
+      byName.get(d)!.action !== 'replace';
     const waitFor = item.def.dependsOn.filter((d) => byName.has(d) && !sameWave(d));
     const prev = own(ctx.previous, item.name);
     try {
@@ -228,7 +231,13 @@ async function restorePrevious(
   }
   ctx.progress.info(`bringing back the previous ${item.name}`);
   try {
-    const rec = await bringBack({ repo: ctx.repo, session: ctx.session, previous, ...(composeOf(ctx) ? { compose: composeOf(ctx)! } : {}), env: { ...process.env, ...ctx.sessionEnv } });
+    const rec = await bringBack({
+      repo: ctx.repo,
+      session: ctx.session,
+      previous,
+      ...(composeOf(ctx) ? { compose: composeOf(ctx)! } : {}),
+      env: { ...process.env, ...ctx.sessionEnv },
+    });
     if (rec.runtime === 'compose') await batch?.keep(previous.def.compose!.service);
     records[item.name] = rec;
     ctx.resume!.onRestored(item.name, rec);
@@ -268,7 +277,16 @@ async function startHost(
   const handle = ctx.guard.register(`service:${def.name}`, undo);
   const proc = await startHostProcess(def, { logFile, marker: { name: SERVICE_MARKER, value: marker } });
   ctx.guard.amend(handle, { ...undo, pid: proc.pid, start: proc.start });
-  const record: ServiceRecord = { runtime: 'host', hash: item.hash, def, pid: proc.pid, start: proc.start, marker, logOffset: proc.logOffset, wanted: true };
+  const record: ServiceRecord = {
+    runtime: 'host',
+    hash: item.hash,
+    def,
+    pid: proc.pid,
+    start: proc.start,
+    marker,
+    logOffset: proc.logOffset,
+    wanted: true,
+  };
   onStarted(() => stopRecorded(record, undefined, ctx.progress).then(() => undefined));
   failpoint(`service:${def.name}`);
   ctx.progress.info(`started ${def.name} (pid ${proc.pid})`);
@@ -288,7 +306,9 @@ async function startHost(
   if (!def.ready) await sleep(Math.max(0, startedAt + NO_PROBE_SETTLE_MS - Date.now()), signal);
   if (!isRunning(proc)) {
     const tail = logTail(logFile, proc.logOffset);
-    throw new WorkError(`service ${def.name} exited before it was ready${tail ? `; last lines of its log:\n${indent(tail)}` : ' (its log is empty)'}`);
+    throw new WorkError(
+      `service ${def.name} exited before it was ready${tail ? `; last lines of its log:\n${indent(tail)}` : ' (its log is empty)'}`,
+    );
   }
   failpoint(`ready:${def.name}`);
   ctx.progress.step(`${def.name} is ready`);
@@ -306,7 +326,9 @@ export async function stopRecorded(rec: ServiceRecord, compose: ComposeRef | und
   }
   const { stopped, outside } = await stopHostProcess(rec, rec.def.stop);
   if (outside.length) {
-    progress.warn(`${rec.def.name} left ${outside.length} process(es) outside its process group (pid ${outside.join(', ')}): stopped them too`);
+    progress.warn(
+      `${rec.def.name} left ${outside.length} process(es) outside its process group (pid ${outside.join(', ')}): stopped them too`,
+    );
   }
   return stopped || outside.length > 0;
 }

@@ -8,7 +8,10 @@ import type { Progress } from './progress.js';
 
 /** `feature/login` -> `feature-login`: safe as a folder name and in a compose project name. */
 export function sessionNameOf(branch: string): string {
-  return branch.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/, '').replace(/\.lock$/, '-lock');
+  return branch
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[-.]+/, '')
+    .replace(/\.lock$/, '-lock');
 }
 
 const MAX_BRANCH_BYTES = 200;
@@ -20,7 +23,9 @@ export function validateBranch(branch: string): void {
   if (!branch) refuse('empty');
   // the session's folders and files are named after it: a file name has at most 255 bytes
   if (Buffer.byteLength(branch) > MAX_BRANCH_BYTES) {
-    throw new UsageError(`invalid branch name "${branch.slice(0, 40)}…": ${Buffer.byteLength(branch)} bytes long, sess takes at most ${MAX_BRANCH_BYTES}`);
+    throw new UsageError(
+      `invalid branch name "${branch.slice(0, 40)}…": ${Buffer.byteLength(branch)} bytes long, sess takes at most ${MAX_BRANCH_BYTES}`,
+    );
   }
   if (branch.startsWith('-')) refuse('it starts with "-"');
   if (branch.includes('..')) refuse('it contains ".."');

@@ -26,7 +26,10 @@ export async function releaseUnusedLeases(owner: string, kept: Record<string, nu
       ([name]) => !(name in kept) && (name.startsWith(EXTRA_PORT_PREFIX) || !name.includes(':')),
     );
     if (unused.length === 0) return;
-    await release(owner, unused.map(([name]) => name));
+    await release(
+      owner,
+      unused.map(([name]) => name),
+    );
     progress.info(`released ports no longer used: ${unused.map(([name, port]) => `${name}=${port}`).join(' ')}`);
   } catch (error) {
     progress.warn(`could not release the ports this session no longer uses (\`sess rm\` will): ${messageOf(error)}`);

@@ -79,9 +79,7 @@ export function markStopped(svc: ServiceRecord): void {
 export function readSession(repo: Repo, name: string): SessionRecord | undefined {
   const record = readJson<SessionRecord>(paths.sessionFile(repo, name));
   if (record && record.version > STATE_VERSION) {
-    throw new Error(
-      `session ${name} was written by a newer sess (state version ${record.version}); upgrade sess`,
-    );
+    throw new Error(`session ${name} was written by a newer sess (state version ${record.version}); upgrade sess`);
   }
   return record;
 }
@@ -92,7 +90,9 @@ export function writeSession(repo: Repo, record: SessionRecord): void {
 
 export function listSessionNames(repo: Repo): string[] {
   try {
-    return readdirSync(paths.sessionsDir(repo)).filter((n) => !n.startsWith('.')).sort();
+    return readdirSync(paths.sessionsDir(repo))
+      .filter((n) => !n.startsWith('.'))
+      .sort();
   } catch {
     return [];
   }

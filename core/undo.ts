@@ -12,7 +12,6 @@ import { release } from './ledger.js';
 import { writeSession, type ServiceRecord, type SessionRecord } from './store.js';
 import { dict } from '../common/records.js';
 
-
 export type Undo =
   /** A worktree this up created; the branch too if this up created it (and it still points where it was made). */
   | {
@@ -50,7 +49,12 @@ export interface UnwindContext {
   restored: Record<string, ServiceRecord>;
 }
 
-export async function runUndo(repo: Repo, undo: Undo, progress: (line: string) => void, context: UnwindContext = { restored: dict() }): Promise<void> {
+export async function runUndo(
+  repo: Repo,
+  undo: Undo,
+  progress: (line: string) => void,
+  context: UnwindContext = { restored: dict() },
+): Promise<void> {
   switch (undo.kind) {
     case 'worktree.remove':
       return removeOurWorktree(repo, undo, progress);
@@ -99,11 +103,7 @@ export async function runUndo(repo: Repo, undo: Undo, progress: (line: string) =
   }
 }
 
-function removeOurWorktree(
-  repo: Repo,
-  undo: Extract<Undo, { kind: 'worktree.remove' }>,
-  progress: (line: string) => void,
-): Promise<void> {
+function removeOurWorktree(repo: Repo, undo: Extract<Undo, { kind: 'worktree.remove' }>, progress: (line: string) => void): Promise<void> {
   return withWorktreesLock(repo, () => removeOurWorktreeLocked(repo, undo, progress));
 }
 
@@ -137,10 +137,7 @@ async function removeOurWorktreeLocked(
   }
 }
 
-async function stopMarkedProcess(
-  undo: Extract<Undo, { kind: 'process.stop' }>,
-  progress: (line: string) => void,
-): Promise<void> {
+async function stopMarkedProcess(undo: Extract<Undo, { kind: 'process.stop' }>, progress: (line: string) => void): Promise<void> {
   // with a pid: its group, then what carries the marker elsewhere; without (killed before the pid
   // was recorded): every group that carries the marker
   const { stopped, outside } = await stopHostProcess(undo, undo, undo.env);

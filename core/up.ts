@@ -112,7 +112,14 @@ async function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions):
   const [states, ids]: [Record<string, Record<string, ContainerState>>, Record<string, string>] = engine
     ? await Promise.all([
         composeStatesOfRepo(engine, repo.id),
-        images.length ? import('../adapters/compose.js').then((m) => m.imageIds(engine, images.map((i) => i.tag))) : {},
+        images.length
+          ? import('../adapters/compose.js').then((m) =>
+              m.imageIds(
+                engine,
+                images.map((i) => i.tag),
+              ),
+            )
+          : {},
       ])
     : [{}, {}];
   const composeStates = own(states, existing.name) ?? {};
@@ -203,10 +210,8 @@ async function transaction(
     const held = leasesOf(owner);
     const wanted = Object.entries(config.ports).map(([portName, p]) => ({ name: portName, prefer: p.prefer }));
     const newNames = wanted.map((w) => w.name).filter((n) => !hasOwn(held, n));
-    const { ports: allPorts } = await guard.runAtomic(
-      'ports',
-      { kind: 'ports.release', owner, names: newNames },
-      () => lease(owner, repo.stateDir, wanted, signal),
+    const { ports: allPorts } = await guard.runAtomic('ports', { kind: 'ports.release', owner, names: newNames }, () =>
+      lease(owner, repo.stateDir, wanted, signal),
     );
     const ports = Object.fromEntries(Object.keys(config.ports).map((n) => [n, own(allPorts, n)!]));
     if (newNames.length) progress.step(`ports ${newNames.map((n) => `${n}=${own(ports, n)}`).join(' ')}`);
@@ -226,7 +231,17 @@ async function transaction(
     if (Object.values(placement).includes('compose')) {
       // loaded only when a service runs in compose (it brings the yaml writer)
       const { setUpCompose, writeOverlay } = await import('./composeStep.js');
-      composeSetup = await setUpCompose(repo, name, config, placement, worktree, resolved.hostEnv, guard, signal, existing?.compose?.project);
+      composeSetup = await setUpCompose(
+        repo,
+        name,
+        config,
+        placement,
+        worktree,
+        resolved.hostEnv,
+        guard,
+        signal,
+        existing?.compose?.project,
+      );
       await describeComposeServices(resolved, composeSetup, worktree);
       const labels = { repo: repo.id, session: name };
       await writeOverlay(composeSetup, config, placement, ports, resolved, labels, resolved.composeEnv, guard, progress);
@@ -249,8 +264,7 @@ async function transaction(
 
     const order = dependencyOrder(config);
     const composeRef = composeSetup?.ref ?? existing?.compose;
-    const composeStates =
-      composeRef && existing ? own(await composeStatesOfRepo(composeRef.cli.engine, repo.id), name) ?? {} : {};
+    const composeStates = composeRef && existing ? (own(await composeStatesOfRepo(composeRef.cli.engine, repo.id), name) ?? {}) : {};
 
     const plan = planServices(order, resolved.services, existing?.services ?? {}, composeStates);
     if (plan.removed.length && existing) {
@@ -277,7 +291,9 @@ async function transaction(
         signal,
         previous: existing?.services ?? {},
         sessionEnv: resolved.hostEnv,
-        ...(composeSetup ? { compose: { ref: composeSetup.ref, env: hookEnv, fresh: !existing, volumesBefore: composeSetup.volumesBefore } } : {}),
+        ...(composeSetup
+          ? { compose: { ref: composeSetup.ref, env: hookEnv, fresh: !existing, volumesBefore: composeSetup.volumesBefore } }
+          : {}),
         ...(existing?.compose ? { previousCompose: existing.compose } : {}),
         ...(resume ? { resume } : {}),
       },
@@ -310,7 +326,7 @@ async function transaction(
       mode: prepared.mode,
       worktree,
       createdBranch: existing?.createdBranch ?? prepared.fresh?.source.kind !== 'existing',
-      ...(existing?.baseCommit ?? prepared.fresh?.commit ? { baseCommit: (existing?.baseCommit ?? prepared.fresh?.commit)! } : {}),
+      ...((existing?.baseCommit ?? prepared.fresh?.commit) ? { baseCommit: (existing?.baseCommit ?? prepared.fresh?.commit)! } : {}),
       created: existing?.created ?? started,
       lastUp: new Date().toISOString(),
       status: status === 'failed' ? 'failed' : 'up',
@@ -319,7 +335,10 @@ async function transaction(
       overrides: prepared.overrides,
       // only a release that did all it was asked may make the next up a no-op: after a failure, the
       // next up tries the services that did not take their new definition again
-      inputHash: failed.length === 0 ? inputHash(prepared.configText, prepared.overrides, readHead(worktreeGitDir(worktree), repo.commonDir), worktree, inputFiles) : null,
+      inputHash:
+        failed.length === 0
+          ? inputHash(prepared.configText, prepared.overrides, readHead(worktreeGitDir(worktree), repo.commonDir), worktree, inputFiles)
+          : null,
       head: readHead(worktreeGitDir(worktree), repo.commonDir),
       services: outcome.records,
       hostEnv: resolved.hostEnv,
@@ -355,7 +374,9 @@ async function transaction(
         ended: new Date().toISOString(),
         trigger,
         status: failures.length ? 'failed' : 'rolled_back',
-        services: Object.keys(config.services).map((n) => rolledBack(actions.find((a) => a.name === n) ?? { name: n, action: 'unchanged' })),
+        services: Object.keys(config.services).map((n) =>
+          rolledBack(actions.find((a) => a.name === n) ?? { name: n, action: 'unchanged' }),
+        ),
         error: messageOf(cause),
       });
     }
@@ -386,6 +407,9 @@ function releaseError(status: ReleaseStatus, failed: ServiceFailure[], session: 
     completed: '',
   }[status];
   return new WorkError(`sess up of ${session} ended ${status}: ${what}\n${lines.join('\n')}`, {
-    hint: status === 'failed' ? '`sess doctor --fix` brings the session to a consistent state; `sess up` tries again' : 'fix the cause and run sess up again',
+    hint:
+      status === 'failed'
+        ? '`sess doctor --fix` brings the session to a consistent state; `sess up` tries again'
+        : 'fix the cause and run sess up again',
   });
 }

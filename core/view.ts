@@ -81,5 +81,13 @@ export function serviceUrls(record: SessionRecord): Record<string, string> {
 
 /** A session whose first `up` is running: no services, no ports yet. */
 export function creatingView(mark: CreatingMark): SessionView {
-  return { name: mark.name, branch: mark.branch, mode: mark.mode ?? '', status: 'creating', worktree: mark.worktree ?? '', ports: {}, services: [] };
+  return {
+    name: mark.name,
+    branch: mark.branch,
+    mode: mark.mode ?? '',
+    status: 'creating',
+    worktree: mark.worktree ?? '',
+    ports: {},
+    services: [],
+  };
 }

@@ -69,8 +69,10 @@ function escapes(root: string, rel: string): string | undefined {
 export async function checkEnvFileUntracked(config: Config, commit: string, cwd: string, configFile: string): Promise<void> {
   const r = await git(['cat-file', '-e', `${commit}:${config.env_file}`], cwd, { allowFailure: true });
   if (r.exitCode === 0) {
-    throw new ConfigError(configFile, [
-      { path: 'env_file', message: `${config.env_file} is a file of the commit: sess would overwrite it with the session env` },
-    ], { hint: 'name a path that is not committed (default .env.sess) and ignore it in .gitignore' });
+    throw new ConfigError(
+      configFile,
+      [{ path: 'env_file', message: `${config.env_file} is a file of the commit: sess would overwrite it with the session env` }],
+      { hint: 'name a path that is not committed (default .env.sess) and ignore it in .gitignore' },
+    );
   }
 }

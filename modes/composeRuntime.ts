@@ -118,7 +118,10 @@ export async function startCompose(
     if (notUp.length) {
       const states = notUp.map((n) => `${n.service} (${n.state})`).join(', ');
       throw new WorkError(
-        `compose could not start ${notUp.map((n) => n.service).join(', ')}: after ${waitTimeout}s (compose's wait ended without saying so): ${states}${await failingLogs(ref, notUp.map((n) => n.service))}`,
+        `compose could not start ${notUp.map((n) => n.service).join(', ')}: after ${waitTimeout}s (compose's wait ended without saying so): ${states}${await failingLogs(
+          ref,
+          notUp.map((n) => n.service),
+        )}`,
       );
     }
   }
@@ -132,14 +135,28 @@ async function servicesNotUp(ref: ComposeRef, services: string[]): Promise<{ ser
   const containers = (await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`])).filter(
     (c) => c.labels['com.docker.compose.oneoff'] !== 'True',
   );
-  const up = (c: Container) => (c.state === 'running' && (c.health === '' || c.health === 'healthy')) || (c.state === 'exited' && c.exitCode === 0);
+  const up = (c: Container) =>
+    (c.state === 'running' && (c.health === '' || c.health === 'healthy')) || (c.state === 'exited' && c.exitCode === 0);
   const describe = (c: Container) =>
-    c.state === 'running' ? `health ${c.health}` : c.state === 'exited' ? `exited ${c.exitCode ?? '?'}` : c.state === 'created' ? 'created, never started' : c.state;
+    c.state === 'running'
+      ? `health ${c.health}`
+      : c.state === 'exited'
+        ? `exited ${c.exitCode ?? '?'}`
+        : c.state === 'created'
+          ? 'created, never started'
+          : c.state;
   const out: { service: string; state: string }[] = [];
   for (const service of services) {
     const own = containers.filter((c) => c.service === service);
     if (own.length === 0) out.push({ service, state: 'no container' });
-    else if (!own.every(up)) out.push({ service, state: own.filter((c) => !up(c)).map(describe).join(', ') });
+    else if (!own.every(up))
+      out.push({
+        service,
+        state: own
+          .filter((c) => !up(c))
+          .map(describe)
+          .join(', '),
+      });
   }
   return out;
 }
@@ -148,12 +165,17 @@ async function servicesNotUp(ref: ComposeRef, services: string[]): Promise<{ ser
 async function failingLogs(ref: ComposeRef, alsoStarting: string[] = []): Promise<string> {
   const containers = await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`]).catch(() => []);
   const bad = containers.filter(
-    (c) => (c.state !== 'running' && c.exitCode !== 0) || c.health === 'unhealthy' || (alsoStarting.includes(c.service) && c.health === 'starting'),
+    (c) =>
+      (c.state !== 'running' && c.exitCode !== 0) ||
+      c.health === 'unhealthy' ||
+      (alsoStarting.includes(c.service) && c.health === 'starting'),
   );
   const parts: string[] = [];
   for (const c of bad.slice(0, 3)) {
     const tail = await containerLogsTail(ref.cli.engine, c.id, 15);
-    parts.push(`\n${c.service} (${c.state}${c.health ? `, ${c.health}` : ''}${c.exitCode !== null ? `, exit ${c.exitCode}` : ''})${tail ? `:\n${indent(tail)}` : ''}`);
+    parts.push(
+      `\n${c.service} (${c.state}${c.health ? `, ${c.health}` : ''}${c.exitCode !== null ? `, exit ${c.exitCode}` : ''})${tail ? `:\n${indent(tail)}` : ''}`,
+    );
   }
   return parts.join('');
 }

@@ -1,6 +1,15 @@
 // Host services: detached process groups with a log file each, identified by pid + start time.
 import { statSync, readFileSync } from 'node:fs';
-import { findPortHolder, isProcessAlive, processGroupOf, processesWithEnv, sleep, spawnDetached, stopProcessGroup, tailLines } from '../adapters/process.js';
+import {
+  findPortHolder,
+  isProcessAlive,
+  processGroupOf,
+  processesWithEnv,
+  sleep,
+  spawnDetached,
+  stopProcessGroup,
+  tailLines,
+} from '../adapters/process.js';
 import { isPortFree } from '../adapters/ports.js';
 import { WorkError } from '../common/errors.js';
 import type { ResolvedService } from '../core/resolve.js'; // types only
@@ -96,10 +105,9 @@ export async function waitPortsFree(ports: Record<string, number>): Promise<void
     while (!(await isPortFree(port))) {
       holder = findPortHolder(port);
       if (holder !== null || Date.now() > deadline) {
-        throw new WorkError(
-          `port ${port} (${name}, leased to this session) is in use by ${holder ? `pid ${holder}` : 'another process'}`,
-          { hint: holder ? `stop pid ${holder}, then run sess up again` : 'stop whatever listens on it, then run sess up again' },
-        );
+        throw new WorkError(`port ${port} (${name}, leased to this session) is in use by ${holder ? `pid ${holder}` : 'another process'}`, {
+          hint: holder ? `stop pid ${holder}, then run sess up again` : 'stop whatever listens on it, then run sess up again',
+        });
       }
       await sleep(50);
     }

@@ -52,7 +52,11 @@ export function buildOverlay(input: OverlayInput): { yaml: string; notes: string
   const { model, managed } = input;
   const notes: string[] = [];
   const doc = new Document({});
-  const onHost = new Set(Object.entries(managed).filter(([, m]) => m.runtime === 'host').map(([n]) => n));
+  const onHost = new Set(
+    Object.entries(managed)
+      .filter(([, m]) => m.runtime === 'host')
+      .map(([n]) => n),
+  );
   const set = (path: (string | number)[], value: unknown, tag?: string) => {
     const node = value instanceof Scalar || value instanceof YAMLMap || value instanceof YAMLSeq ? value : doc.createNode(value);
     if (tag) node.tag = tag;
@@ -160,7 +164,11 @@ function escapeDollars(env: Record<string, string>): Record<string, string> {
 
 /** A compose project name of the repository's stable id and the session: lowercase, [a-z0-9_-]. */
 export function projectName(repoName: string, repoId: string, session: string): string {
-  const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+|[-_]+$/g, '');
+  const slug = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]+/g, '-')
+      .replace(/^[-_]+|[-_]+$/g, '');
   const name = slug(session) || 'session';
   // Session names that make the same slug (x.y and x-y, Foo and foo) must not share a project:
   // a name the slug changed (or cut) gets a short hash of itself. The repository id stays whole.

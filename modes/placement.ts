@@ -15,8 +15,7 @@ const byMode: Record<Mode, (svc: ServiceConfig, name: string, config: Config) =>
   // compose: everything that has a compose definition; host: only services without one.
   container: (svc) => (svc.compose ? 'compose' : 'host'),
   // compose: the dependencies; host: the services named in hybrid.host.
-  hybrid: (svc, name, config) =>
-    (config.hybrid?.host ?? []).includes(name) || !svc.compose ? 'host' : 'compose',
+  hybrid: (svc, name, config) => ((config.hybrid?.host ?? []).includes(name) || !svc.compose ? 'host' : 'compose'),
   // host: everything that has a host definition; compose: only services without one.
   host: (svc) => (svc.host ? 'host' : 'compose'),
 };
@@ -24,7 +23,6 @@ const byMode: Record<Mode, (svc: ServiceConfig, name: string, config: Config) =>
 export function placeServices(config: Config, mode: Mode, overrides: Overrides): Placement {
   for (const name of [...overrides.host, ...overrides.container]) {
     if (!hasOwn(config.services, name)) {
-
       throw new UsageError(`no service named "${name}" in sess.yaml`, {
         hint: `services: ${Object.keys(config.services).join(', ')}`,
       });

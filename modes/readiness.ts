@@ -74,10 +74,14 @@ export async function waitReady(name: string, ready: ResolvedReady | undefined, 
       last = await probe.once(deadline - Date.now());
       if (last.ready) return;
       if (last.final) {
-        throw new WorkError(`service ${name} cannot become ready (${describeProbe(ready)}):\n${indent(last.detail, '  ')}${tailBlock(watch)}`);
+        throw new WorkError(
+          `service ${name} cannot become ready (${describeProbe(ready)}):\n${indent(last.detail, '  ')}${tailBlock(watch)}`,
+        );
       }
       if (Date.now() >= deadline) {
-        throw new WorkError(`service ${name} was not ready after ${ready.timeout}s (${describeProbe(ready)})${lastBlock(last)}${tailBlock(watch)}`);
+        throw new WorkError(
+          `service ${name} was not ready after ${ready.timeout}s (${describeProbe(ready)})${lastBlock(last)}${tailBlock(watch)}`,
+        );
       }
       await sleep(Math.min(pause, ready.interval * 1000), watch.signal);
       pause *= 2;

@@ -28,7 +28,11 @@ const sess = (...args) => sh(`sess ${args.join(' ')}`, process.execPath, [BIN, .
 try {
   cpSync(join(ROOT, 'fixtures', 'demo'), repo, { recursive: true });
   cpSync(join(ROOT, 'fixtures', '_servers'), join(repo, 'servers'), { recursive: true });
-  for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-qm', 'demo app']]) {
+  for (const args of [
+    ['init', '-q', '-b', 'main'],
+    ['add', '-A'],
+    ['commit', '-qm', 'demo app'],
+  ]) {
     execFileSync('git', args, { cwd: repo, env });
   }
   console.log(`demo repository: ${repo}`);

@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .argument('[branch]', 'branch (or session name) to bring up')
     .option('--mode <mode>', 'container | hybrid | host (sticks to the session)', parseMode)
     .option('--base <ref>', 'where a new branch starts')
-    .option('--pr <number>', 'a pull request sandbox: session pr-N runs the pull request\'s head')
+    .option('--pr <number>', "a pull request sandbox: session pr-N runs the pull request's head")
     .option('--remote <name>', 'the remote of --pr (default origin)')
     .option('--host <service>', 'run this service on the host for this session (repeatable)', collect, [])
     .option('--container <service>', 'run this service in compose for this session (repeatable)', collect, [])

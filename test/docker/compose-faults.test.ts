@@ -6,7 +6,17 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { branches, eventually, leasesOf, worktrees, type TestRepo } from '../helpers/sess.js';
-import { containersOf, dockerExec, dockerRepo, expectNothingInDocker, networksOf, projectOf, volumesOf, startUntilComposeUp, expectFreshSessionGone } from '../helpers/docker.js';
+import {
+  containersOf,
+  dockerExec,
+  dockerRepo,
+  expectNothingInDocker,
+  networksOf,
+  projectOf,
+  volumesOf,
+  startUntilComposeUp,
+  expectFreshSessionGone,
+} from '../helpers/docker.js';
 
 let repo: TestRepo;
 dockerRepo('compose-faults', 'each', (r) => (repo = r));
@@ -61,7 +71,9 @@ exec ${real} "$@"
     chmodSync(join(bin, 'docker'), 0o755);
     const r = await repo.sess(['up', 'f'], { env: { APP_DELAY: '120', PATH: `${bin}:${process.env.PATH}` } });
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr, r.stderr).toMatch(/compose could not start (store, )?app: after 8s \(compose's wait ended without saying so\): (store \([^)]*\), )?app \(health starting\)/);
+    expect(r.stderr, r.stderr).toMatch(
+      /compose could not start (store, )?app: after 8s \(compose's wait ended without saying so\): (store \([^)]*\), )?app \(health starting\)/,
+    );
     expectFreshSessionGone(repo, 'f', expect);
   });
 
@@ -182,7 +194,11 @@ describe('resumed container up, failing', () => {
     const file = join(wt, 'sess.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('    compose: app\n', '    compose: app\n    env: { X: "2" }\n'));
     const { child, done } = await startUntilComposeUp(repo, 'r', { APP_DELAY: '30' });
-    await eventually(() => containersOf(repo, 'r').some((c) => c.name.includes('-app-') && c.state === 'running'), 20_000, 'the new app to start');
+    await eventually(
+      () => containersOf(repo, 'r').some((c) => c.name.includes('-app-') && c.state === 'running'),
+      20_000,
+      'the new app to start',
+    );
     child.kill('SIGINT');
     const r = await done;
     expect(r.code, r.stderr).toBe(130);

@@ -48,7 +48,9 @@ describe('container mode over fixed ports and names', () => {
     const leases = leasesOf(repo, 'feat-a');
     expect(Object.keys(leases).sort()).toEqual(['compose:admin.9090', 'kv', 'web']);
     // it gets the session env too, top-level env included, addresses as compose sees them
-    const overlay = parseDocument(readFileSync(join(repo.root, '.git', 'sess', 'sessions', 'feat-a', 'compose.overlay.yaml'), 'utf8')).toJS();
+    const overlay = parseDocument(
+      readFileSync(join(repo.root, '.git', 'sess', 'sessions', 'feat-a', 'compose.overlay.yaml'), 'utf8'),
+    ).toJS();
     expect(overlay.services.admin.environment).toMatchObject({ KV_ADDR: 'kv:6379', SESS_SESSION: 'feat-a' });
   });
 
@@ -68,12 +70,18 @@ describe('container mode over fixed ports and names', () => {
   });
 
   it('no-op up of an unchanged container session touches nothing', async () => {
-    const before = containersOf(repo, 'feat-a').map((c) => c.id).sort();
+    const before = containersOf(repo, 'feat-a')
+      .map((c) => c.id)
+      .sort();
     const r = await repo.sess(['up', 'feat-a']);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('already up and unchanged');
     expect(r.stderr).not.toContain('compose up');
-    expect(containersOf(repo, 'feat-a').map((c) => c.id).sort()).toEqual(before);
+    expect(
+      containersOf(repo, 'feat-a')
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(before);
   });
 
   it('down keeps the volume, rm keeps it, rm --volumes deletes it', async () => {
@@ -93,7 +101,7 @@ describe('session names that differ only where a compose project name cannot', (
   let repo: TestRepo;
   dockerRepo('compose-fixed', 'all', (r) => (repo = r));
 
-  it('x.y and x-y get projects of their own: neither takes the other\'s containers or volume', async () => {
+  it("x.y and x-y get projects of their own: neither takes the other's containers or volume", async () => {
     const first = await repo.json(['up', 'x.y']);
     const second = await repo.json(['up', 'x-y']);
     expect(first.status).toBe('up');
@@ -127,7 +135,10 @@ describe('a change that replaces a compose service and what depends on it', () =
       expect(r.code, r.stderr).toBe(0);
       const release = (await repo.json(['history', 'dep'])).at(-1);
       expect(release.status).toBe('completed');
-      expect(release.services.map((s: any) => [s.name, s.action])).toEqual([['kv', 'replaced'], ['web', 'replaced']]);
+      expect(release.services.map((s: any) => [s.name, s.action])).toEqual([
+        ['kv', 'replaced'],
+        ['web', 'replaced'],
+      ]);
     }
     expect((await repo.json(['status', 'dep'])).status).toBe('up');
     expect((await repo.sess(['rm', 'dep', '--volumes', '--force'])).code).toBe(0);

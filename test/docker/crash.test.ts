@@ -4,7 +4,16 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { branches, isolatedLedger, leasesOf, worktrees, type TestRepo } from '../helpers/sess.js';
-import { containersOf, dockerExec, dockerRepo, expectNothingInDocker, projectOf, volumesOf, startUntilComposeUp, expectFreshSessionGone } from '../helpers/docker.js';
+import {
+  containersOf,
+  dockerExec,
+  dockerRepo,
+  expectNothingInDocker,
+  projectOf,
+  volumesOf,
+  startUntilComposeUp,
+  expectFreshSessionGone,
+} from '../helpers/docker.js';
 
 const home = isolatedLedger();
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -22,15 +31,19 @@ async function doctorFix() {
 }
 
 describe('SIGKILL during a fresh container up, then doctor --fix', () => {
-  it.each(['compose-overlay:kill-before', 'compose-overlay:kill', 'compose:store+app:kill-before', 'service:store:kill', 'ready:app:kill', 'post_up:kill'])(
-    '%s: nothing left in the engine',
-    async (point) => {
-      const r = await repo.sess(['up', 'k'], { env: { SESS_FAILPOINT: point } });
-      expect(r.code, r.stderr).toBe(null);
-      await doctorFix();
-      expectFreshSessionGone(repo, 'k', expect);
-    },
-  );
+  it.each([
+    'compose-overlay:kill-before',
+    'compose-overlay:kill',
+    'compose:store+app:kill-before',
+    'service:store:kill',
+    'ready:app:kill',
+    'post_up:kill',
+  ])('%s: nothing left in the engine', async (point) => {
+    const r = await repo.sess(['up', 'k'], { env: { SESS_FAILPOINT: point } });
+    expect(r.code, r.stderr).toBe(null);
+    await doctorFix();
+    expectFreshSessionGone(repo, 'k', expect);
+  });
 
   it('killed in the middle of compose up (compose goes on alone): nothing left', async () => {
     const { child, done } = await startUntilComposeUp(repo, 'k', { APP_DELAY: '20' });

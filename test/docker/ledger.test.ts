@@ -36,10 +36,16 @@ describe('compose extra ports in the ledger', () => {
   it('go with the next completed up once compose no longer publishes them', async () => {
     const compose = join(repo.tmp, 'app.sess', 'feat-a', 'compose.yaml');
     writeFileSync(compose, readFileSync(compose, 'utf8').replace('    ports: ["9090:9090"]\n', ''));
-    const before = containersOf(repo, 'feat-a').map((c) => c.id).sort();
+    const before = containersOf(repo, 'feat-a')
+      .map((c) => c.id)
+      .sort();
     const up = await repo.sess(['up', 'feat-a']);
     expect(up.code, up.stderr).toBe(0);
     expect(leasesOf(repo, 'feat-a')).toEqual({ web: leases.web, kv: leases.kv });
-    expect(containersOf(repo, 'feat-a').map((c) => c.id).sort()).toEqual(before); // web and kv left alone
+    expect(
+      containersOf(repo, 'feat-a')
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(before); // web and kv left alone
   });
 });

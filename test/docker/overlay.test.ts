@@ -11,7 +11,13 @@ import { buildOverlay, unnamedPublishedPorts } from '../../modes/overlay.js';
 const PROJECT = 'sess-tricky-test';
 let dir: string;
 const compose = (...args: string[]) =>
-  JSON.parse(execFileSync('docker', ['compose', '-p', PROJECT, '--project-directory', dir, ...args, '--profile', '*', 'config', '--format', 'json'], { encoding: 'utf8' }));
+  JSON.parse(
+    execFileSync(
+      'docker',
+      ['compose', '-p', PROJECT, '--project-directory', dir, ...args, '--profile', '*', 'config', '--format', 'json'],
+      { encoding: 'utf8' },
+    ),
+  );
 
 describe('overlay over a tricky compose project', () => {
   let merged: any;
@@ -22,11 +28,20 @@ describe('overlay over a tricky compose project', () => {
     cpSync(join(ROOT, 'fixtures', 'compose-tricky'), dir, { recursive: true });
     const files = ['-f', join(dir, 'compose.yaml'), '-f', join(dir, 'compose.override.yaml')];
     const model = compose(...files);
-    const managed = { web: { name: 'web', runtime: 'compose' as const, ports: { http: [80, 41000] as [number, number] }, env: { A: 'x$y' }, dependsOn: [] } };
+    const managed = {
+      web: { name: 'web', runtime: 'compose' as const, ports: { http: [80, 41000] as [number, number] }, env: { A: 'x$y' }, dependsOn: [] },
+    };
     const keys = unnamedPublishedPorts(model, managed);
     expect(keys.sort()).toEqual(['web.3000', 'web.443', 'web.8000', 'web.9229', 'worker.7000/udp', 'worker.7001/udp']);
     extra = Object.fromEntries(keys.map((k, i) => [k, 42000 + i]));
-    const overlay = buildOverlay({ project: PROJECT, model, managed, labels: { repo: 'r1', session: 's1' }, baseEnv: { SESS_SESSION: 's1' }, extraPorts: extra });
+    const overlay = buildOverlay({
+      project: PROJECT,
+      model,
+      managed,
+      labels: { repo: 'r1', session: 's1' },
+      baseEnv: { SESS_SESSION: 's1' },
+      extraPorts: extra,
+    });
     notes = overlay.notes;
     writeFileSync(join(dir, 'overlay.yaml'), overlay.yaml);
     merged = compose(...files, '-f', join(dir, 'overlay.yaml'));
@@ -34,7 +49,8 @@ describe('overlay over a tricky compose project', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('publishes every port on 127.0.0.1, named ones on their lease, the others on leases of their own', () => {
-    const ports = (svc: string) => merged.services[svc].ports.map((p: any) => `${p.host_ip}:${p.published ?? ''}->${p.target}/${p.protocol}`);
+    const ports = (svc: string) =>
+      merged.services[svc].ports.map((p: any) => `${p.host_ip}:${p.published ?? ''}->${p.target}/${p.protocol}`);
     expect(ports('web').sort()).toEqual(
       [
         '127.0.0.1:41000->80/tcp',
@@ -45,14 +61,18 @@ describe('overlay over a tricky compose project', () => {
         '127.0.0.1:->5000/tcp',
       ].sort(),
     );
-    expect(ports('worker').sort()).toEqual([`127.0.0.1:${extra['worker.7000/udp']}->7000/udp`, `127.0.0.1:${extra['worker.7001/udp']}->7001/udp`].sort());
+    expect(ports('worker').sort()).toEqual(
+      [`127.0.0.1:${extra['worker.7000/udp']}->7000/udp`, `127.0.0.1:${extra['worker.7001/udp']}->7001/udp`].sort(),
+    );
   });
 
   it('drops container_name, labels every service, keeps what extends and the second file brought', () => {
     for (const svc of ['web', 'worker']) {
       expect(merged.services[svc].container_name).toBeUndefined();
       expect(merged.services[svc].labels).toMatchObject({ 'dev.sess.repo': 'r1', 'dev.sess.session': 's1' });
-      expect(merged.services[svc].extra_hosts).toEqual(expect.arrayContaining([expect.stringMatching(/^host\.docker\.internal[:=]host-gateway$/)]));
+      expect(merged.services[svc].extra_hosts).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^host\.docker\.internal[:=]host-gateway$/)]),
+      );
     }
     // config --format json writes $ escaped again (its output is itself a compose file); the container gets x$y
     expect(merged.services.web.environment).toMatchObject({ FROM_BASE: 'yes', FROM_OVERRIDE: 'yes', A: 'x$$y' });

@@ -38,18 +38,21 @@ const GIT_ENV = {
 /** A fresh git repository with the fixture's files (and the shared tiny servers) committed on main. */
 export function makeRepo(
   fixture: string,
-  opts: { files?: Record<string, string>; /** written after the commit: ignored files of the main checkout */ untracked?: Record<string, string> } = {},
+  opts: {
+    files?: Record<string, string>;
+    /** written after the commit: ignored files of the main checkout */ untracked?: Record<string, string>;
+  } = {},
 ): TestRepo {
   const tmp = realpathSync(mkdtempSync(join(tmpdir(), `sess-${fixture}-`)));
   const root = join(tmp, 'app');
   cpSync(join(ROOT, 'fixtures', fixture), root, { recursive: true });
-  if (existsSync(join(ROOT, 'fixtures', '_servers'))) cpSync(join(ROOT, 'fixtures', '_servers'), join(root, 'servers'), { recursive: true });
+  if (existsSync(join(ROOT, 'fixtures', '_servers')))
+    cpSync(join(ROOT, 'fixtures', '_servers'), join(root, 'servers'), { recursive: true });
   for (const [path, text] of Object.entries(opts.files ?? {})) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
   }
-  const git = (...args: string[]) =>
-    execFileSync('git', args, { cwd: root, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' }).trim();
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' }).trim();
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('commit', '-qm', 'fixture');

@@ -75,7 +75,9 @@ describe('worktree source', () => {
     // refused before anything is made: exit 2, as bad usage
     const r = await repo.sess(['up', 'main', '--json']);
     expect(r.code).toBe(2);
-    expect(JSON.parse(r.stdout).error.message).toBe(`branch "main" is checked out in ${repo.root}: a session needs a worktree of its own for it`);
+    expect(JSON.parse(r.stdout).error.message).toBe(
+      `branch "main" is checked out in ${repo.root}: a session needs a worktree of its own for it`,
+    );
     expect(worktrees(repo)).toEqual([]);
     expect(branches(repo)).toEqual(['main']);
     expect(leasesOf(repo, 'main')).toEqual({});
@@ -88,12 +90,18 @@ describe('ports', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const busy = (blocker.address() as { port: number }).port;
     const free = busy + 1 < 65535 ? busy + 1 : busy - 1;
-    writeFileSync(join(repo.root, 'sess.yaml'), readFileSync(join(repo.root, 'sess.yaml'), 'utf8').replace('web: {}', `web: { prefer: ${busy} }`));
+    writeFileSync(
+      join(repo.root, 'sess.yaml'),
+      readFileSync(join(repo.root, 'sess.yaml'), 'utf8').replace('web: {}', `web: { prefer: ${busy} }`),
+    );
     repo.git('commit', '-qam', 'prefer a busy port');
     const a = await repo.json(['up', 'a']);
     expect(a.ports.web).not.toBe(busy);
     blocker.close();
-    writeFileSync(join(repo.root, 'sess.yaml'), readFileSync(join(repo.root, 'sess.yaml'), 'utf8').replace(`prefer: ${busy}`, `prefer: ${free}`));
+    writeFileSync(
+      join(repo.root, 'sess.yaml'),
+      readFileSync(join(repo.root, 'sess.yaml'), 'utf8').replace(`prefer: ${busy}`, `prefer: ${free}`),
+    );
     repo.git('commit', '-qam', 'prefer a free port');
     const b = await repo.json(['up', 'b']);
     expect(b.ports.web).toBe(free);

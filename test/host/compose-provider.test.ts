@@ -17,7 +17,8 @@ beforeEach(() => {
 afterEach(() => repo.cleanup());
 
 function fake(name: string, version: string | null) {
-  const body = version === null ? 'exit 1' : `[ "$1 $2" = "compose version" ] || [ "$1" = "version" ] && { echo ${version}; exit 0; }; exit 1`;
+  const body =
+    version === null ? 'exit 1' : `[ "$1 $2" = "compose version" ] || [ "$1" = "version" ] && { echo ${version}; exit 0; }; exit 1`;
   writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
   chmodSync(join(bin, name), 0o755);
 }

@@ -21,7 +21,12 @@ function bigConfig(bytes: number): string {
 /** Billion laughs: nine levels of ten aliases each. */
 function aliasBomb(): string {
   const lines = ['version: 1', 'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
-  for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+  for (let i = 1; i < 10; i++)
+    lines.push(
+      `a${i}: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]`,
+    );
   lines.push('services:', '  web:', '    host: { command: "sleep 1" }');
   return lines.join('\n') + '\n';
 }

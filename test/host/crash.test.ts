@@ -6,7 +6,19 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireLock } from '../../adapters/fs.js';
-import { FAULTS_UNTRACKED, alive, eventually, isolatedLedger, branches, ledger, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+import {
+  FAULTS_UNTRACKED,
+  alive,
+  eventually,
+  isolatedLedger,
+  branches,
+  ledger,
+  leasesOf,
+  makeRepo,
+  ourProcesses,
+  worktrees,
+  type TestRepo,
+} from '../helpers/sess.js';
 
 const home = isolatedLedger();
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -40,15 +52,32 @@ function expectNothingLeft(session: string, branch: string) {
   expect(existsSync(join(repo.root, '.git', 'sess', 'sessions', session))).toBe(false);
 }
 
-const STEPS = ['session', 'worktree', 'include', 'link', 'ports', 'env-file', 'post_create', 'pre_spawn', 'service:db', 'ready:db', 'service:web', 'ready:web', 'post_up'];
+const STEPS = [
+  'session',
+  'worktree',
+  'include',
+  'link',
+  'ports',
+  'env-file',
+  'post_create',
+  'pre_spawn',
+  'service:db',
+  'ready:db',
+  'service:web',
+  'ready:web',
+  'post_up',
+];
 
 describe('SIGKILL during a fresh up, then doctor --fix', () => {
   // ready:* is a check, not a step with an inverse of its own: it has no "before"
-  it.each(STEPS.flatMap((s) => (s.startsWith('ready:') ? [`${s}:kill`] : [`${s}:kill`, `${s}:kill-before`])))('%s: nothing leaked', async (point) => {
-    await expectKilled(['up', 'feat/k'], point);
-    await doctorFixes('unfinished-journal');
-    expectNothingLeft('feat-k', 'feat/k');
-  });
+  it.each(STEPS.flatMap((s) => (s.startsWith('ready:') ? [`${s}:kill`] : [`${s}:kill`, `${s}:kill-before`])))(
+    '%s: nothing leaked',
+    async (point) => {
+      await expectKilled(['up', 'feat/k'], point);
+      await doctorFixes('unfinished-journal');
+      expectNothingLeft('feat-k', 'feat/k');
+    },
+  );
 
   it('the next up of the session finishes the unwinding itself, then comes up', async () => {
     await expectKilled(['up', 'feat/k'], 'ready:db:kill');
@@ -83,7 +112,18 @@ describe('SIGKILL during a resumed up, down and rm', () => {
     expect((await repo.sess(['up', 'feat/k'])).code).toBe(0);
     // the intent is written before anything stops: kill it right there (as if it died mid-way)
     const journal = join(repo.root, '.git', 'sess', 'sessions', 'feat-k', 'journal.json');
-    writeFileSync(journal, JSON.stringify({ version: 1, command: 'down', session: 'feat-k', pid: 999999, start: null, started: new Date().toISOString(), steps: [] }));
+    writeFileSync(
+      journal,
+      JSON.stringify({
+        version: 1,
+        command: 'down',
+        session: 'feat-k',
+        pid: 999999,
+        start: null,
+        started: new Date().toISOString(),
+        steps: [],
+      }),
+    );
     await doctorFixes('unfinished-journal');
     expect(ourProcesses(repo.id())).toEqual([]);
     expect((await repo.json(['status', 'feat-k'])).status).toBe('down');
@@ -92,7 +132,18 @@ describe('SIGKILL during a resumed up, down and rm', () => {
   it('an rm killed half way is finished by the next command', async () => {
     expect((await repo.sess(['up', 'feat/k'])).code).toBe(0);
     const journal = join(repo.root, '.git', 'sess', 'sessions', 'feat-k', 'journal.json');
-    writeFileSync(journal, JSON.stringify({ version: 1, command: 'rm', session: 'feat-k', pid: 999999, start: null, started: new Date().toISOString(), steps: [] }));
+    writeFileSync(
+      journal,
+      JSON.stringify({
+        version: 1,
+        command: 'rm',
+        session: 'feat-k',
+        pid: 999999,
+        start: null,
+        started: new Date().toISOString(),
+        steps: [],
+      }),
+    );
     const r = await repo.sess(['status', 'feat-k']); // read-only: does not touch it
     expect(r.code).toBe(0);
     expect((await repo.sess(['down', 'feat-k'])).stderr).toContain('finishing an interrupted `sess rm`');
@@ -110,7 +161,7 @@ describe('doctor finds and repairs', () => {
     expect(pids.length).toBeGreaterThan(0);
   });
 
-  it('a session whose worktree folder vanished, and git\'s stale entry for it', async () => {
+  it("a session whose worktree folder vanished, and git's stale entry for it", async () => {
     expect((await repo.sess(['up', 'feat/k'])).code).toBe(0);
     rmSync(join(repo.tmp, 'app.sess', 'feat-k'), { recursive: true, force: true });
     const report = JSON.parse((await repo.sess(['doctor', '--json'])).stdout);
@@ -134,7 +185,12 @@ describe('doctor finds and repairs', () => {
     const held = await acquireLock(join(home, 'ports.lock'), { timeoutMs: 30_000, what: 'the port ledger' });
     try {
       const data = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { version: 1, leases: {} };
-      data.leases['31998'] = { owner: 'abcdefabcdef/ghost', name: 'web', stateDir: join(repo.root, '.git', 'sess'), since: new Date().toISOString() };
+      data.leases['31998'] = {
+        owner: 'abcdefabcdef/ghost',
+        name: 'web',
+        stateDir: join(repo.root, '.git', 'sess'),
+        since: new Date().toISOString(),
+      };
       data.leases['31999'] = { owner: 'ffffffffffff/other', name: 'web', stateDir: gone, since: new Date().toISOString() };
       writeFileSync(file, JSON.stringify(data));
     } finally {
@@ -235,7 +291,9 @@ describe('doctor finds worktrees no session knows', () => {
     expect((await repo.sess(['down', 'feat/o'])).code).toBe(0);
     rmSync(join(repo.root, '.git', 'sess', 'sessions'), { recursive: true });
     const found = JSON.parse((await repo.sess(['doctor', '--json'])).stdout);
-    expect(found.findings).toContainEqual(expect.objectContaining({ kind: 'orphan-worktree', subject: join(repo.tmp, 'app.sess', 'feat-o') }));
+    expect(found.findings).toContainEqual(
+      expect.objectContaining({ kind: 'orphan-worktree', subject: join(repo.tmp, 'app.sess', 'feat-o') }),
+    );
     const fixed = await repo.sess(['doctor', '--fix']);
     expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
     expect(worktrees(repo)).toEqual([]);

@@ -10,7 +10,7 @@ const groupOf = (pid: number) => {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
 };
 
-describe('helpers outside the service\'s process group', () => {
+describe("helpers outside the service's process group", () => {
   let repo: TestRepo;
   beforeAll(() => {
     repo = makeRepo('host-daemon');
@@ -30,7 +30,7 @@ describe('helpers outside the service\'s process group', () => {
     expect(ourProcesses(repo.id(), 'd1')).toEqual([]);
   });
 
-  it('a replacement stops the old instance\'s helper: the new instance and its helper remain', async () => {
+  it("a replacement stops the old instance's helper: the new instance and its helper remain", async () => {
     const view = await repo.json(['up', 'd1']);
     const before = ourProcesses(repo.id(), 'd1');
     expect(new Set(before.map(groupOf)).size).toBe(2);

@@ -5,7 +5,17 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, unlinkSync, lstatSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { BIN, FAULTS_UNTRACKED, branches, eventually, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+import {
+  BIN,
+  FAULTS_UNTRACKED,
+  branches,
+  eventually,
+  leasesOf,
+  makeRepo,
+  ourProcesses,
+  worktrees,
+  type TestRepo,
+} from '../helpers/sess.js';
 import { execFileSync } from 'node:child_process';
 
 let repo: TestRepo;
@@ -98,10 +108,13 @@ describe('fresh up, failing at each step', () => {
   });
 
   it('SIGINT during a hook kills the hook and rolls back', async () => {
-    writeFileSync(join(repo.root, 'sess.yaml'), readFileSync(join(repo.root, 'sess.yaml'), 'utf8').replace(
-      `post_create: ['test "$FAIL" != post_create'`,
-      `post_create: ['echo hook-running; sleep 30'`,
-    ));
+    writeFileSync(
+      join(repo.root, 'sess.yaml'),
+      readFileSync(join(repo.root, 'sess.yaml'), 'utf8').replace(
+        `post_create: ['test "$FAIL" != post_create'`,
+        `post_create: ['echo hook-running; sleep 30'`,
+      ),
+    );
     repo.git('commit', '-qam', 'slow hook');
     const { child, done } = repo.start(['up', 'feat/x']);
     let err = '';
@@ -207,7 +220,11 @@ describe('a reader that goes away', () => {
   it('`sess up 2>&1 | head -1` finishes its transaction: the session is up, no journal left', async () => {
     const out = execFileSync('sh', ['-c', `"${process.execPath}" "${BIN}" up feat/p 2>&1 | head -1`], { cwd: repo.root, encoding: 'utf8' });
     expect(out).toContain('worktree');
-    await eventually(async () => (await repo.json(['ls'])).some((s: any) => s.name === 'feat-p' && s.status === 'up'), 15_000, 'the session to be up');
+    await eventually(
+      async () => (await repo.json(['ls'])).some((s: any) => s.name === 'feat-p' && s.status === 'up'),
+      15_000,
+      'the session to be up',
+    );
     await eventually(() => !existsSync(join(repo.root, '.git', 'sess', 'sessions', 'feat-p', 'journal.json')), 15_000, 'the journal to go');
     expect((await repo.sess(['doctor'])).code).toBe(0);
   });

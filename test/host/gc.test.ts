@@ -92,7 +92,9 @@ describe('sess gc', () => {
     await repo.json(['up', '--pr', '6']);
     expect((await repo.sess(['down', 'pr-6'])).code).toBe(0);
     age('pr-6', 10);
-    expect(await repo.json(['gc'])).toEqual([{ session: 'pr-6', reasons: ['sandbox last up 10 days ago (sandboxes.ttl_days 7)'], action: 'removed' }]);
+    expect(await repo.json(['gc'])).toEqual([
+      { session: 'pr-6', reasons: ['sandbox last up 10 days ago (sandboxes.ttl_days 7)'], action: 'removed' },
+    ]);
   });
 
   it('never removes a worktree with uncommitted changes or unpushed commits, nor a running session, unless --force', async () => {
@@ -135,7 +137,10 @@ describe('sess gc', () => {
     // the branch's sess.yaml gets a post_up hook that holds the up (and its lock) a while and then
     // writes uncommitted work into the worktree
     const yaml = readFileSync(join(wt, 'sess.yaml'), 'utf8');
-    writeFileSync(join(wt, 'sess.yaml'), `${yaml}hooks:\n  post_up: ["[ -f \\"$SESS_REPO_ROOT/.slow\\" ] && sleep 2; echo wip > wip.txt"]\n`);
+    writeFileSync(
+      join(wt, 'sess.yaml'),
+      `${yaml}hooks:\n  post_up: ["[ -f \\"$SESS_REPO_ROOT/.slow\\" ] && sleep 2; echo wip > wip.txt"]\n`,
+    );
     git(wt, 'commit', '-qam', 'a slow post_up');
     repo.git('merge', '-q', '--no-edit', 'race');
     writeFileSync(join(repo.root, '.slow'), '');

@@ -45,14 +45,18 @@ describe('bad input: exit 2, nothing changed', () => {
     expect(r.code).toBe(2);
   });
 
-  it.each([['up', 'x', '--frobnicate'], ['ls', '--all'], ['frob'], ['up'], ['logs', 'keep', '--tail', 'many'], ['up', 'x', '--mode', 'cloud']])(
-    'bad usage %j exits 2',
-    async (...args) => {
-      const r = await repo.sess(args);
-      expect(r.code).toBe(2);
-      expectUnchanged();
-    },
-  );
+  it.each([
+    ['up', 'x', '--frobnicate'],
+    ['ls', '--all'],
+    ['frob'],
+    ['up'],
+    ['logs', 'keep', '--tail', 'many'],
+    ['up', 'x', '--mode', 'cloud'],
+  ])('bad usage %j exits 2', async (...args) => {
+    const r = await repo.sess(args);
+    expect(r.code).toBe(2);
+    expectUnchanged();
+  });
 
   it('--json failures still print one JSON document', async () => {
     const r = await repo.sess(['status', 'nope', '--json']);

@@ -140,7 +140,13 @@ describe('doctor --fix rebuilds a corrupt ledger from the sessions of every repo
     expect(leasesOf(a, 'feat-a1')).toEqual({});
     expect(worktrees(a)).toEqual([join(a.tmp, 'app.sess', 'feat-a2')]);
     await ok(b, ['up', 'feat-b1']);
-    expect(leasesOf(b, 'feat-b1')).toEqual(Object.fromEntries(Object.entries(before).filter(([, l]) => l.owner.endsWith('/feat-b1')).map(([p, l]) => [l.name, Number(p)])));
+    expect(leasesOf(b, 'feat-b1')).toEqual(
+      Object.fromEntries(
+        Object.entries(before)
+          .filter(([, l]) => l.owner.endsWith('/feat-b1'))
+          .map(([p, l]) => [l.name, Number(p)]),
+      ),
+    );
   }
 
   it('nothing salvageable (garbage): the repository index names both repositories', async () => {

@@ -48,7 +48,13 @@ describe('host mode lifecycle', () => {
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(Object.keys(doc)).toEqual(['name', 'branch', 'mode', 'status', 'worktree', 'ports', 'services']);
-    expect(doc.services[1]).toEqual({ name: 'web', runtime: 'host', state: 'running', pid: expect.any(Number), ports: { web: first.ports.web } });
+    expect(doc.services[1]).toEqual({
+      name: 'web',
+      runtime: 'host',
+      state: 'running',
+      pid: expect.any(Number),
+      ports: { web: first.ports.web },
+    });
   });
 
   let second: any;
@@ -197,7 +203,8 @@ describe('hooks are interpolated like commands', () => {
 
   it('${ports.*}, ${svc.*} and ${session.*} in hooks; branch text reaches the shell only through the env', async () => {
     const text = readFileSync(join(__dirname, '..', '..', 'fixtures', 'host-basic', 'sess.yaml'), 'utf8');
-    const hook = (name: string) => `echo "${name} \${ports.web} \${svc.db.host}:\${svc.db.port} \${session.branch} \${session.worktree}" >> "\${session.dir}/hooks.out"`;
+    const hook = (name: string) =>
+      `echo "${name} \${ports.web} \${svc.db.host}:\${svc.db.port} \${session.branch} \${session.worktree}" >> "\${session.dir}/hooks.out"`;
     const hooks = `hooks:\n  post_create: [${JSON.stringify(hook('post_create'))}]\n  pre_spawn: [${JSON.stringify(hook('pre_spawn'))}]\n  post_up: [${JSON.stringify(hook('post_up'))}]\n  pre_down: [${JSON.stringify(hook('pre_down'))}]\n`;
     repo = makeRepo('host-basic', { files: { 'sess.yaml': text + hooks } });
     const branch = 'evil$(touch${IFS}pwned)';

@@ -68,7 +68,10 @@ describe('paths sess writes stay inside the worktree', () => {
     evilBranch('', 'svcdir');
     const yaml = readFileSync(join(repo.root, 'sess.yaml'), 'utf8');
     repo.git('checkout', '-q', 'evil');
-    writeFileSync(join(repo.root, 'sess.yaml'), yaml.replace('command: "node servers/tcp.js ${ports.db}"', 'command: "node servers/tcp.js ${ports.db}"\n      cwd: svcdir'));
+    writeFileSync(
+      join(repo.root, 'sess.yaml'),
+      yaml.replace('command: "node servers/tcp.js ${ports.db}"', 'command: "node servers/tcp.js ${ports.db}"\n      cwd: svcdir'),
+    );
     repo.git('commit', '-qam', 'cwd out');
     repo.git('checkout', '-q', 'main');
     const r = await repo.sess(['up', 'evil']);
@@ -106,7 +109,7 @@ describe('paths sess writes stay inside the worktree', () => {
   });
 });
 
-describe('the env file is never git\'s or the commit\'s own file', () => {
+describe("the env file is never git's or the commit's own file", () => {
   it.each([['.git'], ['.git/config'], ['sub/.git']])('env_file: %s is a config error', async (path) => {
     writeFileSync(join(repo.root, 'sess.yaml'), readFileSync(join(repo.root, 'sess.yaml'), 'utf8') + `env_file: ${path}\n`);
     const r = await repo.sess(['config', 'validate']);

@@ -53,14 +53,54 @@ describe('http probes parse leniently', () => {
 
 describe('a probe that times out names what its last attempt found', () => {
   it.each([
-    ['http, nothing listening', 'sleep 600', '{ http: "http://127.0.0.1:${ports.web}/health", timeout: 1, interval: 0.05 }', ['last attempt: connection refused', 'its log is empty']],
-    ['http 503', 'node servers/lf-http.js ${ports.web} --status 503', '{ http: "http://127.0.0.1:${ports.web}/", timeout: 1, interval: 0.05 }', ['last attempt: HTTP 503', 'lf-http listening on']],
-    ['http, not HTTP', 'node servers/lf-http.js ${ports.web} --garbage', '{ http: "http://127.0.0.1:${ports.web}/", timeout: 1, interval: 0.05 }', ['last attempt: parse error: Expected HTTP/']],
-    ['http, no answer', 'node servers/lf-http.js ${ports.web} --silent', '{ http: "http://127.0.0.1:${ports.web}/", timeout: 1, interval: 0.05 }', ['last attempt: no answer in 2s']],
-    ['tcp, nothing listening', 'echo booting; sleep 600', '{ tcp: "${ports.web}", timeout: 1, interval: 0.05 }', ['last attempt: connection refused', 'last lines of its log:\n    booting']],
-    ['cmd failing', 'sleep 600', '{ cmd: "echo not yet >&2; echo details >&2; exit 3", timeout: 1, interval: 0.05 }', ['last attempt: exited with 3:\n    not yet\n    details']],
-    ['log, no match', 'echo starting; sleep 600', '{ log: "^ready$", timeout: 1, interval: 0.05 }', ['last attempt: /^ready$/ matched nothing in 1 line of output', 'last lines of its log:\n    starting']],
-    ['log, no output', 'sleep 600', '{ log: "ready", timeout: 1, interval: 0.05 }', ['last attempt: /ready/ has no output to match yet', 'its log is empty']],
+    [
+      'http, nothing listening',
+      'sleep 600',
+      '{ http: "http://127.0.0.1:${ports.web}/health", timeout: 1, interval: 0.05 }',
+      ['last attempt: connection refused', 'its log is empty'],
+    ],
+    [
+      'http 503',
+      'node servers/lf-http.js ${ports.web} --status 503',
+      '{ http: "http://127.0.0.1:${ports.web}/", timeout: 1, interval: 0.05 }',
+      ['last attempt: HTTP 503', 'lf-http listening on'],
+    ],
+    [
+      'http, not HTTP',
+      'node servers/lf-http.js ${ports.web} --garbage',
+      '{ http: "http://127.0.0.1:${ports.web}/", timeout: 1, interval: 0.05 }',
+      ['last attempt: parse error: Expected HTTP/'],
+    ],
+    [
+      'http, no answer',
+      'node servers/lf-http.js ${ports.web} --silent',
+      '{ http: "http://127.0.0.1:${ports.web}/", timeout: 1, interval: 0.05 }',
+      ['last attempt: no answer in 2s'],
+    ],
+    [
+      'tcp, nothing listening',
+      'echo booting; sleep 600',
+      '{ tcp: "${ports.web}", timeout: 1, interval: 0.05 }',
+      ['last attempt: connection refused', 'last lines of its log:\n    booting'],
+    ],
+    [
+      'cmd failing',
+      'sleep 600',
+      '{ cmd: "echo not yet >&2; echo details >&2; exit 3", timeout: 1, interval: 0.05 }',
+      ['last attempt: exited with 3:\n    not yet\n    details'],
+    ],
+    [
+      'log, no match',
+      'echo starting; sleep 600',
+      '{ log: "^ready$", timeout: 1, interval: 0.05 }',
+      ['last attempt: /^ready$/ matched nothing in 1 line of output', 'last lines of its log:\n    starting'],
+    ],
+    [
+      'log, no output',
+      'sleep 600',
+      '{ log: "ready", timeout: 1, interval: 0.05 }',
+      ['last attempt: /ready/ has no output to match yet', 'its log is empty'],
+    ],
   ])('%s', async (_what, command, ready, expected) => {
     const r = oneService(command, ready);
     const up = await r.sess(['up', 'feat']);

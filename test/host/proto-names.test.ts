@@ -91,7 +91,6 @@ describe('names that are properties of every object', () => {
   });
 
   it('down keeps the leases, up brings back the same ports, rm leaves nothing', async () => {
-
     expect((await repo.sess(['down', 'feat'])).code).toBe(0);
     expect(ourProcesses(repo.id(), 'feat')).toEqual([]);
     expect(leasesOf(repo, 'feat')).toEqual(ports);

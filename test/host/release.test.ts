@@ -50,7 +50,9 @@ describe('re-up', () => {
     expect(log).not.toMatch(/flock|Resource temporarily unavailable/);
     // and the flock really is exclusive: a second holder is refused while store runs
     const { execFileSync } = await import('node:child_process');
-    expect(() => execFileSync('flock', ['-n', '-E', '75', join(repo.root, '.git', 'sess', 'sessions', 'rel', 'store.lock'), 'true'])).toThrow();
+    expect(() =>
+      execFileSync('flock', ['-n', '-E', '75', join(repo.root, '.git', 'sess', 'sessions', 'rel', 'store.lock'), 'true']),
+    ).toThrow();
   });
 
   it('a change of the top-level env restarts every service (each one gets it)', async () => {
@@ -65,7 +67,10 @@ describe('re-up', () => {
   it('a new definition that never becomes ready is replaced by the previous one: rolled_back', async () => {
     const before = await pids();
     edit('node servers/http.js ${ports.api} --needs $STORE_ADDR"', 'node servers/http.js ${ports.api} --needs $STORE_ADDR --delay 60000"');
-    edit('ready: { http: "http://127.0.0.1:${ports.api}/health", timeout: 10 }', 'ready: { http: "http://127.0.0.1:${ports.api}/health", timeout: 2 }');
+    edit(
+      'ready: { http: "http://127.0.0.1:${ports.api}/health", timeout: 10 }',
+      'ready: { http: "http://127.0.0.1:${ports.api}/health", timeout: 2 }',
+    );
     const r = await repo.sess(['up', 'rel']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('ended rolled_back');
@@ -135,7 +140,10 @@ describe('re-up', () => {
     const before = await pids();
     edit('WEB_VERSION: "1"', 'WEB_VERSION: "2"');
     const file = join(wt, 'sess.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('hooks:', '  extra:\n    host:\n      command: "echo no; exit 3"\n    depends_on: [web]\nhooks:'));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('hooks:', '  extra:\n    host:\n      command: "echo no; exit 3"\n    depends_on: [web]\nhooks:'),
+    );
     const r = await repo.sess(['up', 'rel']);
     expect(r.code).toBe(1);
     const release = await lastRelease();

@@ -6,7 +6,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addOrigin, branches, gitAt, makeRepo, pushPullRequest, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
 
-
 let repo: TestRepo;
 let origin: string;
 let contributor: string;

@@ -51,7 +51,10 @@ describe('YAML reading', () => {
   it('a file above the cap is refused before it is parsed, naming its size and the cap', () => {
     const text = oneBigMap(CONFIG_MAX_BYTES + 1);
     expect(problemsOf(text + '#'.repeat(100))).toEqual([
-      { path: '', message: expect.stringMatching(/^the file is 256\.1 KiB \(262\d{3} bytes\), more than the 256 KiB a sess\.yaml may have$/) },
+      {
+        path: '',
+        message: expect.stringMatching(/^the file is 256\.1 KiB \(262\d{3} bytes\), more than the 256 KiB a sess\.yaml may have$/),
+      },
     ]);
   });
 
@@ -68,7 +71,12 @@ describe('YAML reading', () => {
 
   it('an alias bomb is a ConfigError, not a crash', () => {
     const lines = ['version: 1', 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < 10; i++)
+      lines.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
     const problems = problemsOf(lines.join('\n') + '\n' + SERVICE);
     expect(problems).toEqual([{ path: '', message: expect.stringContaining('aliases') }]);
   });
@@ -128,7 +136,9 @@ describe('aliases', () => {
     let problems: { path: string; message: string }[] = [];
     // ~2 s of CPU when every alias was resolved
     expect(cpuSeconds(() => (problems = problemsOf(text)))).toBeLessThan(1);
-    expect(problems).toEqual([{ path: expect.stringMatching(/^line \d+, column \d+$/), message: 'more than 1000 aliases (*name): sess reads no more' }]);
+    expect(problems).toEqual([
+      { path: expect.stringMatching(/^line \d+, column \d+$/), message: 'more than 1000 aliases (*name): sess reads no more' },
+    ]);
     let fine = 'version: 1\n' + SERVICE + 'env:\n';
     for (let i = 0; i < 1000; i++) fine += `  A${i}: &a${i} x\n  B${i}: *a${i}\n`;
     expect(Object.keys(parseConfig(fine, 'sess.yaml').env)).toHaveLength(2000);

@@ -51,7 +51,14 @@ hooks:
 sandboxes: { max: 5, ttl_days: 14 }
 `;
 
-const session = { name: 'feature-login', branch: 'feature/login', mode: 'hybrid' as const, worktree: '/w/feature-login', dir: '/s/feature-login', repoRoot: '/r' };
+const session = {
+  name: 'feature-login',
+  branch: 'feature/login',
+  mode: 'hybrid' as const,
+  worktree: '/w/feature-login',
+  dir: '/s/feature-login',
+  repoRoot: '/r',
+};
 
 describe('parseConfig', () => {
   it('accepts the example of SPEC.md and fills defaults', () => {

@@ -12,7 +12,7 @@ const values = [
   'back`tick`',
   '$HOME and ${HOME}',
   "it's",
-  "it's $(id) `id` \"q\" \\ back",
+  'it\'s $(id) `id` "q" \\ back',
   'two\nlines',
   'trailing\\',
 ];

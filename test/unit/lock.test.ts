@@ -18,11 +18,14 @@ describe('lock file', () => {
     // another process takes and releases the lock as fast as it can
     // (the lock code, bundled for a plain node process)
     buildSync({ entryPoints: [FS], bundle: true, platform: 'node', format: 'esm', outfile: join(dir, 'fs.mjs'), logLevel: 'silent' });
-    writeFileSync(join(dir, 'taker.mjs'), `
+    writeFileSync(
+      join(dir, 'taker.mjs'),
+      `
       import { acquireLock } from './fs.mjs';
       const end = Date.now() + 3000;
       while (Date.now() < end) (await acquireLock(${JSON.stringify(path)}, { timeoutMs: 1000, what: 'x' })).release();
-    `);
+    `,
+    );
     const taker = spawn(process.execPath, [join(dir, 'taker.mjs')], { stdio: 'inherit' });
     const done = new Promise((r) => taker.on('close', r));
     let reads = 0;

@@ -24,7 +24,13 @@ describe('buildOverlay', () => {
     baseEnv: {},
     extraPorts: {},
   });
-  const doc = parse(yaml, { customTags: [{ tag: '!override', resolve: (v: unknown) => v, collection: 'seq' } as any, { tag: '!override', resolve: (v: unknown) => v, collection: 'map' } as any, { tag: '!reset', resolve: () => null } as any] });
+  const doc = parse(yaml, {
+    customTags: [
+      { tag: '!override', resolve: (v: unknown) => v, collection: 'seq' } as any,
+      { tag: '!override', resolve: (v: unknown) => v, collection: 'map' } as any,
+      { tag: '!reset', resolve: () => null } as any,
+    ],
+  });
 
   it('keeps a service sess runs on the host out of compose', () => {
     expect(yaml).toContain(`profiles: !override\n      - ${ON_HOST_PROFILE}`);
