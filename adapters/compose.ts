@@ -6,6 +6,15 @@ import { WorkError } from '../common/errors.js';
 import { readJson, writeJsonAtomic } from './fs.js';
 import { run, type RunOptions } from './process.js';
 
+/** The labels compose puts on what it creates: how sess finds a project's containers, volumes, networks. */
+export const COMPOSE_PROJECT = 'com.docker.compose.project';
+export const COMPOSE_SERVICE = 'com.docker.compose.service';
+/** on containers of `compose run`: one-off, not the service's */
+export const COMPOSE_ONEOFF = 'com.docker.compose.oneoff';
+
+/** The label filter of one compose project. */
+export const projectLabel = (project: string) => `${COMPOSE_PROJECT}=${project}`;
+
 export interface ComposeCli {
   /** How to call compose: ['docker', 'compose'], ['docker-compose'], ['podman', 'compose']. */
   command: string[];
@@ -188,8 +197,8 @@ export async function containersByLabel(engine: string, labels: string[]): Promi
       return {
         id: raw.ID,
         name: raw.Names,
-        project: parsed['com.docker.compose.project'] ?? '',
-        service: parsed['com.docker.compose.service'] ?? '',
+        project: parsed[COMPOSE_PROJECT] ?? '',
+        service: parsed[COMPOSE_SERVICE] ?? '',
         state: raw.State,
         health,
         exitCode: exit ? Number(exit[1]) : null,
@@ -217,7 +226,7 @@ export async function removeContainers(engine: string, ids: string[]): Promise<v
 }
 
 export async function projectVolumes(engine: string, project: string): Promise<string[]> {
-  const r = await run(engine, ['volume', 'ls', '--quiet', '--filter', `label=com.docker.compose.project=${project}`]);
+  const r = await run(engine, ['volume', 'ls', '--quiet', '--filter', `label=${projectLabel(project)}`]);
   return r.stdout.split('\n').filter(Boolean);
 }
 
@@ -226,7 +235,7 @@ export async function removeVolumes(engine: string, names: string[]): Promise<vo
 }
 
 export async function projectNetworks(engine: string, project: string): Promise<string[]> {
-  const r = await run(engine, ['network', 'ls', '--quiet', '--filter', `label=com.docker.compose.project=${project}`]);
+  const r = await run(engine, ['network', 'ls', '--quiet', '--filter', `label=${projectLabel(project)}`]);
   return r.stdout.split('\n').filter(Boolean);
 }
 

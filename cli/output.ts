@@ -1,6 +1,6 @@
 // Where output goes: progress and messages to stderr (colour only on a TTY without NO_COLOR),
 // results to stdout, exactly one JSON document with --json.
-import type { Progress } from '../core/progress.js';
+import type { Progress } from '../common/progress.js';
 
 // Colour is decided per stream: `sess status x > file` in a terminal writes no escape codes into
 // the file, and `sess up x 2> log` none into the log.

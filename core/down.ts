@@ -6,7 +6,7 @@ import { deleteBranch, git, hasLocalBranch, listWorktrees, pruneWorktrees, uncom
 import { runShell } from '../adapters/process.js';
 import { WorkError, messageOf } from '../common/errors.js';
 import { release, requireReadableLedger } from './ledger.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../common/progress.js';
 import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
 import { readJournal, recoverJournal, type UnwindFailure } from './rollback.js';
 import { removePath, writeJsonAtomic } from '../adapters/fs.js';

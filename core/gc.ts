@@ -18,7 +18,7 @@ import { isRunning } from '../modes/hostProcess.js';
 import { finishInterrupted, rmRecord } from './down.js';
 import { requireReadableLedger } from './ledger.js';
 import { mainConfig } from './prepare.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../common/progress.js';
 import { openRepo, type Repo } from './repo.js';
 import { lockSession } from './session.js';
 import { listSessions, readSession, type SessionRecord } from './store.js';

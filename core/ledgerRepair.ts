@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readTextIfExists } from '../adapters/fs.js';
 import type { Check, Finding } from './doctor.js';
 import { ledgerPath, ledgerProblem, replaceCorruptLedger, type Lease } from './ledger.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../common/progress.js';
 import type { Repo } from './repo.js';
 import { knownStateDirs } from './repoIndex.js';
 

@@ -4,6 +4,7 @@
 // still run. Because the stack is a file, the next command on the session (or `sess doctor --fix`)
 // can finish the unwinding of a sess that was killed.
 import { readJson, writeJsonAtomic, removePath } from '../adapters/fs.js';
+import { failpoint } from '../common/failpoint.js';
 import { processStartTime } from '../adapters/process.js';
 import { messageOf } from '../common/errors.js';
 import { paths, type Repo } from './repo.js';
@@ -163,23 +164,4 @@ export async function recoverJournal(
   const failures = await unwindSteps(repo, journal.steps, progress);
   if (failures.length === 0) removePath(paths.journalFile(repo, session));
   return { journal, failures };
-}
-
-/**
- * Test hook for fault injection: SESS_FAILPOINT=label[,label...] makes that step fail right after
- * its side effect (`label`), or kills sess with SIGKILL there (`label:kill`, `label:kill-before`), or
- * holds sess still for MS milliseconds right before it (`label:pause=MS`, to open a race window).
- */
-export function failpoint(label: string, phase: 'before' | 'after' = 'after'): void {
-  const spec = process.env.SESS_FAILPOINT;
-  if (!spec) return;
-  for (const point of spec.split(',')) {
-    if (phase === 'before' && point === `${label}:kill-before`) process.kill(process.pid, 'SIGKILL');
-    if (phase === 'before' && point.startsWith(`${label}:pause=`)) {
-      process.stderr.write(`failpoint ${label}: pausing\n`); // so that a test knows the window is open
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(point.slice(label.length + 7)));
-    }
-    if (phase === 'after' && point === `${label}:kill`) process.kill(process.pid, 'SIGKILL');
-    if (phase === 'after' && point === label) throw new Error(`failpoint ${label}`);
-  }
 }

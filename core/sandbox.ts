@@ -2,7 +2,7 @@
 // pr-N on local branch pr/N, tracking R/pr/N (where the fetched head is kept).
 import { commitsNotIn, fetchRef, git, resolveCommit, remoteUrl, uncommittedChanges } from '../adapters/git.js';
 import { CancelledError, SessError, UsageError, WorkError } from '../common/errors.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../common/progress.js';
 import { withWorktreesLock, type Repo } from './repo.js';
 import { existsSync } from 'node:fs';
 import { listSessions, readSession, type SessionRecord } from './store.js';

@@ -8,13 +8,14 @@ import { startHostProcess, stopHostProcess, isRunning, logTail, SERVICE_MARKER, 
 import { waitReady } from '../modes/readiness.js';
 import { downProject, removeServiceContainers, type ComposeRef, type ContainerState } from '../modes/composeRuntime.js';
 import { ComposeBatch, startInCompose } from './composeServices.js';
-import { failpoint, type RollbackGuard } from './rollback.js';
+import type { RollbackGuard } from './rollback.js';
+import { failpoint } from '../common/failpoint.js';
 import { paths, type Repo } from './repo.js';
 import { hashOf, type ResolvedService } from './resolve.js';
 import type { ReleaseService } from './history.js';
 import { bringBack } from './restore.js';
 import type { ServiceRecord } from './store.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../common/progress.js';
 import { own } from '../common/records.js';
 
 export interface ServicePlanItem {

@@ -4,7 +4,7 @@ import { hasLocalBranch, isValidBranchName } from '../adapters/git.js';
 import { UsageError, WorkError } from '../common/errors.js';
 import { lockTimeoutMs, paths, type Repo } from './repo.js';
 import { listCreating, listSessions, readCreating, readSession, type CreatingMark, type SessionRecord } from './store.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../common/progress.js';
 
 /** `feature/login` -> `feature-login`: safe as a folder name and in a compose project name. */
 export function sessionNameOf(branch: string): string {

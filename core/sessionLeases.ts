@@ -2,7 +2,7 @@
 // records), and the release of those its config no longer asks for.
 import { messageOf } from '../common/errors.js';
 import { leasesOf, release } from './ledger.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../common/progress.js';
 
 /** Lease names of host ports compose publishes that are not named ports (`compose:web.8080`). */
 export const EXTRA_PORT_PREFIX = 'compose:';

@@ -11,7 +11,7 @@ import { appendRelease, type Release, type ReleaseService, type ReleaseStatus } 
 import { lease, leasesOf, requireReadableLedger } from './ledger.js';
 import { releaseUnusedLeases, sessionLeases } from './sessionLeases.js';
 import { composeFilesOf, inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../common/progress.js';
 import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
 import { resolveAll } from './resolve.js';
 import { checkWorktreePaths } from './worktreePaths.js';

@@ -10,7 +10,7 @@ import { runShell } from '../adapters/process.js';
 import { WorkError, indent } from '../common/errors.js';
 import type { ComposeSetup } from './composeStep.js';
 import type { Config } from '../config/schema.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../common/progress.js';
 import type { Repo } from './repo.js';
 import type { Resolved } from './resolve.js';
 import type { RollbackGuard } from './rollback.js';

@@ -1,17 +1,42 @@
-// Where each service runs: the table of SPEC.md "Three modes", plus --host/--container for one session.
-import type { Config, Mode, ServiceConfig } from '../config/schema.js'; // types only
+// Where each service runs: the table of SPEC.md "Three modes", plus --host/--container for one
+// session, and the runtimes that the names in it stand for.
+import type { Config, Mode, ServiceConfig } from '../config/schema.js';
 import { UsageError } from '../common/errors.js';
 import { hasOwn } from '../common/records.js';
+import { composeRuntime } from './compose/runtime.js';
+import { hostRuntime } from './host/runtime.js';
+import type { Runtime } from './runtime.js';
+import type { Placement, RuntimeName } from './service.js';
 
-export type Runtime = 'host' | 'compose';
-export type Placement = Record<string, Runtime>;
+/** The runtimes: a new one is a folder under modes/ and one line here (README, "How it is built"). */
+export const RUNTIMES: Record<RuntimeName, Runtime> = {
+  host: hostRuntime,
+  compose: composeRuntime,
+};
+
+export function runtimeOf(name: RuntimeName): Runtime {
+  const runtime = RUNTIMES[name];
+  if (!runtime) throw new Error(`no runtime named ${name}`);
+  return runtime;
+}
+
+/** The runtime that wrote an undo record of this kind into a journal. */
+export function runtimeForUndo(kind: string): Runtime | undefined {
+  return Object.values(RUNTIMES).find((r) => r.undoKinds.includes(kind));
+}
+
+/** The runtimes a placement uses, in table order. */
+export function runtimesIn(placement: Placement | RuntimeName[]): Runtime[] {
+  const used = new Set(Array.isArray(placement) ? placement : Object.values(placement));
+  return Object.values(RUNTIMES).filter((r) => used.has(r.name));
+}
 
 export interface Overrides {
   host: string[];
   container: string[];
 }
 
-const byMode: Record<Mode, (svc: ServiceConfig, name: string, config: Config) => Runtime> = {
+const byMode: Record<Mode, (svc: ServiceConfig, name: string, config: Config) => RuntimeName> = {
   // compose: everything that has a compose definition; host: only services without one.
   container: (svc) => (svc.compose ? 'compose' : 'host'),
   // compose: the dependencies; host: the services named in hybrid.host.

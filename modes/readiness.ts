@@ -5,7 +5,7 @@ import { cmdOnce, httpOnce, tcpOnce, type ProbeOutcome } from '../adapters/probe
 import { LogMatcher } from '../adapters/logMatch.js';
 import { sleep } from '../adapters/process.js';
 import { WorkError, indent } from '../common/errors.js';
-import type { ResolvedReady } from '../core/resolve.js'; // types only
+import type { ResolvedReady } from './service.js';
 
 export interface ReadyWatch {
   /** Is the service still alive? When it is not, waiting stops with its log. */

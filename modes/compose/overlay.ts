@@ -3,10 +3,10 @@
 // a container name, a network or a volume, and every container carries our labels.
 import { createHash } from 'node:crypto';
 import { Document, Scalar, YAMLMap, YAMLSeq } from 'yaml';
-import type { ComposeModel, ComposeService } from '../adapters/compose.js';
+import type { ComposeModel, ComposeService } from '../../adapters/compose.js';
 
 import { LABEL_REPO, LABEL_SERVICE, LABEL_SESSION } from './labels.js';
-import { own } from '../common/records.js';
+import { own } from '../../common/records.js';
 
 /** Compose services sess runs elsewhere (on the host) get this profile, so compose never starts them. */
 export const ON_HOST_PROFILE = 'sess-on-host';

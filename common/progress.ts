@@ -1,9 +1,8 @@
-// How core tells the person what is happening, without printing: cli/ decides where it goes.
+// How the layers below cli/ tell the person what is happening, without printing: cli/ decides
+// where it goes (stderr for the CLI, progress notifications for the MCP server).
 export interface Progress {
   /** A step of the work has been done ("worktree created"). */
   step(text: string): void;
   info(text: string): void;
   warn(text: string): void;
 }
-
-export const silentProgress: Progress = { step() {}, info() {}, warn() {} };

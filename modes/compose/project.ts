@@ -1,5 +1,8 @@
 // Compose services of a session: find, start (one `compose up --wait` per batch), stop, read state.
 import {
+  COMPOSE_ONEOFF,
+  COMPOSE_SERVICE,
+  projectLabel,
   composeDown,
   composeUp,
   containerLogsTail,
@@ -12,11 +15,11 @@ import {
   stopContainers,
   type ComposeCli,
   type Container,
-} from '../adapters/compose.js';
-import { indent, SessError, WorkError } from '../common/errors.js';
-import { sleep } from '../adapters/process.js';
+} from '../../adapters/compose.js';
+import { indent, SessError, WorkError } from '../../common/errors.js';
+import { sleep } from '../../adapters/process.js';
 import { LABEL_REPO, LABEL_SERVICE, LABEL_SESSION } from './labels.js';
-import { dict, own } from '../common/records.js';
+import { dict, own } from '../../common/records.js';
 
 /** What down/rm/status/logs need of a session's compose project, kept in its state. */
 export interface ComposeRef {
@@ -62,7 +65,7 @@ export interface ProjectSnapshot {
 
 export async function snapshotProject(engine: string, project: string): Promise<ProjectSnapshot> {
   const [containers, volumes, networks] = await Promise.all([
-    containersByLabel(engine, [`com.docker.compose.project=${project}`]),
+    containersByLabel(engine, [projectLabel(project)]),
     projectVolumes(engine, project),
     projectNetworks(engine, project),
   ]);
@@ -79,7 +82,7 @@ export async function rollbackProject(engine: string, project: string, before: P
   // A compose client cut off mid-way (Ctrl+C, SIGKILL) can leave the engine finishing a container
   // it was creating: look again until a look finds nothing more to take away.
   for (let round = 0; round < 6; round++) {
-    const now = await containersByLabel(engine, [`com.docker.compose.project=${project}`]);
+    const now = await containersByLabel(engine, [projectLabel(project)]);
     const created = now.filter((c) => !known.has(c.id)).map((c) => c.id);
     const started = now.filter((c) => known.get(c.id) === false && c.state === 'running').map((c) => c.id);
     if (created.length === 0 && started.length === 0 && round > 0) break;
@@ -132,8 +135,8 @@ export async function startCompose(
  * with what the engine says of them. One-off containers (`compose run`) are not the service's.
  */
 async function servicesNotUp(ref: ComposeRef, services: string[]): Promise<{ service: string; state: string }[]> {
-  const containers = (await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`])).filter(
-    (c) => c.labels['com.docker.compose.oneoff'] !== 'True',
+  const containers = (await containersByLabel(ref.cli.engine, [projectLabel(ref.project)])).filter(
+    (c) => c.labels[COMPOSE_ONEOFF] !== 'True',
   );
   const up = (c: Container) =>
     (c.state === 'running' && (c.health === '' || c.health === 'healthy')) || (c.state === 'exited' && c.exitCode === 0);
@@ -163,7 +166,7 @@ async function servicesNotUp(ref: ComposeRef, services: string[]): Promise<{ ser
 
 /** The tail of the logs of containers that are not running or not healthy, for the error message. */
 async function failingLogs(ref: ComposeRef, alsoStarting: string[] = []): Promise<string> {
-  const containers = await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`]).catch(() => []);
+  const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project)]).catch(() => []);
   const bad = containers.filter(
     (c) =>
       (c.state !== 'running' && c.exitCode !== 0) ||
@@ -182,7 +185,7 @@ async function failingLogs(ref: ComposeRef, alsoStarting: string[] = []): Promis
 
 /** Stop and remove the containers of some services (a replacement, a service that left the config). */
 export async function removeServiceContainers(ref: ComposeRef, composeServices: string[], grace: number): Promise<void> {
-  const containers = await containersByLabel(ref.cli.engine, [`com.docker.compose.project=${ref.project}`]);
+  const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project)]);
   const ids = containers.filter((c) => composeServices.includes(c.service)).map((c) => c.id);
   await stopContainers(ref.cli.engine, ids, grace);
   await removeContainers(ref.cli.engine, ids);
@@ -199,8 +202,8 @@ export async function downProject(ref: ComposeRef, volumes: boolean): Promise<vo
 
 export async function isComposeServiceUp(ref: ComposeRef, composeService: string): Promise<boolean> {
   const containers = await containersByLabel(ref.cli.engine, [
-    `com.docker.compose.project=${ref.project}`,
-    `com.docker.compose.service=${composeService}`,
+    projectLabel(ref.project),
+    `${COMPOSE_SERVICE}=${composeService}`,
   ]);
   return containers.some((c) => c.state === 'running');
 }

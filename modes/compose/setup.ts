@@ -4,22 +4,20 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Document, parse } from 'yaml';
-import { composeModel, detectCompose, projectVolumes, type ComposeModel, type ComposeService } from '../adapters/compose.js';
-import { readTextIfExists, writeFileAtomic } from '../adapters/fs.js';
-import { ConfigError, SessError, WorkError } from '../common/errors.js';
-import { startCompose, type ComposeRef } from '../modes/composeRuntime.js';
-import { buildOverlay, projectName, unnamedPublishedPorts, type SessComposeService } from '../modes/overlay.js';
-import type { Placement } from '../modes/placement.js';
-import type { Config } from '../config/schema.js';
-import { lease, leasesOf } from './ledger.js';
-import { composeFilesMissingIn, composeFilesOf } from './prepare.js';
-import type { Progress } from './progress.js';
-import { paths, sessHome, leaseOwner, type Repo } from './repo.js';
-import type { Resolved } from './resolve.js';
-import type { RollbackGuard } from './rollback.js';
-import type { ServiceRecord } from './store.js';
-import { EXTRA_PORT_PREFIX } from './sessionLeases.js';
-import { hasOwn, own } from '../common/records.js';
+import { composeModel, detectCompose, imageIds, projectVolumes, type ComposeModel, type ComposeService } from '../../adapters/compose.js';
+import { writeFileAtomic } from '../../adapters/fs.js';
+import { git } from '../../adapters/git.js';
+import { ConfigError, SessError, WorkError } from '../../common/errors.js';
+import { hasOwn, own } from '../../common/records.js';
+import type { Config } from '../../config/schema.js';
+import type { PrepareInput, SessionCtx } from '../runtime.js';
+import type { Placement, ResolvedService, ServiceRecord } from '../service.js';
+import { composeFilesMissingIn, composeFilesOf } from './files.js';
+import { buildOverlay, projectName, unnamedPublishedPorts, type SessComposeService } from './overlay.js';
+import { startCompose, type ComposeRef } from './project.js';
+
+/** Lease names of host ports compose publishes that are not named ports (`compose:web.8080`). */
+export const EXTRA_PORT_PREFIX = 'compose:';
 
 export interface ComposeSetup {
   ref: ComposeRef;
@@ -35,34 +33,23 @@ export interface ComposeSetup {
   alsoRead: string[];
 }
 
-export async function setUpCompose(
-  repo: Repo,
-  session: string,
-  config: Config,
-  placement: Placement,
-  worktree: string,
-  env: Record<string, string>,
-  guard: RollbackGuard,
-  signal: AbortSignal,
-  /** The project of the session's last up: kept for good (its containers and volumes live there). */
-  recordedProject?: string,
-): Promise<ComposeSetup> {
-  const cli = await detectCompose(sessHome());
+export async function setUpCompose(input: PrepareInput, recordedProject?: string): Promise<ComposeSetup> {
+  const { config, placement, session, repo, signal } = input;
+  const worktree = session.worktree;
+  const cli = await detectCompose(repo.home);
   const fileNames = composeFilesOf(config);
   const missing = composeFilesMissingIn(config, worktree);
   if (missing.length) {
-    throw new ConfigError(join(worktree, 'sess.yaml'), [
-      { path: 'compose.files', message: `no such file in the worktree: ${missing.join(', ')}` },
-    ]);
+    throw new ConfigError(join(worktree, 'sess.yaml'), [{ path: 'compose.files', message: `no such file in the worktree: ${missing.join(', ')}` }]);
   }
   const files = fileNames.map((f) => join(worktree, f));
-  const project = recordedProject ?? projectName(repo.name, repo.id, session);
+  const project = recordedProject ?? projectName(repo.name, repo.id, session.name);
   // looked up while compose reads the files (no time added); awaited, so a failure fails the up
   const volumesBefore = projectVolumes(cli.engine, project);
   volumesBefore.catch(() => undefined);
   let model: ComposeModel;
   try {
-    model = await composeModel({ cli, name: project, files, projectDir: worktree, env: { ...process.env, ...env } }, signal);
+    model = await composeModel({ cli, name: project, files, projectDir: worktree, env: { ...process.env, ...input.hostEnv } }, signal);
   } catch (error) {
     if (signal.aborted || !(error instanceof SessError)) throw error;
     throw new ConfigError(fileNames.join(', '), [{ path: '', message: `compose rejects it: ${error.message}` }]);
@@ -72,19 +59,11 @@ export async function setUpCompose(
     .map(([n, s]) => ({ path: `services.${n}.compose`, message: `no service "${s.compose}" in ${fileNames.join(', ')}` }));
   if (problems.length) throw new ConfigError(join(worktree, 'sess.yaml'), problems);
 
-  const skeleton = managedServices(config, placement, {}, { services: {}, hostEnv: {}, hooks: config.hooks, composeEnv: {} });
-  const wanted = unnamedPublishedPorts(model, skeleton).map((key) => ({ name: EXTRA_PORT_PREFIX + key }));
-  let extraPorts: Record<string, number> = {};
-  if (wanted.length) {
-    const owner = leaseOwner(repo, session);
-    const held = leasesOf(owner);
-    const names = wanted.map((w) => w.name).filter((n) => !hasOwn(held, n));
-    const { ports } = await guard.runAtomic('compose-ports', { kind: 'ports.release', owner, names }, async () =>
-      lease(owner, repo.stateDir, wanted, signal),
-    );
-    extraPorts = Object.fromEntries(wanted.map((w) => [w.name.slice(EXTRA_PORT_PREFIX.length), own(ports, w.name)!]));
-  }
-  const overlayPath = join(paths.sessionDir(repo, session), 'compose.overlay.yaml');
+  const skeleton = managedServices(config, placement, {}, {});
+  const keys = unnamedPublishedPorts(model, skeleton);
+  const leased = keys.length ? await input.journal.leasePorts('compose-ports', keys.map((key) => EXTRA_PORT_PREFIX + key)) : {};
+  const extraPorts = Object.fromEntries(keys.map((key) => [key, own(leased, EXTRA_PORT_PREFIX + key)!]));
+  const overlayPath = join(session.dir, 'compose.overlay.yaml');
   return {
     ref: { project, cli, files: [...files, overlayPath], projectDir: worktree },
     model,
@@ -99,7 +78,7 @@ export function managedServices(
   config: Config,
   placement: Placement,
   ports: Record<string, number>,
-  resolved: Resolved,
+  defs: Record<string, ResolvedService>,
 ): Record<string, SessComposeService> {
   const out: Record<string, SessComposeService> = {};
   for (const [name, svc] of Object.entries(config.services)) {
@@ -110,7 +89,7 @@ export function managedServices(
       name,
       runtime: own(placement, name)!,
       ports: named,
-      env: own(resolved.services, name)?.env ?? {},
+      env: own(defs, name)?.env ?? {},
       dependsOn: svc.depends_on
         .filter((d) => own(placement, d) === 'compose' && own(config.services, d)?.compose)
         .map((d) => own(config.services, d)!.compose!),
@@ -120,29 +99,34 @@ export function managedServices(
 }
 
 /** Write the overlay into the session folder (its inverse puts back what was there). */
-export async function writeOverlay(
-  setup: ComposeSetup,
-  config: Config,
-  placement: Placement,
-  ports: Record<string, number>,
-  resolved: Resolved,
-  labels: { repo: string; session: string },
-  baseEnv: Record<string, string>,
-  guard: RollbackGuard,
-  progress: Progress,
-): Promise<void> {
+export async function writeOverlay(setup: ComposeSetup, input: PrepareInput): Promise<void> {
   const { yaml, notes } = buildOverlay({
     project: setup.ref.project,
     model: setup.model,
-    managed: managedServices(config, placement, ports, resolved),
-    labels,
-    baseEnv,
+    managed: managedServices(input.config, input.placement, input.ports, input.defs),
+    labels: { repo: input.repo.id, session: input.session.name },
+    baseEnv: input.unnamedEnv,
     extraPorts: setup.extraPorts,
   });
-  for (const note of notes) progress.info(note);
-  const path = setup.ref.files.at(-1)!;
-  const previous = readTextIfExists(path) ?? null;
-  await guard.run('compose-overlay', { kind: 'file.restore', path, previous, mode: 0o600 }, async () => writeFileAtomic(path, yaml, 0o600));
+  for (const note of notes) input.progress.info(note);
+  await input.journal.writeFile('compose-overlay', setup.ref.files.at(-1)!, yaml, 0o600);
+}
+
+/** What else decides a compose service's hash: its merged model, its image id, its build context's git tree. */
+export async function describeComposeServices(defs: ResolvedService[], setup: ComposeSetup, worktree: string): Promise<void> {
+  const models = new Map(defs.filter((d) => d.compose).map((d) => [d, own(setup.model.services, d.compose!.service)!]));
+  const images = [...models.values()].filter((m) => m.image && !m.build).map((m) => m.image!);
+  const ids = await imageIds(setup.ref.cli.engine, images);
+  for (const [def, model] of models) {
+    def.compose!.model = model;
+    if (model.image && !model.build) def.compose!.image = own(ids, model.image) ?? '';
+    const context = (model.build as { context?: string } | undefined)?.context;
+    if (context?.startsWith(worktree)) {
+      const rel = context.slice(worktree.length + 1);
+      const r = await git(['rev-parse', `HEAD:${rel}`], worktree, { allowFailure: true });
+      def.compose!.context = r.exitCode === 0 ? r.stdout.trim() : '';
+    }
+  }
 }
 
 /**
@@ -151,8 +135,7 @@ export async function writeOverlay(
  * overlay it had, in two files of the session folder that follow the session's own.
  */
 export async function restoreComposeService(
-  repo: Repo,
-  session: string,
+  session: SessionCtx & { leases: Record<string, number> },
   ref: ComposeRef,
   previous: ServiceRecord,
   env: NodeJS.ProcessEnv,
@@ -165,25 +148,21 @@ export async function restoreComposeService(
   const node = base.createNode(model);
   node.tag = '!override';
   base.setIn(['services', svc], node);
-  const owner = leaseOwner(repo, session);
   const extraPorts: Record<string, number> = {};
-  for (const [leaseName, port] of Object.entries(leasesOf(owner))) {
+  for (const [leaseName, port] of Object.entries(session.leases)) {
     if (leaseName.startsWith(EXTRA_PORT_PREFIX)) extraPorts[leaseName.slice(EXTRA_PORT_PREFIX.length)] = port;
   }
   const ports: Record<string, [number, number]> = {};
-  for (const [portName, target] of Object.entries(previous.def.containerPorts))
-    ports[portName] = [target, own(previous.def.ports, portName)!];
-
+  for (const [portName, target] of Object.entries(previous.def.containerPorts)) ports[portName] = [target, own(previous.def.ports, portName)!];
   const { yaml } = buildOverlay({
     project: ref.project,
     model: { services: { [svc]: model } },
     managed: { [svc]: { name: previous.def.name, runtime: 'compose', ports, env: previous.def.env, dependsOn: [] } },
-    labels: { repo: repo.id, session },
+    labels: { repo: session.repoId, session: session.name },
     baseEnv: {},
     extraPorts,
   });
-  const dir = paths.sessionDir(repo, session);
-  const files = [join(dir, 'compose.restore-base.yaml'), join(dir, 'compose.restore-overlay.yaml')];
+  const files = [join(session.dir, 'compose.restore-base.yaml'), join(session.dir, 'compose.restore-overlay.yaml')];
   writeFileAtomic(files[0]!, base.toString(), 0o600);
   writeFileAtomic(files[1]!, yaml, 0o600);
   await startCompose({ ...ref, files: [...ref.files, ...files] }, env, [svc], previous.def.ready?.timeout ?? 60, signal, {

@@ -9,10 +9,10 @@ import {
   spawnDetached,
   stopProcessGroup,
   tailLines,
-} from '../adapters/process.js';
-import { isPortFree } from '../adapters/ports.js';
-import { WorkError } from '../common/errors.js';
-import type { ResolvedService } from '../core/resolve.js'; // types only
+} from '../../adapters/process.js';
+import { isPortFree } from '../../adapters/ports.js';
+import { WorkError } from '../../common/errors.js';
+import type { ResolvedService } from '../service.js';
 
 /**
  * The environment variable that marks a host service's processes, inherited by everything they

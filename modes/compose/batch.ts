@@ -1,0 +1,130 @@
+// Compose services of an up: started in waves (one `compose up --wait` for all that may start
+// together), then checked with sess.yaml's own ready probes from the host.
+import { COMPOSE_SERVICE, containerLogsTail, containersByLabel, projectLabel } from '../../adapters/compose.js';
+import { WorkError, indent } from '../../common/errors.js';
+import type { Progress } from '../../common/progress.js';
+import { waitReady } from '../readiness.js';
+import type { Journal, RuntimeUndo, Started, StartItem } from '../runtime.js';
+import type { ServiceRecord } from '../service.js';
+import {
+  isComposeServiceUp,
+  removeServiceContainers,
+  snapshotProject,
+  startCompose,
+  type ComposeRef,
+  type ProjectSnapshot,
+} from './project.js';
+
+/** The inverse of a `compose up`: what it created or started, found by comparing with the project as it was. */
+export interface ComposeRollbackUndo extends RuntimeUndo {
+  kind: 'compose.rollback';
+  engine: string;
+  project: string;
+  before: ProjectSnapshot;
+  grace: number;
+}
+
+export interface BatchContext {
+  ref: ComposeRef;
+  /** what compose interpolates the files with */
+  env: NodeJS.ProcessEnv;
+  /** a fresh session: its project had nothing but (maybe) the volumes below before this up */
+  fresh: boolean;
+  volumesBefore: string[];
+  journal: Journal;
+  progress: Progress;
+}
+
+/**
+ * Compose services that become startable together go into one `compose up --wait`: compose starts
+ * them in its own order, in parallel where it can, and one call costs far less than several.
+ */
+export class ComposeBatch {
+  private pending: { item: StartItem; signal: AbortSignal; done: (error?: unknown) => void }[] = [];
+  private scheduled = false;
+  /** the journal steps of this up's `compose up`s */
+  private handles: number[] = [];
+
+  constructor(private readonly ctx: BatchContext) {}
+
+  async start(item: StartItem, signal: AbortSignal): Promise<Started> {
+    const { def } = item;
+    const { ref, progress } = this.ctx;
+    await new Promise<void>((resolve, reject) => {
+      this.pending.push({ item, signal, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+    const record: ServiceRecord = { runtime: 'compose', hash: item.hash, def, wanted: true };
+    return {
+      record,
+      ready: async (readySignal) => {
+        if (def.ready) {
+          await waitReady(def.name, def.ready, {
+            alive: () => isComposeServiceUp(ref, def.compose!.service),
+            cwd: ref.projectDir,
+            env: { ...process.env, ...def.env },
+            signal: readySignal,
+          }).catch(async (error) => {
+            throw await withContainerLogs(error, ref, def.compose!.service);
+          });
+        }
+        progress.step(`${def.name} is ready (compose)`);
+      },
+      discard: () => removeServiceContainers(ref, [def.compose!.service], def.stop.grace),
+    };
+  }
+
+  /**
+   * A service's previous definition came back (a replacement failed or was interrupted): its
+   * containers are the session's again, and the rollback of this up's `compose up`s must leave
+   * them running as if they had been there before.
+   */
+  async keep(service: string): Promise<void> {
+    const { ref, journal } = this.ctx;
+    const ids = (await containersByLabel(ref.cli.engine, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${service}`])).map(
+      (c) => c.id,
+    );
+    for (const handle of this.handles) {
+      journal.amendWith(handle, (undo) => {
+        const u = undo as ComposeRollbackUndo;
+        return { ...u, before: { ...u.before, containers: [...u.before.containers, ...ids.map((id) => ({ id, running: true }))] } };
+      });
+    }
+  }
+
+  private async flush(): Promise<void> {
+    const wave = this.pending.splice(0);
+    this.scheduled = false;
+    const { ref, env, fresh, volumesBefore, journal, progress } = this.ctx;
+    const services = wave.map((w) => w.item.def.compose!.service);
+    try {
+      const before: ProjectSnapshot = fresh
+        ? { containers: [], volumes: volumesBefore, networks: [] }
+        : await snapshotProject(ref.cli.engine, ref.project);
+      const grace = Math.max(...wave.map((w) => w.item.def.stop.grace));
+      const undo: ComposeRollbackUndo = { kind: 'compose.rollback', engine: ref.cli.engine, project: ref.project, before, grace };
+      this.handles.push(journal.register(`compose:${services.join('+')}`, undo));
+      progress.info(`compose up ${services.join(' ')}`);
+      const timeout = Math.max(...wave.map((w) => w.item.def.ready?.timeout ?? 60));
+      // a service built from a context that changed is rebuilt
+      const build = wave.some((w) => w.item.replacing && (w.item.def.compose?.model as { build?: unknown })?.build);
+      await startCompose(ref, env, services, timeout, wave[0]!.signal, { build });
+      for (const w of wave) w.done();
+    } catch (error) {
+      for (const w of wave) w.done(error);
+    }
+  }
+}
+
+async function withContainerLogs(error: unknown, ref: ComposeRef, service: string): Promise<unknown> {
+  if (!(error instanceof WorkError)) return error;
+  const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${service}`]).catch(
+    () => [],
+  );
+  const tail = containers[0] ? await containerLogsTail(ref.cli.engine, containers[0].id, 15) : '';
+  if (!tail) return error;
+  return new WorkError(`${error.message}\n  last lines of its container log:\n${indent(tail)}`, { cause: error });
+}
