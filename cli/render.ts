@@ -1,7 +1,7 @@
 // Tables and summaries for people. Programs use --json.
-import type { SessionView } from '../core/view.js';
-import type { ListedSession } from '../core/inspect.js';
-import type { Release } from '../core/history.js';
+import type { SessionView } from '../core/sessions/view.js';
+import type { ListedSession } from '../core/sessions/inspect.js';
+import type { Release } from '../core/state/history.js';
 import { out } from './output.js';
 import { own } from '../common/records.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findRepo } from '../adapters/git.js';
 import { parseConfig } from '../config/load.js';
-import { CONFIG_FILE, composeFilesMissingIn, readWorktreeConfigText } from './prepare.js';
+import { CONFIG_FILE, composeFilesMissingIn, readWorktreeConfigText } from './up/prepare.js';
 
 /** Validate the sess.yaml of the checkout we are in; returns its path. Throws ConfigError. */
 export async function validateConfig(cwd: string): Promise<string> {

@@ -8,8 +8,8 @@ import { WorkError, indent } from '../common/errors.js';
 import { isRunning, logTail, SERVICE_MARKER, startHostProcess, stopHostProcess, waitPortsFree } from '../modes/hostProcess.js';
 import { waitReady } from '../modes/readiness.js';
 import type { ComposeRef } from '../modes/composeRuntime.js';
-import { paths, type Repo } from './repo.js';
-import type { ServiceRecord } from './store.js';
+import { paths, type Repo } from './state/repo.js';
+import type { ServiceRecord } from './state/store.js';
 
 export interface RestoreTarget {
   repo: Repo;

@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .argument('<session>')
     .option('--json', 'print the session as JSON on stdout')
     .action(async (session: string, opts) => {
-      const { down } = await import('../../core/down.js');
+      const { down } = await import('../../core/sessions/down.js');
       const view = await down({ cwd: process.cwd(), target: session, progress: stderrProgress() });
       if (opts.json) printJson(view);
     });

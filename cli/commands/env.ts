@@ -12,7 +12,7 @@ export function register(program: Command): void {
       if (opts.json && command.getOptionValueSource('format') === 'cli' && opts.format !== 'json') {
         throw new UsageError(`--json and --format ${opts.format} ask for two formats: give one`);
       }
-      const { env } = await import('../../core/inspect.js');
+      const { env } = await import('../../core/sessions/inspect.js');
       process.stdout.write(await env(process.cwd(), session, opts.json ? 'json' : opts.format));
     });
 }

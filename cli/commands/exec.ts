@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .argument('<command...>', 'the command, after --')
     .passThroughOptions()
     .action(async (session: string, command: string[]) => {
-      const { exec } = await import('../../core/inspect.js');
+      const { exec } = await import('../../core/sessions/inspect.js');
       // commander passes the `--` through along with what follows it
       const argv = command[0] === '--' ? command.slice(1) : command;
       process.exitCode = await exec(process.cwd(), session, argv);

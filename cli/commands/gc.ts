@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option('--volumes', 'also delete the compose volumes of the sessions it removes')
     .option('--json', 'print the decisions as JSON on stdout')
     .action(async (opts) => {
-      const { gc } = await import('../../core/gc.js');
+      const { gc } = await import('../../core/sessions/gc.js');
       const decisions = await gc({
         cwd: process.cwd(),
         dryRun: !!opts.dryRun,

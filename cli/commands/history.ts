@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .argument('<session>')
     .option('--json', 'print the releases as JSON on stdout, newest last')
     .action(async (session: string, opts) => {
-      const { history } = await import('../../core/inspect.js');
+      const { history } = await import('../../core/sessions/inspect.js');
       const releases = await history(process.cwd(), session);
       if (opts.json) return printJson(releases);
       const { renderHistory } = await import('../render.js');

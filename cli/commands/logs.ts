@@ -14,7 +14,7 @@ export function register(program: Command): void {
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once('SIGINT', stop).once('SIGTERM', stop);
-      const { logs } = await import('../../core/inspect.js');
+      const { logs } = await import('../../core/sessions/inspect.js');
       await logs({
         cwd: process.cwd(),
         target: session,

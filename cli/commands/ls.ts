@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .option('--json', 'print the sessions as a JSON array on stdout')
     .option('--size', 'also the disk use of each session (worktree and volumes; walks them, so slower)')
     .action(async (opts) => {
-      const { ls } = await import('../../core/inspect.js');
+      const { ls } = await import('../../core/sessions/inspect.js');
       const views = await ls(process.cwd(), { size: !!opts.size });
       if (opts.json) return printJson(views);
       const { renderList } = await import('../render.js');

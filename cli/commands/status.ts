@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .argument('<session>')
     .option('--json', 'print the session as JSON on stdout')
     .action(async (session: string, opts) => {
-      const { status } = await import('../../core/inspect.js');
+      const { status } = await import('../../core/sessions/inspect.js');
       const view = await status(process.cwd(), session);
       if (opts.json) return printJson(view);
       const { renderStatus } = await import('../render.js');

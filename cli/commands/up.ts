@@ -16,8 +16,8 @@ export function register(program: Command): void {
     .option('--container <service>', 'run this service in compose for this session (repeatable)', collect, [])
     .option('--json', 'print the session as JSON on stdout')
     .action(async (branch: string | undefined, opts) => {
-      const { up } = await import('../../core/up.js');
-      const { parsePrNumber } = await import('../../core/sandbox.js');
+      const { up } = await import('../../core/up/up.js');
+      const { parsePrNumber } = await import('../../core/sessions/sandbox.js');
       if (opts.remote && opts.pr === undefined) throw new UsageError('--remote goes with --pr');
       const result = await withSignals((signal) =>
         up({

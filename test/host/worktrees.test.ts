@@ -4,8 +4,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { addWorktree, removeWorktree } from '../../adapters/git.js';
-import { fetchPullRequest } from '../../core/sandbox.js';
-import { openRepo, withWorktreesLock } from '../../core/repo.js';
+import { fetchPullRequest } from '../../core/sessions/sandbox.js';
+import { openRepo, withWorktreesLock } from '../../core/state/repo.js';
 import { addOrigin, gitAt, makeRepo, pushPullRequest, worktrees, type TestRepo } from '../helpers/sess.js';
 
 let repo: TestRepo;

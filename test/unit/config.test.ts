@@ -4,7 +4,7 @@ import { parseConfig } from '../../config/load.js';
 import { dependencyOrder } from '../../config/order.js';
 import { interpolate } from '../../config/interpolate.js';
 import { placeServices } from '../../modes/placement.js';
-import { hashOf, resolveAll } from '../../core/resolve.js';
+import { hashOf, resolveAll } from '../../core/up/resolve.js';
 import { ConfigError, UsageError } from '../../common/errors.js';
 
 const SPEC_EXAMPLE = `

@@ -4,8 +4,8 @@ import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'no
 import { basename, join } from 'node:path';
 import { homedir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { acquireLock, describeHolder } from '../adapters/fs.js';
-import { findRepo, type RepoLocation } from '../adapters/git.js';
+import { acquireLock, describeHolder } from '../../adapters/fs.js';
+import { findRepo, type RepoLocation } from '../../adapters/git.js';
 
 export interface Repo extends RepoLocation {
   /** Stable random id of this repository, made on first use: clones never share it. */

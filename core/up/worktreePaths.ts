@@ -4,10 +4,10 @@
 // walked component by component on disk, following symlinks, and refused when it leaves.
 import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import { ConfigError } from '../common/errors.js';
-import { git } from '../adapters/git.js';
-import type { Config } from '../config/schema.js';
-import type { Placement } from '../modes/placement.js';
+import { ConfigError } from '../../common/errors.js';
+import { git } from '../../adapters/git.js';
+import type { Config } from '../../config/schema.js';
+import type { Placement } from '../../modes/placement.js';
 
 /** Every path of the config that sess writes or runs in, by its key path. */
 function pathsOf(config: Config, placement: Placement): { key: string; rel: string }[] {

@@ -2,21 +2,21 @@
 // up, down and rm, over both runtimes (host processes, compose containers).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { sleep } from '../adapters/process.js';
-import { WorkError, CancelledError, indent } from '../common/errors.js';
-import { startHostProcess, stopHostProcess, isRunning, logTail, SERVICE_MARKER, waitPortsFree } from '../modes/hostProcess.js';
-import { waitReady } from '../modes/readiness.js';
-import { downProject, removeServiceContainers, type ComposeRef, type ContainerState } from '../modes/composeRuntime.js';
-import { ComposeBatch, startInCompose } from './composeServices.js';
-import type { RollbackGuard } from './rollback.js';
-import { failpoint } from '../common/failpoint.js';
-import { paths, type Repo } from './repo.js';
-import { hashOf, type ResolvedService } from './resolve.js';
-import type { ReleaseService } from './history.js';
-import { bringBack } from './restore.js';
-import type { ServiceRecord } from './store.js';
-import type { Progress } from '../common/progress.js';
-import { own } from '../common/records.js';
+import { sleep } from '../../adapters/process.js';
+import { WorkError, CancelledError, indent } from '../../common/errors.js';
+import { startHostProcess, stopHostProcess, isRunning, logTail, SERVICE_MARKER, waitPortsFree } from '../../modes/hostProcess.js';
+import { waitReady } from '../../modes/readiness.js';
+import { downProject, removeServiceContainers, type ComposeRef, type ContainerState } from '../../modes/composeRuntime.js';
+import { ComposeBatch, startInCompose } from '../composeServices.js';
+import type { RollbackGuard } from '../journal/guard.js';
+import { failpoint } from '../../common/failpoint.js';
+import { paths, type Repo } from '../state/repo.js';
+import { hashOf, type ResolvedService } from '../up/resolve.js';
+import type { ReleaseService } from '../state/history.js';
+import { bringBack } from '../restore.js';
+import type { ServiceRecord } from '../state/store.js';
+import type { Progress } from '../../common/progress.js';
+import { own } from '../../common/records.js';
 
 export interface ServicePlanItem {
   name: string;

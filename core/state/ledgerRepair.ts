@@ -5,10 +5,10 @@
 // `leases` (its `ports`, for records written before it had them).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readTextIfExists } from '../adapters/fs.js';
-import type { Check, Finding } from './doctor.js';
+import { readTextIfExists } from '../../adapters/fs.js';
+import type { Check, Finding } from '../sessions/doctor.js';
 import { ledgerPath, ledgerProblem, replaceCorruptLedger, type Lease } from './ledger.js';
-import type { Progress } from '../common/progress.js';
+import type { Progress } from '../../common/progress.js';
 import type { Repo } from './repo.js';
 import { knownStateDirs } from './repoIndex.js';
 

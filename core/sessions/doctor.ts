@@ -1,21 +1,21 @@
 // `sess doctor [--fix]`: find where state and reality disagree, and with --fix repair it.
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { acquireLock } from '../adapters/fs.js';
-import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, uncommittedChanges, unpushedCommits } from '../adapters/git.js';
-import { processGroupOf, processesWithEnv, stopProcessGroup } from '../adapters/process.js';
-import { messageOf, WorkError } from '../common/errors.js';
-import { isRunning } from '../modes/hostProcess.js';
+import { acquireLock } from '../../adapters/fs.js';
+import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, uncommittedChanges, unpushedCommits } from '../../adapters/git.js';
+import { processGroupOf, processesWithEnv, stopProcessGroup } from '../../adapters/process.js';
+import { messageOf, WorkError } from '../../common/errors.js';
+import { isRunning } from '../../modes/hostProcess.js';
 import { finishInterrupted } from './down.js';
-import { allLeases, ledgerProblem, release, releaseWhere, type Lease } from './ledger.js';
-import { corruptLedgerChecks } from './ledgerRepair.js';
-import type { Progress } from '../common/progress.js';
-import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
-import { readJournal } from './rollback.js';
-import { failpoint } from '../common/failpoint.js';
-import { lockSession } from './session.js';
-import { mainConfig, worktreesFolder } from './prepare.js';
-import { stopServices } from './services.js';
+import { allLeases, ledgerProblem, release, releaseWhere, type Lease } from '../state/ledger.js';
+import { corruptLedgerChecks } from '../state/ledgerRepair.js';
+import type { Progress } from '../../common/progress.js';
+import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from '../state/repo.js';
+import { readJournal } from '../journal/guard.js';
+import { failpoint } from '../../common/failpoint.js';
+import { lockSession } from './names.js';
+import { mainConfig, worktreesFolder } from '../up/prepare.js';
+import { stopServices } from '../release/start.js';
 import {
   listCreating,
   listSessionNames,
@@ -25,9 +25,9 @@ import {
   removeSessionDir,
   writeSession,
   type SessionRecord,
-} from './store.js';
-import { SERVICE_MARKER } from '../modes/hostProcess.js';
-import { own } from '../common/records.js';
+} from '../state/store.js';
+import { SERVICE_MARKER } from '../../modes/hostProcess.js';
+import { own } from '../../common/records.js';
 
 export interface Finding {
   /** what kind of disagreement */
@@ -261,7 +261,7 @@ async function orphanProcesses(repo: Repo, progress: Progress): Promise<Check[]>
 
 /** Containers with this repository's label whose session does not exist. */
 async function orphanContainers(repo: Repo, progress: Progress): Promise<Check[]> {
-  const { containersByLabel, removeContainers, projectNetworks, removeNetworks } = await import('../adapters/compose.js');
+  const { containersByLabel, removeContainers, projectNetworks, removeNetworks } = await import('../../adapters/compose.js');
   const engines = new Set(sessions(repo).flatMap((r) => (r.compose ? [r.compose.cli.engine] : [])));
   if (engines.size === 0) engines.add('docker');
   const checks: Check[] = [];
@@ -365,7 +365,7 @@ async function servicesDown(repo: Repo, progress: Progress): Promise<Check[]> {
 /** The services of a session that should run and do not. */
 async function deadServices(repo: Repo, record: SessionRecord): Promise<string[]> {
   const states: Record<string, string> = record.compose
-    ? await import('../modes/composeRuntime.js')
+    ? await import('../../modes/composeRuntime.js')
         .then((m) => m.composeStatesOfRepo(record.compose!.cli.engine, repo.id))
         .then((s) => own(s, record.name) ?? {})
         .catch(() => ({}))

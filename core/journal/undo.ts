@@ -2,15 +2,15 @@
 // Each one checks that what it removes is ours and tolerates that it is already gone: it may run
 // after a step that failed half way, or after a SIGKILL right before the step acted.
 import { existsSync, lstatSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
-import { readTextIfExists, removePath, writeFileAtomic } from '../adapters/fs.js';
-import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, resetHard, resolveCommit } from '../adapters/git.js';
-import { killProcessesWithArgs } from '../adapters/process.js';
-import { stopHostProcess } from '../modes/hostProcess.js';
-import { rollbackProject, type ComposeRef, type ProjectSnapshot } from '../modes/composeRuntime.js';
-import { paths, withWorktreesLock, type Repo } from './repo.js';
-import { release } from './ledger.js';
-import { writeSession, type ServiceRecord, type SessionRecord } from './store.js';
-import { dict } from '../common/records.js';
+import { readTextIfExists, removePath, writeFileAtomic } from '../../adapters/fs.js';
+import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, resetHard, resolveCommit } from '../../adapters/git.js';
+import { killProcessesWithArgs } from '../../adapters/process.js';
+import { stopHostProcess } from '../../modes/hostProcess.js';
+import { rollbackProject, type ComposeRef, type ProjectSnapshot } from '../../modes/composeRuntime.js';
+import { paths, withWorktreesLock, type Repo } from '../state/repo.js';
+import { release } from '../state/ledger.js';
+import { writeSession, type ServiceRecord, type SessionRecord } from '../state/store.js';
+import { dict } from '../../common/records.js';
 
 export type Undo =
   /** A worktree this up created; the branch too if this up created it (and it still points where it was made). */
@@ -87,7 +87,7 @@ export async function runUndo(
       return;
     case 'service.restore': {
       progress(`bringing back the previous ${undo.previous.def.name}`);
-      const { bringBack } = await import('./restore.js');
+      const { bringBack } = await import('../restore.js');
       context.restored[undo.previous.def.name] = await bringBack({ repo, ...undo });
       progress(`previous ${undo.previous.def.name} is back`);
       return;

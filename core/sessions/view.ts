@@ -1,7 +1,7 @@
 // A session as `up`, `status` and `ls` show it (SPEC.md "--json shapes"), with live service states.
-import { isRunning } from '../modes/hostProcess.js';
-import type { CreatingMark, SessionRecord, SessionStatus, ServiceRecord } from './store.js';
-import { own } from '../common/records.js';
+import { isRunning } from '../../modes/hostProcess.js';
+import type { CreatingMark, SessionRecord, SessionStatus, ServiceRecord } from '../state/store.js';
+import { own } from '../../common/records.js';
 
 export type ServiceState = 'running' | 'stopped' | 'exited' | 'unhealthy';
 

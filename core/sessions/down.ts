@@ -2,20 +2,20 @@
 import { existsSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { rm as removeTree } from 'node:fs/promises';
-import { deleteBranch, git, hasLocalBranch, listWorktrees, pruneWorktrees, uncommittedChanges, unpushedCommits } from '../adapters/git.js';
-import { runShell } from '../adapters/process.js';
-import { WorkError, messageOf } from '../common/errors.js';
-import { release, requireReadableLedger } from './ledger.js';
-import type { Progress } from '../common/progress.js';
-import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
-import { readJournal, recoverJournal, type UnwindFailure } from './rollback.js';
-import { removePath, writeJsonAtomic } from '../adapters/fs.js';
-import { processStartTime } from '../adapters/process.js';
-import { stopServices } from './services.js';
-import { lockSession, noSession, requireSessionName } from './session.js';
-import { markStopped, readSession, removeSessionDir, writeSession, type SessionRecord } from './store.js';
+import { deleteBranch, git, hasLocalBranch, listWorktrees, pruneWorktrees, uncommittedChanges, unpushedCommits } from '../../adapters/git.js';
+import { runShell } from '../../adapters/process.js';
+import { WorkError, messageOf } from '../../common/errors.js';
+import { release, requireReadableLedger } from '../state/ledger.js';
+import type { Progress } from '../../common/progress.js';
+import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from '../state/repo.js';
+import { readJournal, recoverJournal, type UnwindFailure } from '../journal/guard.js';
+import { removePath, writeJsonAtomic } from '../../adapters/fs.js';
+import { processStartTime } from '../../adapters/process.js';
+import { stopServices } from '../release/start.js';
+import { lockSession, noSession, requireSessionName } from './names.js';
+import { markStopped, readSession, removeSessionDir, writeSession, type SessionRecord } from '../state/store.js';
 import { sessionView, type SessionView } from './view.js';
-import { isRunning } from '../modes/hostProcess.js';
+import { isRunning } from '../../modes/hostProcess.js';
 
 export interface SessionCommand {
   cwd: string;

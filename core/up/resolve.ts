@@ -3,10 +3,10 @@
 // service does must be in here, and nothing that does not (no timestamps, no pids).
 import { createHash } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
-import type { Config, Mode } from '../config/schema.js';
-import { interpolate, portVariable, SESSION_VARS, type Address, type Scope } from '../config/interpolate.js';
-import type { Placement, Runtime } from '../modes/placement.js';
-import { own } from '../common/records.js';
+import type { Config, Mode } from '../../config/schema.js';
+import { interpolate, portVariable, SESSION_VARS, type Address, type Scope } from '../../config/interpolate.js';
+import type { Placement, Runtime } from '../../modes/placement.js';
+import { own } from '../../common/records.js';
 
 export interface SessionInfo {
   name: string;

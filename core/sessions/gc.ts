@@ -12,16 +12,16 @@ import {
   unpushedCommits,
   upstreamOf,
   worktreeGitDir,
-} from '../adapters/git.js';
-import { messageOf } from '../common/errors.js';
-import { isRunning } from '../modes/hostProcess.js';
+} from '../../adapters/git.js';
+import { messageOf } from '../../common/errors.js';
+import { isRunning } from '../../modes/hostProcess.js';
 import { finishInterrupted, rmRecord } from './down.js';
-import { requireReadableLedger } from './ledger.js';
-import { mainConfig } from './prepare.js';
-import type { Progress } from '../common/progress.js';
-import { openRepo, type Repo } from './repo.js';
-import { lockSession } from './session.js';
-import { listSessions, readSession, type SessionRecord } from './store.js';
+import { requireReadableLedger } from '../state/ledger.js';
+import { mainConfig } from '../up/prepare.js';
+import type { Progress } from '../../common/progress.js';
+import { openRepo, type Repo } from '../state/repo.js';
+import { lockSession } from './names.js';
+import { listSessions, readSession, type SessionRecord } from '../state/store.js';
 
 export interface GcOptions {
   cwd: string;

@@ -2,13 +2,13 @@
 // rename). Writers of one session are serialised by its session lock (core/sessionLock.ts); readers
 // never lock and always see a whole file. `version` lets later versions read what this one wrote.
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
-import { readJson, writeJsonAtomic, removePath } from '../adapters/fs.js';
-import { isProcessAlive, processStartTime } from '../adapters/process.js';
+import { readJson, writeJsonAtomic, removePath } from '../../adapters/fs.js';
+import { isProcessAlive, processStartTime } from '../../adapters/process.js';
 import { paths, type Repo } from './repo.js';
-import type { Mode } from '../config/schema.js';
-import type { Runtime } from '../modes/placement.js';
-import type { ResolvedService } from './resolve.js';
-import type { ComposeRef } from '../modes/composeRuntime.js';
+import type { Mode } from '../../config/schema.js';
+import type { Runtime } from '../../modes/placement.js';
+import type { ResolvedService } from '../up/resolve.js';
+import type { ComposeRef } from '../../modes/composeRuntime.js';
 
 export const STATE_VERSION = 1;
 

@@ -1,10 +1,10 @@
 // Sessions by name: branch -> session name, what a command's argument refers to, the session lock.
-import { acquireLock, describeHolder, type Lock } from '../adapters/fs.js';
-import { hasLocalBranch, isValidBranchName } from '../adapters/git.js';
-import { UsageError, WorkError } from '../common/errors.js';
-import { lockTimeoutMs, paths, type Repo } from './repo.js';
-import { listCreating, listSessions, readCreating, readSession, type CreatingMark, type SessionRecord } from './store.js';
-import type { Progress } from '../common/progress.js';
+import { acquireLock, describeHolder, type Lock } from '../../adapters/fs.js';
+import { hasLocalBranch, isValidBranchName } from '../../adapters/git.js';
+import { UsageError, WorkError } from '../../common/errors.js';
+import { lockTimeoutMs, paths, type Repo } from '../state/repo.js';
+import { listCreating, listSessions, readCreating, readSession, type CreatingMark, type SessionRecord } from '../state/store.js';
+import type { Progress } from '../../common/progress.js';
 
 /** `feature/login` -> `feature-login`: safe as a folder name and in a compose project name. */
 export function sessionNameOf(branch: string): string {

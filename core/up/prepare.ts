@@ -12,16 +12,16 @@ import {
   showFile,
   worktreeGitDir,
   type WorktreeSource,
-} from '../adapters/git.js';
+} from '../../adapters/git.js';
 import { checkEnvFileUntracked } from './worktreePaths.js';
-import { ConfigError, UsageError, WorkError } from '../common/errors.js';
-import { readJson, readTextIfExists, writeJsonAtomic } from '../adapters/fs.js';
-import type { Config, Mode } from '../config/schema.js';
-import { checkConfigSize } from '../config/limits.js';
-import { placeServices, type Placement } from '../modes/placement.js';
+import { ConfigError, UsageError, WorkError } from '../../common/errors.js';
+import { readJson, readTextIfExists, writeJsonAtomic } from '../../adapters/fs.js';
+import type { Config, Mode } from '../../config/schema.js';
+import { checkConfigSize } from '../../config/limits.js';
+import { placeServices, type Placement } from '../../modes/placement.js';
 import { hashOf } from './resolve.js';
-import type { Repo } from './repo.js';
-import type { SessionRecord } from './store.js';
+import type { Repo } from '../state/repo.js';
+import type { SessionRecord } from '../state/store.js';
 
 export interface UpRequest {
   mode?: Mode;
@@ -176,7 +176,7 @@ class ConfigValidator {
     const cacheFile = this.id ? join(this.repo.stateDir, 'cache', `config-${hashOf({ id: this.id, text })}.json`) : undefined;
     const cached = cacheFile ? readJsonIfValid<Config>(cacheFile) : undefined;
     if (cached) return cached;
-    const { parseConfig } = await import('../config/load.js');
+    const { parseConfig } = await import('../../config/load.js');
     const config = parseConfig(text, file);
     if (cacheFile) writeJsonAtomic(cacheFile, config, 0o644);
     return config;

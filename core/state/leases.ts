@@ -1,8 +1,8 @@
 // Which leases a session holds, as its record keeps them (so a lost ledger can be rebuilt from the
 // records), and the release of those its config no longer asks for.
-import { messageOf } from '../common/errors.js';
+import { messageOf } from '../../common/errors.js';
 import { leasesOf, release } from './ledger.js';
-import type { Progress } from '../common/progress.js';
+import type { Progress } from '../../common/progress.js';
 
 /** Lease names of host ports compose publishes that are not named ports (`compose:web.8080`). */
 export const EXTRA_PORT_PREFIX = 'compose:';

@@ -4,18 +4,18 @@
 import { existsSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { copyTreeCow } from '../adapters/fs.js';
-import { git } from '../adapters/git.js';
-import { runShell } from '../adapters/process.js';
-import { WorkError, indent } from '../common/errors.js';
-import type { ComposeSetup } from './composeStep.js';
-import type { Config } from '../config/schema.js';
-import type { Progress } from '../common/progress.js';
-import type { Repo } from './repo.js';
+import { copyTreeCow } from '../../adapters/fs.js';
+import { git } from '../../adapters/git.js';
+import { runShell } from '../../adapters/process.js';
+import { WorkError, indent } from '../../common/errors.js';
+import type { ComposeSetup } from '../composeStep.js';
+import type { Config } from '../../config/schema.js';
+import type { Progress } from '../../common/progress.js';
+import type { Repo } from '../state/repo.js';
 import type { Resolved } from './resolve.js';
-import type { RollbackGuard } from './rollback.js';
-import { HOOK_MARKER } from '../modes/hostProcess.js';
-import { own } from '../common/records.js';
+import type { RollbackGuard } from '../journal/guard.js';
+import { HOOK_MARKER } from '../../modes/hostProcess.js';
+import { own } from '../../common/records.js';
 
 export async function copyIncludes(repo: Repo, config: Config, worktree: string, progress: Progress): Promise<void> {
   for (const rel of config.worktree.include) {
@@ -74,7 +74,7 @@ export async function describeComposeServices(resolved: Resolved, setup: Compose
   const defs = Object.values(resolved.services).filter((d) => d.compose);
   const models = new Map(defs.map((d) => [d, own(setup.model.services, d.compose!.service)!]));
   const images = [...models.values()].filter((m) => m.image && !m.build).map((m) => m.image!);
-  const { imageIds } = await import('../adapters/compose.js');
+  const { imageIds } = await import('../../adapters/compose.js');
   const ids = await imageIds(setup.ref.cli.engine, images);
   for (const [def, model] of models) {
     def.compose!.model = model;

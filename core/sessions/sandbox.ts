@@ -1,13 +1,13 @@
 // Pull request sandboxes: `sess up --pr N [--remote R]` runs the pull request's head as session
 // pr-N on local branch pr/N, tracking R/pr/N (where the fetched head is kept).
-import { commitsNotIn, fetchRef, git, resolveCommit, remoteUrl, uncommittedChanges } from '../adapters/git.js';
-import { CancelledError, SessError, UsageError, WorkError } from '../common/errors.js';
-import type { Progress } from '../common/progress.js';
-import { withWorktreesLock, type Repo } from './repo.js';
+import { commitsNotIn, fetchRef, git, resolveCommit, remoteUrl, uncommittedChanges } from '../../adapters/git.js';
+import { CancelledError, SessError, UsageError, WorkError } from '../../common/errors.js';
+import type { Progress } from '../../common/progress.js';
+import { withWorktreesLock, type Repo } from '../state/repo.js';
 import { existsSync } from 'node:fs';
-import { listSessions, readSession, type SessionRecord } from './store.js';
+import { listSessions, readSession, type SessionRecord } from '../state/store.js';
 import { rmRecord } from './down.js';
-import { lockSession } from './session.js';
+import { lockSession } from './names.js';
 
 export interface PullRequestHead {
   number: number;

@@ -6,12 +6,12 @@
 // from them (ledgerRepair.ts).
 import { copyFileSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { acquireLock, writeJsonAtomic } from '../adapters/fs.js';
-import { findFreePort, isPortFree } from '../adapters/ports.js';
-import { CorruptStateError, messageOf } from '../common/errors.js';
+import { acquireLock, writeJsonAtomic } from '../../adapters/fs.js';
+import { findFreePort, isPortFree } from '../../adapters/ports.js';
+import { CorruptStateError, messageOf } from '../../common/errors.js';
 import { lockTimeoutMs, sessHome } from './repo.js';
 import { rememberRepo } from './repoIndex.js';
-import { hasOwn } from '../common/records.js';
+import { hasOwn } from '../../common/records.js';
 
 export interface Lease {
   owner: string;

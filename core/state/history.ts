@@ -1,6 +1,6 @@
 // Every `up` of a session is a release in its history: when, fresh or resume, what happened to each
 // service, how it ended.
-import { readJson, writeJsonAtomic } from '../adapters/fs.js';
+import { readJson, writeJsonAtomic } from '../../adapters/fs.js';
 import { paths, type Repo } from './repo.js';
 
 export type ReleaseStatus = 'completed' | 'rolled_back' | 'failed' | 'partially_failed';

@@ -3,13 +3,13 @@
 // disarms; failure or Ctrl+C unwinds in reverse order; a failing inverse is reported and the rest
 // still run. Because the stack is a file, the next command on the session (or `sess doctor --fix`)
 // can finish the unwinding of a sess that was killed.
-import { readJson, writeJsonAtomic, removePath } from '../adapters/fs.js';
-import { failpoint } from '../common/failpoint.js';
-import { processStartTime } from '../adapters/process.js';
-import { messageOf } from '../common/errors.js';
-import { paths, type Repo } from './repo.js';
+import { readJson, writeJsonAtomic, removePath } from '../../adapters/fs.js';
+import { failpoint } from '../../common/failpoint.js';
+import { processStartTime } from '../../adapters/process.js';
+import { messageOf } from '../../common/errors.js';
+import { paths, type Repo } from '../state/repo.js';
 import { runUndo, type Undo, type UnwindContext } from './undo.js';
-import { dict } from '../common/records.js';
+import { dict } from '../../common/records.js';
 
 export interface JournalStep {
   label: string;

@@ -1,15 +1,15 @@
 // Read-only commands: ls, status, env, exec, logs, history. None takes the session lock: state files
 // are replaced atomically, so a reader always sees a whole one.
 import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
-import { runInteractive, sleep, streamLines } from '../adapters/process.js';
-import { UsageError } from '../common/errors.js';
-import { readHistory, type Release } from './history.js';
-import { openRepo, paths, type Repo } from './repo.js';
-import { findSession, noSession, requireSession } from './session.js';
-import { listCreating, listSessions, type SessionRecord } from './store.js';
+import { runInteractive, sleep, streamLines } from '../../adapters/process.js';
+import { UsageError } from '../../common/errors.js';
+import { readHistory, type Release } from '../state/history.js';
+import { openRepo, paths, type Repo } from '../state/repo.js';
+import { findSession, noSession, requireSession } from './names.js';
+import { listCreating, listSessions, type SessionRecord } from '../state/store.js';
 import { creatingView, sessionView, type ComposeStates, type SessionView } from './view.js';
-import { dotenv } from './dotenv.js';
-import { dict, own } from '../common/records.js';
+import { dotenv } from '../dotenv.js';
+import { dict, own } from '../../common/records.js';
 
 /** An element of `sess ls`: the SPEC shape, plus when it was last up, the sandbox it is, its disk use. */
 export interface ListedSession extends SessionView {
@@ -35,9 +35,9 @@ export async function ls(cwd: string, options: { size?: boolean } = {}): Promise
 
 /** Worktree (du) and volumes (the engine's own count) of each session: only on request, it walks them. */
 async function diskUse(records: SessionRecord[]): Promise<Record<string, { worktree: number; volumes: number }>> {
-  const { diskUsage } = await import('../adapters/fs.js');
+  const { diskUsage } = await import('../../adapters/fs.js');
   const engine = records.find((r) => r.compose)?.compose?.cli.engine;
-  const volumes = engine ? await import('../adapters/compose.js').then((m) => m.volumeSizes(engine)) : {};
+  const volumes = engine ? await import('../../adapters/compose.js').then((m) => m.volumeSizes(engine)) : {};
   const out = dict<{ worktree: number; volumes: number }>();
 
   await Promise.all(
@@ -68,7 +68,7 @@ export async function status(cwd: string, target: string): Promise<SessionView> 
 async function composeStates(repo: Repo, records: SessionRecord[]): Promise<Record<string, ComposeStates>> {
   const engine = records.find((r) => r.compose)?.compose?.cli.engine;
   if (!engine) return {};
-  const { composeStatesOfRepo } = await import('../modes/composeRuntime.js');
+  const { composeStatesOfRepo } = await import('../../modes/composeRuntime.js');
   // no engine answering: its services count as not running, the listing still works
   return composeStatesOfRepo(engine, repo.id).catch(() => ({}));
 }
@@ -133,7 +133,7 @@ export async function logs(options: LogsOptions): Promise<void> {
   const onHost = names.filter((n) => !inCompose.includes(n));
   const streams: Promise<void>[] = [];
   if (compose) {
-    const { composeLogsArgs } = await import('../adapters/compose.js');
+    const { composeLogsArgs } = await import('../../adapters/compose.js');
     for (const name of inCompose) {
       const args = composeLogsArgs(
         { cli: compose.cli, name: compose.project, projectDir: compose.projectDir, env: process.env },

@@ -5,7 +5,7 @@
 // moved since).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readTextIfExists, writeJsonAtomic } from '../adapters/fs.js';
+import { readTextIfExists, writeJsonAtomic } from '../../adapters/fs.js';
 import { sessHome } from './repo.js';
 
 interface RepoEntry {

@@ -2,30 +2,30 @@
 // acts; any failure (or Ctrl+C) unwinds them; success disarms. See SPEC.md "sess up, and failure".
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readTextIfExists, writeFileAtomic } from '../adapters/fs.js';
-import { addWorktree, readHead, resetHard, worktreeGitDir } from '../adapters/git.js';
-import { CancelledError, RollbackError, SessError, UsageError, WorkError, messageOf } from '../common/errors.js';
-import { addSourceTrees, copyIncludes, describeComposeServices, linkPaths, runHooks } from './upSteps.js';
-import { dependencyOrder } from '../config/order.js';
-import { appendRelease, type Release, type ReleaseService, type ReleaseStatus } from './history.js';
-import { lease, leasesOf, requireReadableLedger } from './ledger.js';
-import { releaseUnusedLeases, sessionLeases } from './sessionLeases.js';
+import { readTextIfExists, writeFileAtomic } from '../../adapters/fs.js';
+import { addWorktree, readHead, resetHard, worktreeGitDir } from '../../adapters/git.js';
+import { CancelledError, RollbackError, SessError, UsageError, WorkError, messageOf } from '../../common/errors.js';
+import { addSourceTrees, copyIncludes, describeComposeServices, linkPaths, runHooks } from './worktree.js';
+import { dependencyOrder } from '../../config/order.js';
+import { appendRelease, type Release, type ReleaseService, type ReleaseStatus } from '../state/history.js';
+import { lease, leasesOf, requireReadableLedger } from '../state/ledger.js';
+import { releaseUnusedLeases, sessionLeases } from '../state/leases.js';
 import { composeFilesOf, inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
-import type { Progress } from '../common/progress.js';
-import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from './repo.js';
+import type { Progress } from '../../common/progress.js';
+import { leaseOwner, openRepo, paths, withWorktreesLock, type Repo } from '../state/repo.js';
 import { resolveAll } from './resolve.js';
 import { checkWorktreePaths } from './worktreePaths.js';
-import { RollbackGuard } from './rollback.js';
-import { checkSandboxMovable, fetchPullRequest, makeRoomForSandbox, requireRemote, type PullRequestHead } from './sandbox.js';
-import { finishInterrupted } from './down.js';
-import { isServiceAlive, planServices, startServices, stopServices, type ServiceFailure, type StartContext } from './services.js';
-import type { ComposeSetup } from './composeStep.js';
-import { composeStatesOfRepo, type ContainerState } from '../modes/composeRuntime.js';
-import { lockSession, requireOwnName, resolveUpTarget } from './session.js';
-import { clearCreating, markCreating, readSession, writeSession, type SessionRecord } from './store.js';
-import { dotenv } from './dotenv.js';
-import { serviceUrls, sessionView, type SessionView } from './view.js';
-import { hasOwn, own } from '../common/records.js';
+import { RollbackGuard } from '../journal/guard.js';
+import { checkSandboxMovable, fetchPullRequest, makeRoomForSandbox, requireRemote, type PullRequestHead } from '../sessions/sandbox.js';
+import { finishInterrupted } from '../sessions/down.js';
+import { isServiceAlive, planServices, startServices, stopServices, type ServiceFailure, type StartContext } from '../release/start.js';
+import type { ComposeSetup } from '../composeStep.js';
+import { composeStatesOfRepo, type ContainerState } from '../../modes/composeRuntime.js';
+import { lockSession, requireOwnName, resolveUpTarget } from '../sessions/names.js';
+import { clearCreating, markCreating, readSession, writeSession, type SessionRecord } from '../state/store.js';
+import { dotenv } from '../dotenv.js';
+import { serviceUrls, sessionView, type SessionView } from '../sessions/view.js';
+import { hasOwn, own } from '../../common/records.js';
 
 export interface UpOptions extends UpRequest {
   cwd: string;
@@ -113,7 +113,7 @@ async function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions):
     ? await Promise.all([
         composeStatesOfRepo(engine, repo.id),
         images.length
-          ? import('../adapters/compose.js').then((m) =>
+          ? import('../../adapters/compose.js').then((m) =>
               m.imageIds(
                 engine,
                 images.map((i) => i.tag),
@@ -230,7 +230,7 @@ async function transaction(
     let composeSetup: ComposeSetup | undefined;
     if (Object.values(placement).includes('compose')) {
       // loaded only when a service runs in compose (it brings the yaml writer)
-      const { setUpCompose, writeOverlay } = await import('./composeStep.js');
+      const { setUpCompose, writeOverlay } = await import('../composeStep.js');
       composeSetup = await setUpCompose(
         repo,
         name,
