@@ -1,22 +1,25 @@
 // `sess config validate` / `sess config schema`.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError } from '../common/errors.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findRepo } from '../adapters/git.js';
 import { parseConfig } from '../config/load.js';
-import { CONFIG_FILE, composeFilesMissingIn, readWorktreeConfigText } from './up/prepare.js';
+import { CONFIG_FILE, readWorktreeConfigText } from './up/prepare.js';
+import { placeServices, runtimesIn } from '../modes/placement.js';
 
 /** Validate the sess.yaml of the checkout we are in; returns its path. Throws ConfigError. */
 export async function validateConfig(cwd: string): Promise<string> {
   const { worktreeRoot } = await findRepo(cwd);
   const file = join(worktreeRoot, CONFIG_FILE);
   const config = parseConfig(readWorktreeConfigText(worktreeRoot), file);
-  // a mode that runs compose needs its files (host mode may never read them)
-  if (config.mode !== 'host') {
-    const missing = composeFilesMissingIn(config, worktreeRoot);
-    if (missing.length) throw new ConfigError(file, [{ path: 'compose.files', message: `no such file: ${missing.join(', ')}` }]);
-  }
+  // the files the runtimes of its mode need (compose's files; a mode that runs nothing in compose never reads them)
+  const problems = runtimesIn(placeServices(config, config.mode, { host: [], container: [] })).flatMap((runtime) => {
+    const { key, files } = runtime.requiredFiles(config);
+    const missing = files.filter((f) => !existsSync(join(worktreeRoot, f)));
+    return missing.length ? [{ path: key, message: `no such file: ${missing.join(', ')}` }] : [];
+  });
+  if (problems.length) throw new ConfigError(file, problems);
   return file;
 }
 

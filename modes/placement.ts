@@ -14,6 +14,12 @@ export const RUNTIMES: Record<RuntimeName, Runtime> = {
   compose: composeRuntime,
 };
 
+/**
+ * The runtime whose services run where sess runs: hooks, ready probes, the env file and `sess exec`
+ * see the session as its services do.
+ */
+export const LOCAL: RuntimeName = 'host';
+
 export function runtimeOf(name: RuntimeName): Runtime {
   const runtime = RUNTIMES[name];
   if (!runtime) throw new Error(`no runtime named ${name}`);

@@ -2,7 +2,7 @@
 // placement table (modes/placement.ts) chose for a service; it never asks "host or compose?".
 // A runtime is a folder under modes/ (host/, compose/) plus one line in that table; README ("How it
 // is built") has the checklist for adding one, and modes/_template/ a runtime to copy.
-import type { Config } from '../config/schema.js';
+import type { Config, ServiceConfig } from '../config/schema.js';
 import type { Progress } from '../common/progress.js';
 import type { LiveStates, Placement, ResolvedService, RuntimeName, ServiceRecord, ServiceState } from './service.js';
 
@@ -131,10 +131,24 @@ export interface Runtime {
   readonly startsTogether: boolean;
   /** Stopping a whole session takes its services down in one call (`stopSession`), not one by one. */
   readonly stopsAsWhole: boolean;
+  /** Starting a service again clears what is left of a dead instance (else core stops that first). */
+  readonly startReplacesLeftovers: boolean;
+  /** Its services are processes on this machine: `pre_spawn` hooks run before they start. */
+  readonly spawnsOnThisMachine: boolean;
   /** Labels of the journal steps its `prepare` adds (failpoints; README's list). */
   readonly prepareSteps: readonly string[];
 
   reach(target: ReachTarget): { host: string; port: number };
+  /** Files of the repository it needs in a session's worktree (compose: its files), by the sess.yaml key that names them. */
+  requiredFiles(config: Config): { key: string; files: string[] };
+  /**
+   * The part of a service's definition this runtime runs (the host runtime: its `host:` command and
+   * cwd; compose: its `compose:` name), resolved. `shell` interpolates sess.yaml text for a shell.
+   */
+  definitionOf(
+    service: ServiceConfig,
+    helpers: { worktree: string; shell: (text: string) => string },
+  ): Pick<ResolvedService, 'host' | 'compose'>;
 
   /** One look at what runs of its services, for every session of a repository: by session, by service. */
   look(repoId: string, stashes: unknown[]): Promise<Record<string, LiveStates>>;
@@ -155,7 +169,10 @@ export interface Runtime {
    * Start a previous instance again (a replacement that did not stand); resolves once it is ready.
    * `env`: what the user's files are interpolated with; `leases`: every lease of the session.
    */
-  restore(session: SessionCtx & { env: NodeJS.ProcessEnv; leases: Record<string, number> }, previous: ServiceRecord): Promise<ServiceRecord>;
+  restore(
+    session: SessionCtx & { env: NodeJS.ProcessEnv; leases: Record<string, number> },
+    previous: ServiceRecord,
+  ): Promise<ServiceRecord>;
   /** Run back one of its undo records. */
   undo(undo: RuntimeUndo, progress: (line: string) => void): Promise<void>;
   logs(session: SessionCtx, services: ServiceRecord[], options: LogOptions): Promise<void>;

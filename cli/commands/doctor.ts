@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .option('--fix', 'repair what it finds')
     .option('--json', 'print the findings as JSON on stdout')
     .action(async (opts) => {
-      const { doctor } = await import('../../core/sessions/doctor.js');
+      const { doctor } = await import('../../core/doctor/doctor.js');
       const report = await doctor({ cwd: process.cwd(), fix: !!opts.fix, progress: stderrProgress() });
       if (opts.json) printJson(report);
       else if (report.findings.length === 0) process.stdout.write(`${green('✓')} nothing to repair: state and reality agree\n`);

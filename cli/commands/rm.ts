@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .option('--force', 'remove even with uncommitted changes or unpushed commits')
     .option('--json', 'print what was removed as JSON on stdout')
     .action(async (session: string, opts) => {
-      const { rm } = await import('../../core/sessions/down.js');
+      const { rm } = await import('../../core/sessions/rm.js');
       const result = await rm({
         cwd: process.cwd(),
         target: session,

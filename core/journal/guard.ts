@@ -3,7 +3,7 @@
 // disarms; failure or Ctrl+C unwinds in reverse order; a failing inverse is reported and the rest
 // still run. Because the stack is a file, the next command on the session (or `sess doctor --fix`)
 // can finish the unwinding of a sess that was killed.
-import { readJson, writeJsonAtomic, removePath } from '../../adapters/fs.js';
+import { writeJsonAtomic, removePath } from '../../adapters/fs.js';
 import { failpoint } from '../../common/failpoint.js';
 import { processStartTime } from '../../adapters/process.js';
 import { messageOf } from '../../common/errors.js';
@@ -143,25 +143,4 @@ export async function unwindSteps(repo: Repo, steps: JournalStep[], progress: (l
     }
   }
   return failures;
-}
-
-export function readJournal(repo: Repo, session: string): Journal | undefined {
-  return readJson<Journal>(paths.journalFile(repo, session));
-}
-
-/**
- * Finish the unwinding of a command that died (its journal is still there). The caller holds the
- * session lock, so the journal's writer is not running any more.
- */
-export async function recoverJournal(
-  repo: Repo,
-  session: string,
-  progress: (line: string) => void,
-): Promise<{ journal: Journal; failures: UnwindFailure[] } | undefined> {
-  const journal = readJournal(repo, session);
-  if (!journal) return undefined;
-  progress(`finishing the rollback of an interrupted \`sess ${journal.command}\` (pid ${journal.pid}, ${journal.started})`);
-  const failures = await unwindSteps(repo, journal.steps, progress);
-  if (failures.length === 0) removePath(paths.journalFile(repo, session));
-  return { journal, failures };
 }

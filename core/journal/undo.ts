@@ -4,15 +4,15 @@
 import { existsSync, lstatSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
 import { readTextIfExists, removePath, writeFileAtomic } from '../../adapters/fs.js';
 import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, resetHard, resolveCommit } from '../../adapters/git.js';
-import { killProcessesWithArgs } from '../../adapters/process.js';
-import { stopHostProcess } from '../../modes/hostProcess.js';
-import { rollbackProject, type ComposeRef, type ProjectSnapshot } from '../../modes/composeRuntime.js';
+import { runtimeForUndo, runtimeOf } from '../../modes/placement.js';
+import type { RuntimeUndo } from '../../modes/runtime.js';
 import { paths, withWorktreesLock, type Repo } from '../state/repo.js';
 import { release } from '../state/ledger.js';
 import { writeSession, type ServiceRecord, type SessionRecord } from '../state/store.js';
 import { dict } from '../../common/records.js';
 
-export type Undo =
+/** The inverses core itself writes; a runtime's own (a process group, a `compose up`) are RuntimeUndo. */
+export type CoreUndo =
   /** A worktree this up created; the branch too if this up created it (and it still points where it was made). */
   | {
       kind: 'worktree.remove';
@@ -26,22 +26,37 @@ export type Undo =
   | { kind: 'file.restore'; path: string; previous: string | null; mode: number }
   | { kind: 'ports.release'; owner: string; names: string[] }
   /**
-   * A host service process group; without a pid (killed before it was recorded), found by its env
-   * marker (in `env`, SERVICE_MARKER unless said: hooks carry HOOK_MARKER).
+   * A replacement stopped this previous instance: its runtime starts it again (its record goes into
+   * the session record that `session.restore` writes back, through the unwind's context). `stash`:
+   * what its runtime keeps for the session; `env`: the session env; `leases`: the session's leases.
    */
-  | { kind: 'process.stop'; marker: string; env?: string; pid?: number; start?: string; signal: NodeJS.Signals; grace: number }
-  /** What one `compose up` created or started, found by comparing with the project as it was before. */
-  | { kind: 'compose.rollback'; engine: string; project: string; before: ProjectSnapshot; grace: number }
-  /**
-   * A replacement stopped this previous instance: it is started again (its record goes into the
-   * session record that `session.restore` writes back, through the unwind's context).
-   */
-  | { kind: 'service.restore'; session: string; previous: ServiceRecord; compose?: ComposeRef; env: Record<string, string> }
+  | {
+      kind: 'service.restore';
+      session: string;
+      previous: ServiceRecord;
+      stash?: unknown;
+      env: Record<string, string>;
+      leases: Record<string, number>;
+    }
   | { kind: 'session.remove'; session: string }
   | { kind: 'session.restore'; record: SessionRecord }
   /** a sandbox moved to a newer commit: back to where it was */
   | { kind: 'worktree.reset'; worktree: string; commit: string }
   | { kind: 'none' };
+
+export type Undo = CoreUndo | RuntimeUndo;
+
+const CORE_KINDS = new Set<string>([
+  'worktree.remove',
+  'symlink.remove',
+  'file.restore',
+  'ports.release',
+  'service.restore',
+  'session.remove',
+  'session.restore',
+  'worktree.reset',
+  'none',
+]);
 
 /** What one unwinding learns as it goes: the services it brought back, for the record it restores. */
 export interface UnwindContext {
@@ -55,6 +70,15 @@ export async function runUndo(
   progress: (line: string) => void,
   context: UnwindContext = { restored: dict() },
 ): Promise<void> {
+  if (!CORE_KINDS.has(undo.kind)) {
+    const runtime = runtimeForUndo(undo.kind);
+    if (!runtime) throw new Error(`no runtime runs back an undo of kind ${undo.kind}`);
+    return runtime.undo(undo as RuntimeUndo, progress);
+  }
+  return runCoreUndo(repo, undo as CoreUndo, progress, context);
+}
+
+async function runCoreUndo(repo: Repo, undo: CoreUndo, progress: (line: string) => void, context: UnwindContext): Promise<void> {
   switch (undo.kind) {
     case 'worktree.remove':
       return removeOurWorktree(repo, undo, progress);
@@ -75,21 +99,16 @@ export async function runUndo(
     case 'ports.release':
       if (undo.names.length) await release(undo.owner, undo.names);
       return;
-    case 'process.stop':
-      return stopMarkedProcess(undo, progress);
-    case 'compose.rollback':
-      // a `compose up` that a killed sess left behind would go on creating containers
-      if (await killProcessesWithArgs(['-p', undo.project])) progress(`stopped a compose command still working on ${undo.project}`);
-      progress(`removing what compose started for ${undo.project}`);
-      return rollbackProject(undo.engine, undo.project, undo.before, undo.grace);
     case 'session.remove':
       removePath(paths.sessionDir(repo, undo.session));
       return;
     case 'service.restore': {
-      progress(`bringing back the previous ${undo.previous.def.name}`);
-      const { bringBack } = await import('../restore.js');
-      context.restored[undo.previous.def.name] = await bringBack({ repo, ...undo });
-      progress(`previous ${undo.previous.def.name} is back`);
+      const { previous } = undo;
+      progress(`bringing back the previous ${previous.def.name}`);
+      const session = { repoId: repo.id, name: undo.session, dir: paths.sessionDir(repo, undo.session), stash: undo.stash };
+      const env = { ...process.env, ...undo.env };
+      context.restored[previous.def.name] = await runtimeOf(previous.runtime).restore({ ...session, env, leases: undo.leases }, previous);
+      progress(`previous ${previous.def.name} is back`);
       return;
     }
     case 'session.restore':
@@ -135,17 +154,4 @@ async function removeOurWorktreeLocked(
       progress(`keeping branch ${undo.branch}: it has moved since sess created it`);
     }
   }
-}
-
-async function stopMarkedProcess(undo: Extract<Undo, { kind: 'process.stop' }>, progress: (line: string) => void): Promise<void> {
-  // with a pid: its group, then what carries the marker elsewhere; without (killed before the pid
-  // was recorded): every group that carries the marker
-  const { stopped, outside } = await stopHostProcess(undo, undo, undo.env);
-  const what = undo.marker.split('/')[2];
-  if (undo.pid === undefined) {
-    if (outside.length) progress(`stopped ${what} (pid ${outside.join(', ')})`);
-    return;
-  }
-  if (stopped) progress(`stopped ${what} (pid ${undo.pid})`);
-  if (outside.length) progress(`stopped ${outside.length} process(es) of ${what} outside its group (pid ${outside.join(', ')})`);
 }

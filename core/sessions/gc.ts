@@ -2,20 +2,12 @@
 // request ref gone, or last up too long ago. Never one with work of its own (unless --force), never
 // a running one (unless --force), never the volumes of a session it keeps.
 import { existsSync } from 'node:fs';
-import {
-  commitsNotIn,
-  isAncestor,
-  readHead,
-  remoteRefs,
-  resolveCommit,
-  uncommittedChanges,
-  unpushedCommits,
-  upstreamOf,
-  worktreeGitDir,
-} from '../../adapters/git.js';
+import { isAncestor, readHead, remoteRefs, resolveCommit, upstreamOf, worktreeGitDir } from '../../adapters/git.js';
 import { messageOf } from '../../common/errors.js';
-import { isRunning } from '../../modes/hostProcess.js';
-import { finishInterrupted, rmRecord } from './down.js';
+import { mayRun } from '../state/liveness.js';
+import { workOfItsOwn } from '../state/work.js';
+import { finishInterrupted } from '../journal/recover.js';
+import { rmRecord } from './teardown.js';
 import { requireReadableLedger } from '../state/ledger.js';
 import { mainConfig } from '../up/prepare.js';
 import type { Progress } from '../../common/progress.js';
@@ -134,16 +126,13 @@ async function garbageReasons(repo: Repo, record: SessionRecord, c: ReasonContex
 /** Why a garbage session stays: it runs, or holds work of its own. undefined: it may go. */
 async function reasonToKeep(repo: Repo, record: SessionRecord, force: boolean): Promise<string | undefined> {
   if (force) return undefined;
-  const running = Object.values(record.services).some((s) => s.wanted && (s.runtime === 'compose' || isRunning(s)));
-  if (running) return 'it is running (sess down it first, or --force)';
-  if (!existsSync(record.worktree)) return undefined;
-  const dirty = await uncommittedChanges(record.worktree, record.ownFiles);
-  if (dirty.length)
-    return `uncommitted changes in its worktree (${dirty.slice(0, 3).join(', ')}${dirty.length > 3 ? ', …' : ''}; --force to remove anyway)`;
-  const own = record.pr
-    ? await commitsNotIn('HEAD', [record.pr.commit], record.worktree)
-    : await unpushedCommits(record.branch, repo.mainRoot);
-  if (own.length) return `${own.length} commit(s) of its own that no other branch or remote has (--force to remove anyway)`;
+  if (mayRun(record)) return 'it is running (sess down it first, or --force)';
+  const work = await workOfItsOwn(repo, record);
+  if (work.dirty.length) {
+    return `uncommitted changes in its worktree (${work.dirty.slice(0, 3).join(', ')}${work.dirty.length > 3 ? ', …' : ''}; --force to remove anyway)`;
+  }
+  if (work.commits.length)
+    return `${work.commits.length} commit(s) of its own that no other branch or remote has (--force to remove anyway)`;
   return undefined;
 }
 

@@ -1,13 +1,14 @@
 // Read-only commands: ls, status, env, exec, logs, history. None takes the session lock: state files
 // are replaced atomically, so a reader always sees a whole one.
-import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
-import { runInteractive, sleep, streamLines } from '../../adapters/process.js';
+import { runInteractive } from '../../adapters/process.js';
 import { UsageError } from '../../common/errors.js';
 import { readHistory, type Release } from '../state/history.js';
-import { openRepo, paths, type Repo } from '../state/repo.js';
+import { openRepo } from '../state/repo.js';
 import { findSession, noSession, requireSession } from './names.js';
 import { listCreating, listSessions, type SessionRecord } from '../state/store.js';
-import { creatingView, sessionView, type ComposeStates, type SessionView } from './view.js';
+import { creatingView, sessionView, type SessionView } from './view.js';
+import { runtimesIn } from '../../modes/placement.js';
+import { lookAt, sessionCtx, stashOf } from '../state/liveness.js';
 import { dotenv } from '../dotenv.js';
 import { dict, own } from '../../common/records.js';
 
@@ -21,7 +22,7 @@ export interface ListedSession extends SessionView {
 export async function ls(cwd: string, options: { size?: boolean } = {}): Promise<ListedSession[]> {
   const repo = await openRepo(cwd);
   const records = listSessions(repo);
-  const states = await composeStates(repo, records);
+  const states = await lookAt(repo, records);
   const sizes = options.size ? await diskUse(records) : undefined;
   const listed: ListedSession[] = records.map((record) => ({
     ...sessionView(record, own(states, record.name) ?? {}),
@@ -33,22 +34,15 @@ export async function ls(cwd: string, options: { size?: boolean } = {}): Promise
   return [...listed, ...creating].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Worktree (du) and volumes (the engine's own count) of each session: only on request, it walks them. */
+/** Worktree (du) and what the runtimes hold besides (volumes) of each session: only on request, it walks them. */
 async function diskUse(records: SessionRecord[]): Promise<Record<string, { worktree: number; volumes: number }>> {
   const { diskUsage } = await import('../../adapters/fs.js');
-  const engine = records.find((r) => r.compose)?.compose?.cli.engine;
-  const volumes = engine ? await import('../../adapters/compose.js').then((m) => m.volumeSizes(engine)) : {};
+  const runtimes = runtimesIn(records.flatMap((r) => Object.values(r.services).map((s) => s.runtime)));
+  const held = await Promise.all(runtimes.map((rt) => rt.diskUse(records.map((r) => ({ name: r.name, stash: stashOf(r, rt.name) })))));
   const out = dict<{ worktree: number; volumes: number }>();
-
   await Promise.all(
     records.map(async (r) => {
-      const project = r.compose?.project;
-      const vol = project
-        ? Object.entries(volumes)
-            .filter(([n]) => n.startsWith(`${project}_`))
-            .reduce((a, [, b]) => a + b, 0)
-        : 0;
-      out[r.name] = { worktree: await diskUsage(r.worktree), volumes: vol };
+      out[r.name] = { worktree: await diskUsage(r.worktree), volumes: held.reduce((sum, h) => sum + (own(h, r.name) ?? 0), 0) };
     }),
   );
   return out;
@@ -60,17 +54,8 @@ export async function status(cwd: string, target: string): Promise<SessionView> 
   if (found?.creating) return creatingView(found.creating);
   if (!found?.record) throw noSession(repo, target);
   const record = found.record;
-  const states = await composeStates(repo, [record]);
+  const states = await lookAt(repo, [record]);
   return sessionView(record, own(states, record.name) ?? {});
-}
-
-/** Container states by session, from one `docker ps` by label, only when some session uses compose. */
-async function composeStates(repo: Repo, records: SessionRecord[]): Promise<Record<string, ComposeStates>> {
-  const engine = records.find((r) => r.compose)?.compose?.cli.engine;
-  if (!engine) return {};
-  const { composeStatesOfRepo } = await import('../../modes/composeRuntime.js');
-  // no engine answering: its services count as not running, the listing still works
-  return composeStatesOfRepo(engine, repo.id).catch(() => ({}));
 }
 
 export async function history(cwd: string, target: string): Promise<Release[]> {
@@ -127,72 +112,23 @@ export async function logs(options: LogsOptions): Promise<void> {
   }
   const names = options.services.length ? options.services : known;
   const width = Math.max(...names.map((n) => n.length));
-  const prefix = (name: string) => `${name.padEnd(width)} | `;
-  const compose = record.compose;
-  const inCompose = names.filter((n) => own(record.services, n)?.runtime === 'compose' && compose);
-  const onHost = names.filter((n) => !inCompose.includes(n));
-  const streams: Promise<void>[] = [];
-  if (compose) {
-    const { composeLogsArgs } = await import('../../adapters/compose.js');
-    for (const name of inCompose) {
-      const args = composeLogsArgs(
-        { cli: compose.cli, name: compose.project, projectDir: compose.projectDir, env: process.env },
-        own(record.services, name)!.def.compose!.service,
-
-        options.follow,
-        options.tail,
-      );
-      // compose writes terminal control sequences even into a pipe
-      const clean = (line: string) => line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
-      // once interrupted, what compose still says ("canceled") is not the service's log
-      const write = (line: string) => {
-        if (!options.signal?.aborted) options.write(prefix(name) + clean(line) + '\n');
-      };
-      const done = streamLines(args[0]!, args.slice(1), write, options.signal);
-      // without -f, one service's log after the other, as for host services
-      if (options.follow) streams.push(done);
-      else await done;
-    }
+  const write = (service: string, line: string) => options.write(`${service.padEnd(width)} | ${line}\n`);
+  const chosen = names.map((n) => own(record.services, n)!);
+  // each runtime shows its services' logs; without -f one runtime after the other
+  const runs: Promise<void>[] = [];
+  for (const runtime of runtimesIn(chosen.map((s) => s.runtime))) {
+    const run = runtime.logs(
+      sessionCtx(repo, record, runtime.name),
+      chosen.filter((s) => s.runtime === runtime.name),
+      {
+        follow: options.follow,
+        ...(options.tail !== undefined ? { tail: options.tail } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        write,
+      },
+    );
+    if (options.follow) runs.push(run);
+    else await run;
   }
-  const readers = onHost.map((name) => ({ name, file: paths.logFile(repo, record.name, name), offset: 0, partial: '' }));
-  for (const r of readers) {
-    const text = readFrom(r.file, 0);
-    r.offset = Buffer.byteLength(text);
-    let lines = text.split('\n');
-    if (lines.at(-1) === '') lines.pop();
-    // a last line still being written: shown now without -f, with -f once it is whole
-    else if (options.follow) r.partial = lines.pop() ?? '';
-    if (options.tail !== undefined) lines = options.tail === 0 ? [] : lines.slice(-options.tail);
-    if (lines.length) options.write(lines.map((l) => prefix(r.name) + l).join('\n') + '\n');
-  }
-  while (options.follow && !options.signal?.aborted) {
-    for (const r of readers) {
-      const text = readFrom(r.file, r.offset);
-      if (!text) continue;
-      r.offset += Buffer.byteLength(text);
-      const lines = (r.partial + text).split('\n');
-      r.partial = lines.pop() ?? '';
-      if (lines.length) options.write(lines.map((l) => prefix(r.name) + l).join('\n') + '\n');
-    }
-    await sleep(200, options.signal).catch(() => undefined);
-  }
-  await Promise.all(streams);
-}
-
-function readFrom(file: string, offset: number): string {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return '';
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (size <= offset) return '';
-    const buffer = Buffer.alloc(size - offset);
-    readSync(fd, buffer, 0, buffer.length, offset);
-    return buffer.toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
+  await Promise.all(runs);
 }

@@ -1,12 +1,12 @@
 // Pull request sandboxes: `sess up --pr N [--remote R]` runs the pull request's head as session
 // pr-N on local branch pr/N, tracking R/pr/N (where the fetched head is kept).
-import { commitsNotIn, fetchRef, git, resolveCommit, remoteUrl, uncommittedChanges } from '../../adapters/git.js';
+import { fetchRef, git, resolveCommit, remoteUrl } from '../../adapters/git.js';
 import { CancelledError, SessError, UsageError, WorkError } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
 import { withWorktreesLock, type Repo } from '../state/repo.js';
-import { existsSync } from 'node:fs';
 import { listSessions, readSession, type SessionRecord } from '../state/store.js';
-import { rmRecord } from './down.js';
+import { rmRecord } from './teardown.js';
+import { hasWork, workOfItsOwn } from '../state/work.js';
 import { lockSession } from './names.js';
 
 export interface PullRequestHead {
@@ -80,12 +80,11 @@ export async function fetchPullRequest(
  * Before a sandbox moves to the pull request's newest commit: refuse if its worktree holds work
  * of its own (uncommitted changes, or commits that are on neither the old nor the new head).
  */
-export async function checkSandboxMovable(record: SessionRecord, head: PullRequestHead): Promise<void> {
-  const dirty = await uncommittedChanges(record.worktree, record.ownFiles);
-  const ownCommits = await commitsNotIn('HEAD', [head.commit, ...(record.pr ? [record.pr.commit] : [])], record.worktree);
+export async function checkSandboxMovable(repo: Repo, record: SessionRecord, head: PullRequestHead): Promise<void> {
+  const { dirty, commits } = await workOfItsOwn(repo, record, [head.commit]);
   const problems: string[] = [];
   if (dirty.length) problems.push(`uncommitted changes (${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''})`);
-  if (ownCommits.length) problems.push(`${ownCommits.length} commit(s) that are not on the pull request`);
+  if (commits.length) problems.push(`${commits.length} commit(s) that are not on the pull request`);
   if (problems.length) {
     throw new WorkError(
       `not moving sandbox ${record.name} to pull request #${head.number}'s newest commit ${head.commit.slice(0, 8)}: its worktree has ${problems.join(' and ')}`,
@@ -111,9 +110,7 @@ export async function makeRoomForSandbox(repo: Repo, max: number, newName: strin
     try {
       const current = readSession(repo, record.name);
       if (!current || Object.values(current.services).some((s) => s.wanted)) continue;
-      const dirty = existsSync(current.worktree) ? await uncommittedChanges(current.worktree, current.ownFiles) : [];
-      const own = existsSync(current.worktree) ? await commitsNotIn('HEAD', current.pr ? [current.pr.commit] : [], current.worktree) : [];
-      if (dirty.length || own.length) {
+      if (hasWork(await workOfItsOwn(repo, current))) {
         progress.info(`kept sandbox ${current.name}: it has work of its own`);
         continue;
       }

@@ -1,13 +1,13 @@
 // A session as `up`, `status` and `ls` show it (SPEC.md "--json shapes"), with live service states.
-import { isRunning } from '../../modes/hostProcess.js';
-import type { CreatingMark, SessionRecord, SessionStatus, ServiceRecord } from '../state/store.js';
-import { own } from '../../common/records.js';
+import type { LiveStates, RuntimeName, ServiceState } from '../../modes/service.js';
+import { serviceState } from '../state/liveness.js';
+import type { CreatingMark, SessionRecord, SessionStatus } from '../state/store.js';
 
-export type ServiceState = 'running' | 'stopped' | 'exited' | 'unhealthy';
+export type { ServiceState };
 
 export interface ServiceView {
   name: string;
-  runtime: 'host' | 'compose';
+  runtime: RuntimeName;
   state: ServiceState;
   pid?: number;
   ports: Record<string, number>;
@@ -23,25 +23,12 @@ export interface SessionView {
   services: ServiceView[];
 }
 
-/** State of compose services, by service name, as the engine reports it (see modes/compose). */
-export type ComposeStates = Record<string, ServiceState>;
-
-export function serviceState(rec: ServiceRecord, name: string, compose?: ComposeStates): ServiceState {
-  if (rec.runtime === 'compose') {
-    const state = own(compose, name);
-
-    if (!rec.wanted) return state === 'running' ? 'running' : 'stopped';
-    return state ?? 'exited';
-  }
-  if (!rec.wanted) return 'stopped';
-  return isRunning(rec) ? 'running' : 'exited';
-}
-
-export function sessionView(record: SessionRecord, compose?: ComposeStates): SessionView {
+/** `live`: what the runtimes found of this session's services (see lookAt). */
+export function sessionView(record: SessionRecord, live: LiveStates = {}): SessionView {
   const services: ServiceView[] = Object.entries(record.services).map(([name, rec]) => {
-    const state = serviceState(rec, name, compose);
+    const state = serviceState(rec, live);
     const view: ServiceView = { name, runtime: rec.runtime, state, ports: rec.def.ports };
-    if (rec.runtime === 'host' && state === 'running' && rec.pid !== undefined) view.pid = rec.pid;
+    if (state === 'running' && rec.pid !== undefined) view.pid = rec.pid;
     return view;
   });
   return {

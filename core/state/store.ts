@@ -1,36 +1,28 @@
 // The state store: one JSON file per session in the git common dir, written atomically (temp file +
-// rename). Writers of one session are serialised by its session lock (core/sessionLock.ts); readers
-// never lock and always see a whole file. `version` lets later versions read what this one wrote.
+// rename). Writers of one session are serialised by its session lock (lockSession in
+// core/sessions/names.ts); readers never lock and always see a whole file. `version` lets later
+// versions read what this one wrote.
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { readJson, writeJsonAtomic, removePath } from '../../adapters/fs.js';
 import { isProcessAlive, processStartTime } from '../../adapters/process.js';
 import { paths, type Repo } from './repo.js';
 import type { Mode } from '../../config/schema.js';
-import type { Runtime } from '../../modes/placement.js';
-import type { ResolvedService } from '../up/resolve.js';
-import type { ComposeRef } from '../../modes/composeRuntime.js';
+import type { RuntimeName, ServiceRecord } from '../../modes/service.js';
+import { WorkError } from '../../common/errors.js';
+
+export type { ServiceRecord };
 
 export const STATE_VERSION = 1;
 
 export type SessionStatus = 'creating' | 'up' | 'down' | 'partial' | 'failed';
 
-export interface ServiceRecord {
-  runtime: Runtime;
-  /** Hash of the fully resolved definition: what re-up compares. */
-  hash: string;
-  def: ResolvedService;
-  /** Host services: pid and start time of the process group leader while it should run. */
-  pid?: number;
-  start?: string;
-  /** Host services: the value of SESS_SERVICE_ID its processes carry (finds helpers outside its group). */
-  marker?: string;
-  /** Size of the log when this instance started: a log probe reads only what came after. */
-  logOffset?: number;
-  /** false after `down` (or a stop): a stopped service is not "exited". */
-  wanted: boolean;
-}
+/**
+ * What each runtime keeps for a session between commands, under the runtime's name (the compose
+ * runtime: its project, command and files). Only the runtime reads it (`stash` of its calls).
+ */
+export type Stashes = Partial<Record<RuntimeName, unknown>>;
 
-export interface SessionRecord {
+export interface SessionRecord extends Stashes {
   version: number;
   name: string;
   branch: string;
@@ -60,9 +52,7 @@ export interface SessionRecord {
   /** Paths sess wrote into the worktree (env file, links): not the user's uncommitted work. */
   ownFiles: string[];
   hooks: { pre_down: string[] };
-  /** The compose project, when some service runs in compose. */
-  compose?: ComposeRef;
-  /** Files whose text decides the no-op check besides sess.yaml (compose files, worktree-relative). */
+  /** Files whose text decides the no-op check besides sess.yaml (the compose files...; worktree-relative or absolute). */
   inputFiles: string[];
   /** a pull request sandbox: which one, and the commit it runs */
   pr?: { number: number; remote: string; commit: string; ref: string };
@@ -79,7 +69,9 @@ export function markStopped(svc: ServiceRecord): void {
 export function readSession(repo: Repo, name: string): SessionRecord | undefined {
   const record = readJson<SessionRecord>(paths.sessionFile(repo, name));
   if (record && record.version > STATE_VERSION) {
-    throw new Error(`session ${name} was written by a newer sess (state version ${record.version}); upgrade sess`);
+    throw new WorkError(`session ${name} was written by a newer sess (state version ${record.version})`, {
+      hint: 'upgrade sess to read it',
+    });
   }
   return record;
 }

@@ -18,7 +18,8 @@ import { ConfigError, UsageError, WorkError } from '../../common/errors.js';
 import { readJson, readTextIfExists, writeJsonAtomic } from '../../adapters/fs.js';
 import type { Config, Mode } from '../../config/schema.js';
 import { checkConfigSize } from '../../config/limits.js';
-import { placeServices, type Placement } from '../../modes/placement.js';
+import { placeServices, runtimesIn } from '../../modes/placement.js';
+import type { Placement } from '../../modes/service.js';
 import { hashOf } from './resolve.js';
 import type { Repo } from '../state/repo.js';
 import type { SessionRecord } from '../state/store.js';
@@ -147,7 +148,7 @@ export async function prepareUp(
   const overrides = effectiveOverrides(request, existing);
   const mode = overrides.mode ?? config.mode;
   const placement = placeServices(config, mode, overrides);
-  if (fresh && Object.values(placement).includes('compose')) await requireComposeFiles(repo, config, fresh.commit, configFile);
+  if (fresh) await requireRuntimeFiles(repo, config, placement, fresh.commit, configFile);
   const commit = fresh?.commit ?? request.moveTo ?? (existing && readHead(worktreeGitDir(existing.worktree), repo.commonDir));
   if (commit) await checkEnvFileUntracked(config, commit, repo.mainRoot, configFile);
   const worktree = existing?.worktree ?? worktreePathFor(repo, config, name);
@@ -275,34 +276,25 @@ export async function mainConfig(repo: Repo): Promise<Config | undefined> {
 }
 
 /**
- * The compose files a fresh session will need: in its commit, or brought in by worktree.include /
- * link from the main checkout. Checked before anything is made (compose itself reads them later,
- * from the worktree).
+ * The files a fresh session's runtimes will need (the compose files): in its commit, or brought in
+ * by worktree.include / link from the main checkout. Checked before anything is made (compose itself
+ * reads them later, from the worktree).
  */
-async function requireComposeFiles(repo: Repo, config: Config, commit: string, configFile: string): Promise<void> {
-  const files = composeFilesOf(config);
+async function requireRuntimeFiles(repo: Repo, config: Config, placement: Placement, commit: string, configFile: string): Promise<void> {
   const brought = (f: string) =>
     [...config.worktree.include, ...config.worktree.link].some((p) => f === p || f.startsWith(`${p}/`)) &&
     existsSync(join(repo.mainRoot, f));
-  const missing: string[] = [];
-  for (const f of files) {
-    if (brought(f)) continue;
-    const r = await git(['cat-file', '-e', `${commit}:${f}`], repo.mainRoot, { allowFailure: true });
-    if (r.exitCode !== 0) missing.push(f);
+  const problems: { path: string; message: string }[] = [];
+  for (const runtime of runtimesIn(placement)) {
+    const { key, files } = runtime.requiredFiles(config);
+    const missing: string[] = [];
+    for (const f of files) {
+      if (brought(f)) continue;
+      const r = await git(['cat-file', '-e', `${commit}:${f}`], repo.mainRoot, { allowFailure: true });
+      if (r.exitCode !== 0) missing.push(f);
+    }
+    if (missing.length)
+      problems.push({ path: key, message: `not in that commit (nor brought in by worktree.include or link): ${missing.join(', ')}` });
   }
-  if (missing.length) {
-    throw new ConfigError(configFile, [
-      { path: 'compose.files', message: `not in that commit (nor brought in by worktree.include or link): ${missing.join(', ')}` },
-    ]);
-  }
-}
-
-/** The compose files of a config, relative to the repository root. */
-export function composeFilesOf(config: Config): string[] {
-  return config.compose?.files ?? ['compose.yaml'];
-}
-
-/** Those of the compose files that are not in `dir` (a checkout or a worktree). */
-export function composeFilesMissingIn(config: Config, dir: string): string[] {
-  return composeFilesOf(config).filter((f) => !existsSync(join(dir, f)));
+  if (problems.length) throw new ConfigError(configFile, problems);
 }

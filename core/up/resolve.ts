@@ -2,10 +2,12 @@
 // runs, where, with which env. Re-up compares hashes of these, so everything that changes what a
 // service does must be in here, and nothing that does not (no timestamps, no pids).
 import { createHash } from 'node:crypto';
-import { resolve as resolvePath } from 'node:path';
 import type { Config, Mode } from '../../config/schema.js';
 import { interpolate, portVariable, SESSION_VARS, type Address, type Scope } from '../../config/interpolate.js';
-import type { Placement, Runtime } from '../../modes/placement.js';
+import { LOCAL, RUNTIMES, runtimeOf } from '../../modes/placement.js';
+import type { Placement, ResolvedReady, ResolvedService, RuntimeName } from '../../modes/service.js';
+
+export type { ResolvedReady, ResolvedService };
 import { own } from '../../common/records.js';
 
 export interface SessionInfo {
@@ -17,40 +19,14 @@ export interface SessionInfo {
   repoRoot: string;
 }
 
-export type ResolvedReady =
-  | { kind: 'http'; url: string; timeout: number; interval: number }
-  | { kind: 'tcp'; host: string; port: number; timeout: number; interval: number }
-  | { kind: 'cmd'; script: string; timeout: number; interval: number }
-  | { kind: 'log'; pattern: string; timeout: number; interval: number };
-
-export interface ResolvedService {
-  name: string;
-  runtime: Runtime;
-  dependsOn: string[];
-  /** named port -> leased host port */
-  ports: Record<string, number>;
-  /** named port -> container port (compose) */
-  containerPorts: Record<string, number>;
-  env: Record<string, string>;
-  /** tree: git tree id of cwd at HEAD, so a commit that changes the service's files changes its hash. */
-  host?: { command: string; cwd: string; tree?: string };
-  /**
-   * model: the service as compose merges it from the user's files; image: the local id of its
-   * image; context: the git tree of its build context at HEAD. A change of any changes the hash.
-   */
-  compose?: { service: string; model?: unknown; image?: string; context?: string };
-  ready?: ResolvedReady;
-  stop: { signal: NodeJS.Signals; grace: number };
-}
-
 export interface Resolved {
   services: Record<string, ResolvedService>;
   /** The env of hooks, `sess env`, `sess exec` and the env file: as seen from the host. */
   hostEnv: Record<string, string>;
   /** Hook commands, interpolated as shell text (branch-derived values as env references). */
   hooks: Config['hooks'];
-  /** The env of compose services sess.yaml does not name (a profile's tools): as seen from compose. */
-  composeEnv: Record<string, string>;
+  /** The env of services sess.yaml does not name (a compose profile's tools), as each runtime's services see it. */
+  unnamedEnv: Record<RuntimeName, Record<string, string>>;
 }
 
 export function sessionVars(session: SessionInfo, ports: Record<string, number>): Record<string, string> {
@@ -71,19 +47,20 @@ export function resolveAll(config: Config, placement: Placement, ports: Record<s
   const values: Record<string, string> = {};
   for (const [expr, variable] of Object.entries(SESSION_VARS)) values[expr] = own(base, variable)!;
 
-  const scopeFor = (reader: Runtime): Scope => ({
+  const scopeFor = (reader: RuntimeName): Scope => ({
     ports,
     values,
     svc: (name) => address(config, placement, ports, reader, name),
   });
-  const envFor = (reader: Runtime, extra: Record<string, string>) => {
+  const envFor = (reader: RuntimeName, extra: Record<string, string>) => {
     const scope = scopeFor(reader);
     const env: Record<string, string> = { ...base };
     for (const [k, v] of Object.entries({ ...config.env, ...extra })) env[k] = interpolate(v, scope, false);
     return env;
   };
 
-  const hostScope = scopeFor('host');
+  // commands, probes and hooks as sess itself sees the session: from this machine
+  const localScope = scopeFor(LOCAL);
   const services: Record<string, ResolvedService> = {};
   for (const [name, svc] of Object.entries(config.services)) {
     const runtime = own(placement, name)!;
@@ -98,20 +75,19 @@ export function resolveAll(config: Config, placement: Placement, ports: Record<s
       env: envFor(runtime, svc.env),
       stop: { signal: svc.stop.signal as NodeJS.Signals, grace: svc.stop.grace },
     };
-    if (runtime === 'host' && svc.host) {
-      resolved.host = {
-        command: interpolate(svc.host.command, hostScope, true),
-        cwd: resolvePath(session.worktree, svc.host.cwd),
-      };
-    }
-    if (runtime === 'compose' && svc.compose) resolved.compose = { service: svc.compose };
-    if (svc.ready) resolved.ready = resolveReady(svc.ready, hostScope);
+    // the part of its definition its runtime runs (`host:`, `compose:`)
+    Object.assign(
+      resolved,
+      runtimeOf(runtime).definitionOf(svc, { worktree: session.worktree, shell: (text) => interpolate(text, localScope, true) }),
+    );
+    if (svc.ready) resolved.ready = resolveReady(svc.ready, localScope);
     services[name] = resolved;
   }
   const hooks = Object.fromEntries(
-    Object.entries(config.hooks).map(([hook, commands]) => [hook, commands.map((c) => interpolate(c, hostScope, true))]),
+    Object.entries(config.hooks).map(([hook, commands]) => [hook, commands.map((c) => interpolate(c, localScope, true))]),
   ) as Config['hooks'];
-  return { services, hostEnv: envFor('host', {}), hooks, composeEnv: envFor('compose', {}) };
+  const unnamedEnv = Object.fromEntries(Object.keys(RUNTIMES).map((r) => [r, envFor(r as RuntimeName, {})])) as Resolved['unnamedEnv'];
+  return { services, hostEnv: envFor(LOCAL, {}), hooks, unnamedEnv };
 }
 
 function resolveReady(ready: NonNullable<Config['services'][string]['ready']>, scope: Scope): ResolvedReady {
@@ -125,13 +101,15 @@ function resolveReady(ready: NonNullable<Config['services'][string]['ready']>, s
 }
 
 /** Where `reader` reaches service `name`: SPEC.md's `${svc.NAME.host}` / `${svc.NAME.port}`. */
-function address(config: Config, placement: Placement, ports: Record<string, number>, reader: Runtime, name: string): Address {
+function address(config: Config, placement: Placement, ports: Record<string, number>, reader: RuntimeName, name: string): Address {
   const svc = own(config.services, name)!;
   const portName = Object.keys(svc.ports)[0]!;
-  const target = own(placement, name);
-  if (reader === 'compose' && target === 'compose') return { host: svc.compose!, port: own(svc.ports, portName)! };
-  if (reader === 'compose') return { host: 'host.docker.internal', port: own(ports, portName)! };
-  return { host: '127.0.0.1', port: own(ports, portName)! };
+  return runtimeOf(reader).reach({
+    runtime: own(placement, name)!,
+    ...(svc.compose ? { composeName: svc.compose } : {}),
+    containerPort: own(svc.ports, portName)!,
+    leasedPort: own(ports, portName)!,
+  });
 }
 
 export function hashOf(value: unknown): string {

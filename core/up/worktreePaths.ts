@@ -7,7 +7,9 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import { git } from '../../adapters/git.js';
 import type { Config } from '../../config/schema.js';
-import type { Placement } from '../../modes/placement.js';
+import type { Placement } from '../../modes/service.js';
+import { runtimeOf } from '../../modes/placement.js';
+import { own } from '../../common/records.js';
 
 /** Every path of the config that sess writes or runs in, by its key path. */
 function pathsOf(config: Config, placement: Placement): { key: string; rel: string }[] {
@@ -16,7 +18,8 @@ function pathsOf(config: Config, placement: Placement): { key: string; rel: stri
   config.worktree.link.forEach((rel, i) => out.push({ key: `worktree.link.${i}`, rel: dirname(rel) }));
   config.worktree.include.forEach((rel, i) => out.push({ key: `worktree.include.${i}`, rel }));
   for (const [name, svc] of Object.entries(config.services)) {
-    if (svc.host && placement[name] === 'host') out.push({ key: `services.${name}.host.cwd`, rel: svc.host.cwd });
+    // a process of this machine runs in it
+    if (svc.host && runtimeOf(own(placement, name)!).spawnsOnThisMachine) out.push({ key: `services.${name}.host.cwd`, rel: svc.host.cwd });
   }
   return out;
 }

@@ -84,9 +84,7 @@ export class ComposeBatch {
    */
   async keep(service: string): Promise<void> {
     const { ref, journal } = this.ctx;
-    const ids = (await containersByLabel(ref.cli.engine, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${service}`])).map(
-      (c) => c.id,
-    );
+    const ids = (await containersByLabel(ref.cli.engine, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${service}`])).map((c) => c.id);
     for (const handle of this.handles) {
       journal.amendWith(handle, (undo) => {
         const u = undo as ComposeRollbackUndo;
@@ -121,9 +119,7 @@ export class ComposeBatch {
 
 async function withContainerLogs(error: unknown, ref: ComposeRef, service: string): Promise<unknown> {
   if (!(error instanceof WorkError)) return error;
-  const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${service}`]).catch(
-    () => [],
-  );
+  const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${service}`]).catch(() => []);
   const tail = containers[0] ? await containerLogsTail(ref.cli.engine, containers[0].id, 15) : '';
   if (!tail) return error;
   return new WorkError(`${error.message}\n  last lines of its container log:\n${indent(tail)}`, { cause: error });

@@ -201,9 +201,6 @@ export async function downProject(ref: ComposeRef, volumes: boolean): Promise<vo
 }
 
 export async function isComposeServiceUp(ref: ComposeRef, composeService: string): Promise<boolean> {
-  const containers = await containersByLabel(ref.cli.engine, [
-    projectLabel(ref.project),
-    `${COMPOSE_SERVICE}=${composeService}`,
-  ]);
+  const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${composeService}`]);
   return containers.some((c) => c.state === 'running');
 }

@@ -9,13 +9,7 @@ import type { LiveStates } from '../service.js';
 import type { Orphan, Runtime } from '../runtime.js';
 import { ComposeBatch, type ComposeRollbackUndo } from './batch.js';
 import { LABEL_REPO, LABEL_SESSION } from './labels.js';
-import {
-  composeStatesOfRepo,
-  downProject,
-  removeServiceContainers,
-  rollbackProject,
-  type ComposeRef,
-} from './project.js';
+import { composeStatesOfRepo, downProject, removeServiceContainers, rollbackProject, type ComposeRef } from './project.js';
 import { composeFilesOf } from './files.js';
 
 const refOf = (stash: unknown): ComposeRef | undefined => stash as ComposeRef | undefined;
@@ -30,6 +24,8 @@ export const composeRuntime: Runtime = {
   name: 'compose',
   undoKinds: ['compose.rollback'],
   startsTogether: true,
+  startReplacesLeftovers: true,
+  spawnsOnThisMachine: false,
   stopsAsWhole: true,
   prepareSteps: ['compose-ports', 'compose-overlay'],
 
@@ -39,6 +35,8 @@ export const composeRuntime: Runtime = {
     target.runtime === 'compose' && target.composeName
       ? { host: target.composeName, port: target.containerPort }
       : { host: 'host.docker.internal', port: target.leasedPort },
+  requiredFiles: (config) => ({ key: 'compose.files', files: composeFilesOf(config) }),
+  definitionOf: (service) => (service.compose ? { compose: { service: service.compose } } : {}),
 
   async look(repoId, stashes) {
     const engine = stashes.map(refOf).find(Boolean)?.cli.engine;
@@ -109,13 +107,7 @@ export const composeRuntime: Runtime = {
   async restore(session, previous) {
     const ref = requireRef(session.stash, `bring ${previous.def.name} back in`);
     const { restoreComposeService } = await import('./setup.js');
-    await restoreComposeService(
-      session,
-      ref,
-      previous,
-      session.env,
-      new AbortController().signal,
-    );
+    await restoreComposeService(session, ref, previous, session.env, new AbortController().signal);
     return { ...previous, wanted: true };
   },
 
@@ -170,19 +162,17 @@ export const composeRuntime: Runtime = {
       entry.ids.push(c.id);
       orphans.set(c.project, entry);
     }
-    return [...orphans].map(
-      ([project, { session, ids }]): Orphan => ({
-        kind: 'orphan-container',
-        session,
-        subject: `compose project ${project}`,
-        detail: `${ids.length} container(s) of a session that no longer exists`,
-        async fix(now) {
-          if (now.busy(session) || now.services(session) !== undefined) return; // an up made it again meanwhile
-          await removeContainers(engine, ids);
-          await removeNetworks(engine, await projectNetworks(engine, project));
-        },
-      }),
-    );
+    return [...orphans].map(([project, { session, ids }]): Orphan => ({
+      kind: 'orphan-container',
+      session,
+      subject: `compose project ${project}`,
+      detail: `${ids.length} container(s) of a session that no longer exists`,
+      async fix(now) {
+        if (now.busy(session) || now.services(session) !== undefined) return; // an up made it again meanwhile
+        await removeContainers(engine, ids);
+        await removeNetworks(engine, await projectNetworks(engine, project));
+      },
+    }));
   },
 
   async diskUse(sessions) {

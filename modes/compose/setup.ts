@@ -40,7 +40,9 @@ export async function setUpCompose(input: PrepareInput, recordedProject?: string
   const fileNames = composeFilesOf(config);
   const missing = composeFilesMissingIn(config, worktree);
   if (missing.length) {
-    throw new ConfigError(join(worktree, 'sess.yaml'), [{ path: 'compose.files', message: `no such file in the worktree: ${missing.join(', ')}` }]);
+    throw new ConfigError(join(worktree, 'sess.yaml'), [
+      { path: 'compose.files', message: `no such file in the worktree: ${missing.join(', ')}` },
+    ]);
   }
   const files = fileNames.map((f) => join(worktree, f));
   const project = recordedProject ?? projectName(repo.name, repo.id, session.name);
@@ -61,7 +63,12 @@ export async function setUpCompose(input: PrepareInput, recordedProject?: string
 
   const skeleton = managedServices(config, placement, {}, {});
   const keys = unnamedPublishedPorts(model, skeleton);
-  const leased = keys.length ? await input.journal.leasePorts('compose-ports', keys.map((key) => EXTRA_PORT_PREFIX + key)) : {};
+  const leased = keys.length
+    ? await input.journal.leasePorts(
+        'compose-ports',
+        keys.map((key) => EXTRA_PORT_PREFIX + key),
+      )
+    : {};
   const extraPorts = Object.fromEntries(keys.map((key) => [key, own(leased, EXTRA_PORT_PREFIX + key)!]));
   const overlayPath = join(session.dir, 'compose.overlay.yaml');
   return {
@@ -153,7 +160,8 @@ export async function restoreComposeService(
     if (leaseName.startsWith(EXTRA_PORT_PREFIX)) extraPorts[leaseName.slice(EXTRA_PORT_PREFIX.length)] = port;
   }
   const ports: Record<string, [number, number]> = {};
-  for (const [portName, target] of Object.entries(previous.def.containerPorts)) ports[portName] = [target, own(previous.def.ports, portName)!];
+  for (const [portName, target] of Object.entries(previous.def.containerPorts))
+    ports[portName] = [target, own(previous.def.ports, portName)!];
   const { yaml } = buildOverlay({
     project: ref.project,
     model: { services: { [svc]: model } },

@@ -2,7 +2,7 @@
 // log file of the session, known by pid + start time and by the marker its processes inherit.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { git } from '../../adapters/git.js';
 import { processGroupOf, processesWithEnv, sleep, stopProcessGroup } from '../../adapters/process.js';
 import { WorkError, indent } from '../../common/errors.js';
@@ -35,11 +35,16 @@ export const hostRuntime: Runtime = {
   name: 'host',
   undoKinds: ['process.stop'],
   startsTogether: false,
+  startReplacesLeftovers: false,
+  spawnsOnThisMachine: true,
   stopsAsWhole: false,
   prepareSteps: [],
 
   // from the host, everything is on the loopback at its leased port
   reach: (target) => ({ host: '127.0.0.1', port: target.leasedPort }),
+  requiredFiles: () => ({ key: 'services', files: [] }),
+  definitionOf: (service, { worktree, shell }) =>
+    service.host ? { host: { command: shell(service.host.command), cwd: resolve(worktree, service.host.cwd) } } : {},
 
   // its processes are looked at one by one (/proc), from their records
   look: async () => ({}),
@@ -227,4 +232,3 @@ async function describeSourceTrees(defs: ResolvedService[], worktree: string): P
     def.host.tree = cache.get(rel)!;
   }
 }
-

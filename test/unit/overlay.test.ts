@@ -1,7 +1,7 @@
 // The overlay as data, from a hand-written compose model: placement on the host, depends_on rewrite.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { buildOverlay, projectName, ON_HOST_PROFILE } from '../../modes/overlay.js';
+import { buildOverlay, projectName, ON_HOST_PROFILE } from '../../modes/compose/overlay.js';
 
 const model = {
   services: {

@@ -3,14 +3,14 @@
 // of every repository it knew: the ones in the repository index, the ones its corrupt text still
 // names, and always this one. The records are the truth the ledger only mirrors: a session's
 // `leases` (its `ports`, for records written before it had them).
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTextIfExists } from '../../adapters/fs.js';
-import type { Check, Finding } from '../sessions/doctor.js';
-import { ledgerPath, ledgerProblem, replaceCorruptLedger, type Lease } from './ledger.js';
+import type { Check, Finding } from './types.js';
+import { allLeases, ledgerPath, ledgerProblem, releaseWhere, replaceCorruptLedger, type Lease } from '../state/ledger.js';
 import type { Progress } from '../../common/progress.js';
-import type { Repo } from './repo.js';
-import { knownStateDirs } from './repoIndex.js';
+import type { Repo } from '../state/repo.js';
+import { knownStateDirs } from '../state/repoIndex.js';
 
 interface Rebuilt {
   leases: Record<string, Lease>;
@@ -108,4 +108,38 @@ function isPortMap(value: unknown): value is Record<string, number> {
 
 function count(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Leases (machine-wide) whose session no longer exists, in this repository or in one that is gone. */
+export async function staleLeases(repo: Repo): Promise<Check[]> {
+  if (ledgerProblem()) return []; // reported (and not repaired) as corrupt-ledger
+  const stale: number[] = [];
+  const owners = new Set<string>();
+  for (const [port, lease] of Object.entries(allLeases())) {
+    if (!leaseIsStale(lease)) continue;
+    const session = lease.owner.slice(lease.owner.indexOf('/') + 1);
+    stale.push(Number(port));
+    owners.add(lease.owner.startsWith(`${repo.id}/`) ? `session ${session}` : `${lease.stateDir} ${session}`);
+  }
+  if (stale.length === 0) return [];
+  return [
+    {
+      finding: {
+        kind: 'stale-lease',
+        subject: `ports ${stale.join(' ')}`,
+        detail: `leased to sessions that no longer exist (${[...owners].join(', ')})`,
+      },
+      // decided again under the ledger's lock: meanwhile a port may have gone to a new session
+      fix: async () => {
+        await releaseWhere((port, lease) => stale.includes(port) && leaseIsStale(lease));
+      },
+    },
+  ];
+}
+
+/** A lease whose session has no record, no journal and no up creating it. */
+function leaseIsStale(lease: Lease): boolean {
+  const session = lease.owner.slice(lease.owner.indexOf('/') + 1);
+  const dir = join(lease.stateDir, 'sessions', session);
+  return !['session.json', 'journal.json', 'creating.json'].some((f) => existsSync(join(dir, f)));
 }

@@ -1,0 +1,89 @@
+// Taking a session down (its services stop; worktree, volumes and leases stay) and away (rm):
+// what `sess down` and `sess rm` do once they hold the session's lock, and what finishes a killed one.
+import { existsSync, rmdirSync } from 'node:fs';
+import { rm as removeTree } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { deleteBranch, git, hasLocalBranch, listWorktrees, pruneWorktrees, unpushedCommits } from '../../adapters/git.js';
+import { runShell } from '../../adapters/process.js';
+import { messageOf } from '../../common/errors.js';
+import type { Progress } from '../../common/progress.js';
+import { stopServices } from '../release/stop.js';
+import { release, requireReadableLedger } from '../state/ledger.js';
+import { mayRun } from '../state/liveness.js';
+import { leaseOwner, withWorktreesLock, type Repo } from '../state/repo.js';
+import { markStopped, removeSessionDir, writeSession, type SessionRecord } from '../state/store.js';
+
+export async function downRecord(repo: Repo, record: SessionRecord, progress: Progress): Promise<void> {
+  await stopAll(repo, record, progress);
+  for (const svc of Object.values(record.services)) markStopped(svc);
+  record.status = 'down';
+  writeSession(repo, record);
+}
+
+/** The pre_down hook (when something may run), then every service and the rest of the session in its runtimes. */
+async function stopAll(repo: Repo, record: SessionRecord, progress: Progress, volumes = false): Promise<void> {
+  if (mayRun(record) && existsSync(record.worktree)) {
+    for (const command of record.hooks.pre_down) {
+      progress.info(`pre_down: ${command}`);
+      const r = await runShell(command, {
+        cwd: record.worktree,
+        env: { ...process.env, ...record.hostEnv },
+        echo: true,
+        allowFailure: true,
+      });
+      if (r.exitCode !== 0) progress.warn(`pre_down hook \`${command}\` exited with ${r.exitCode}; stopping anyway`);
+    }
+  }
+  await stopServices(repo, record, progress, { whole: true, volumes });
+}
+
+/** Take a session away: services, worktree (and the branch sess made, if it holds nothing), leases, state. */
+export async function rmRecord(
+  repo: Repo,
+  record: SessionRecord,
+  progress: Progress,
+  options: { volumes: boolean; force: boolean; keepBranch?: boolean },
+): Promise<string[]> {
+  requireReadableLedger(); // released last, after the worktree is gone: known readable first
+  const removed: string[] = [];
+  const unpushed = await unpushedCommits(record.branch, repo.mainRoot);
+  await stopAll(repo, record, progress, options.volumes);
+  // The files go first, outside the worktrees lock (a large worktree takes a while, and git's
+  // commands elsewhere only read the admin folders); then, under it, git forgets the worktree.
+  // A link into the main checkout is removed as a link: what it points at stays.
+  let gone = false;
+  if (existsSync(record.worktree)) {
+    await removeTree(record.worktree, { recursive: true, force: true });
+    gone = true;
+  }
+  await withWorktreesLock(repo, async () => {
+    gone ||= (await listWorktrees(repo.mainRoot)).some((w) => w.path === record.worktree);
+    await pruneWorktrees(repo.mainRoot); // its folder is gone: git forgets it
+    if (gone) removed.push(`worktree ${record.worktree}`);
+    if (record.createdBranch && unpushed.length === 0 && !options.keepBranch) {
+      try {
+        await deleteBranch(record.branch, repo.mainRoot);
+        removed.push(`branch ${record.branch}`);
+      } catch (error) {
+        if (await hasLocalBranch(record.branch, repo.mainRoot, repo.commonDir))
+          progress.warn(`kept branch ${record.branch}: ${messageOf(error)}`);
+      }
+    } else if (record.createdBranch) {
+      progress.info(`kept branch ${record.branch}: it has commits of its own`);
+    }
+  });
+  await release(leaseOwner(repo, record.name));
+  removed.push(`ports ${Object.values(record.ports).join(' ')}`.trim());
+  if (record.pr) {
+    // the fetched head of a sandbox's pull request is kept only for the sandbox
+    const ref = `refs/remotes/${record.pr.remote}/pr/${record.pr.number}`;
+    if ((await git(['update-ref', '-d', ref], repo.mainRoot, { allowFailure: true })).exitCode === 0) removed.push(ref);
+  }
+  removeSessionDir(repo, record.name);
+  try {
+    rmdirSync(dirname(record.worktree)); // the sessions' folder, once its last worktree is gone
+  } catch {
+    /* other worktrees in it, or not ours to judge: only an empty folder goes */
+  }
+  return removed;
+}

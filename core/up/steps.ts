@@ -1,0 +1,335 @@
+// `sess up` as a list of named steps. Each step says what it changes and what its inverse is; the
+// transaction (up.ts) runs the list, each step registering its inverse with the rollback guard
+// before it acts. The step names are the journal's labels and SESS_FAILPOINT's names: README's list
+// of failpoints and the fault tests come from `failpointsOf`, not from copies.
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readTextIfExists, writeFileAtomic } from '../../adapters/fs.js';
+import { addWorktree, readHead, resetHard, worktreeGitDir } from '../../adapters/git.js';
+import { CancelledError } from '../../common/errors.js';
+import { dependencyOrder } from '../../config/order.js';
+import { runtimeOf, runtimesIn, RUNTIMES } from '../../modes/placement.js';
+import type { Journal, PreparedUp } from '../../modes/runtime.js';
+import type { RuntimeName } from '../../modes/service.js';
+import { dotenv } from '../dotenv.js';
+import type { RollbackGuard } from '../journal/guard.js';
+import type { Undo } from '../journal/undo.js';
+import { planServices, type ServicePlanItem, type StrategyName } from '../release/plan.js';
+import { startServices, type StartContext, type StartOutcome } from '../release/start.js';
+import { stopServices } from '../release/stop.js';
+import type { ReleaseService } from '../state/history.js';
+import { lease, leasesOf } from '../state/ledger.js';
+import { lookAt, stashOf } from '../state/liveness.js';
+import { leaseOwner, paths, sessHome, withWorktreesLock, type Repo } from '../state/repo.js';
+import type { SessionRecord } from '../state/store.js';
+import { runHooks } from './hooks.js';
+import type { Prepared, UpRequest } from './prepare.js';
+import { resolveAll, type Resolved } from './resolve.js';
+import { copyIncludes, linkPaths } from './worktree.js';
+import { checkWorktreePaths } from './worktreePaths.js';
+import type { Progress } from '../../common/progress.js';
+import { hasOwn, own } from '../../common/records.js';
+
+/** One up of one session, as its steps see it: what it was given, and what earlier steps found. */
+export interface UpContext {
+  repo: Repo;
+  name: string;
+  branch: string;
+  prepared: Prepared;
+  /** the session as the last up left it; none for a fresh session */
+  existing: SessionRecord | undefined;
+  request: UpRequest;
+  /** the commit a sandbox moves to */
+  moveTo: string | undefined;
+  guard: RollbackGuard;
+  progress: Progress;
+  signal: AbortSignal;
+  /** what happened to each service, filled as it happens (a rollback reads it too) */
+  actions: ReleaseService[];
+  /** what a rollback of a resume writes back: the previous record, with services brought back since */
+  fallback: SessionRecord | undefined;
+  // found by the steps, in order
+  links: string[];
+  ports: Record<string, number>;
+  leases: Record<string, number>;
+  resolved?: Resolved;
+  runtimes: Partial<Record<RuntimeName, PreparedUp>>;
+  hookEnv: NodeJS.ProcessEnv;
+  plan?: { items: ServicePlanItem[]; removed: string[] };
+  outcome?: StartOutcome;
+}
+
+export interface UpStep {
+  /** its label in the journal and in SESS_FAILPOINT */
+  name: string;
+  /** what it changes, and the inverse it registers first (README's list) */
+  does: string;
+  /** whether it runs in this up (default: always) */
+  when?: (ctx: UpContext) => boolean;
+  run: (ctx: UpContext) => Promise<void>;
+}
+
+const fresh = (ctx: UpContext) => !!ctx.prepared.fresh;
+const starting = (ctx: UpContext) => ctx.plan!.items.filter((i) => i.action !== 'unchanged');
+const hookOptions = (ctx: UpContext) => ({ signal: ctx.signal, progress: ctx.progress, owner: `${ctx.repo.id}/${ctx.name}` });
+
+export const UP_STEPS: UpStep[] = [
+  {
+    name: 'session',
+    does: 'the session folder (fresh: removed again; resume: the session record written back)',
+    async run(ctx) {
+      const { guard, repo, name, existing } = ctx;
+      if (existing) await guard.run('session', { kind: 'session.restore', record: existing }, async () => undefined);
+      else
+        await guard.run('session', { kind: 'session.remove', session: name }, async () =>
+          mkdirSync(paths.logsDir(repo, name), { recursive: true }),
+        );
+    },
+  },
+  {
+    name: 'move',
+    does: "a sandbox moved to its pull request's newest commit (moved back)",
+    when: (ctx) => !!ctx.moveTo,
+    async run(ctx) {
+      const { worktree } = ctx.prepared;
+      const from = readHead(worktreeGitDir(worktree), ctx.repo.commonDir)!;
+      await ctx.guard.run('move', { kind: 'worktree.reset', worktree, commit: from }, () => resetHard(worktree, ctx.moveTo!, ctx.signal));
+      ctx.progress.step(`sandbox ${ctx.name} moved ${from.slice(0, 8)} -> ${ctx.moveTo!.slice(0, 8)}`);
+    },
+  },
+  {
+    name: 'worktree',
+    does: 'the git worktree, and the branch when sess creates it (both removed)',
+    when: fresh,
+    async run(ctx) {
+      const { repo, branch, guard, signal, progress } = ctx;
+      const { worktree } = ctx.prepared;
+      const { source, branchTip, describe } = ctx.prepared.fresh!;
+      const createdBranch = source.kind !== 'existing';
+      const undo: Undo = {
+        kind: 'worktree.remove',
+        path: worktree,
+        branch: createdBranch ? branch : null,
+        branchTip,
+        ...(existsSync(dirname(worktree)) ? {} : { parent: dirname(worktree) }),
+      };
+      // the lock outside the step: a wait that times out or is interrupted leaves nothing to undo
+      await withWorktreesLock(repo, () => guard.run('worktree', undo, () => addWorktree(worktree, source, repo.mainRoot, signal)), {
+        signal,
+        progress,
+      });
+      progress.step(`worktree ${worktree} (${createdBranch ? `new branch ${branch} from ${describe}` : describe})`);
+    },
+  },
+  {
+    name: 'include',
+    does: 'ignored files of the main checkout copied into a new worktree (removed with it)',
+    async run(ctx) {
+      const { config, placement, worktree, configFile } = ctx.prepared;
+      // the branch's files are on disk now: no path sess writes may lead out of them
+      checkWorktreePaths(config, placement, worktree, configFile);
+      if (fresh(ctx)) await ctx.guard.run('include', { kind: 'none' }, () => copyIncludes(ctx.repo, config, worktree, ctx.progress));
+    },
+  },
+  {
+    name: 'link',
+    does: 'symlinks from the main checkout into the worktree (removed)',
+    async run(ctx) {
+      ctx.links = await linkPaths(ctx.repo, ctx.prepared.config, ctx.prepared.worktree, ctx.guard);
+    },
+  },
+  {
+    name: 'ports',
+    does: 'named ports leased in the machine-wide ledger (released)',
+    async run(ctx) {
+      const { repo, name, guard, signal, progress } = ctx;
+      const { config } = ctx.prepared;
+      const owner = leaseOwner(repo, name);
+      const held = leasesOf(owner);
+      const wanted = Object.entries(config.ports).map(([portName, p]) => ({ name: portName, prefer: p.prefer }));
+      const newNames = wanted.map((w) => w.name).filter((n) => !hasOwn(held, n));
+      const { ports } = await guard.runAtomic('ports', { kind: 'ports.release', owner, names: newNames }, () =>
+        lease(owner, repo.stateDir, wanted, signal),
+      );
+      ctx.ports = Object.fromEntries(Object.keys(config.ports).map((n) => [n, own(ports, n)!]));
+      ctx.leases = { ...ctx.ports };
+      if (newNames.length) progress.step(`ports ${newNames.map((n) => `${n}=${own(ctx.ports, n)}`).join(' ')}`);
+    },
+  },
+  {
+    name: 'runtimes',
+    does: "each runtime's part of the session (compose: its extra port leases and overlay; see its prepareSteps)",
+    async run(ctx) {
+      const { repo, name, prepared, existing } = ctx;
+      const resolved = resolveAll(prepared.config, prepared.placement, ctx.ports, {
+        name,
+        branch: ctx.branch,
+        mode: prepared.mode,
+        worktree: prepared.worktree,
+        dir: paths.sessionDir(repo, name),
+        repoRoot: repo.mainRoot,
+      });
+      ctx.resolved = resolved;
+      ctx.hookEnv = { ...process.env, ...resolved.hostEnv };
+      const journal = runtimeJournal(ctx);
+      for (const runtime of runtimesIn(prepared.placement)) {
+        const up = await runtime.prepare({
+          repo: { id: repo.id, name: repo.name, home: sessHome() },
+          session: {
+            repoId: repo.id,
+            name,
+            dir: paths.sessionDir(repo, name),
+            worktree: prepared.worktree,
+            fresh: !existing,
+            stash: existing ? stashOf(existing, runtime.name) : undefined,
+          },
+          config: prepared.config,
+          placement: prepared.placement,
+          ports: ctx.ports,
+          defs: resolved.services,
+          hostEnv: resolved.hostEnv,
+          unnamedEnv: resolved.unnamedEnv[runtime.name],
+          journal,
+          progress: ctx.progress,
+          signal: ctx.signal,
+        });
+        await up.describe(Object.values(resolved.services).filter((d) => d.runtime === runtime.name));
+        ctx.runtimes[runtime.name] = up;
+        Object.assign(ctx.leases, up.leases);
+        if (ctx.signal.aborted) throw CancelledError.from(ctx.signal);
+      }
+    },
+  },
+  {
+    name: 'env-file',
+    does: 'the env file in the worktree (its previous text written back)',
+    async run(ctx) {
+      const envFile = join(ctx.prepared.worktree, ctx.prepared.config.env_file);
+      const envText = dotenv(ctx.resolved!.hostEnv);
+      const previous = readTextIfExists(envFile) ?? null;
+      if (previous === envText) return;
+      await ctx.guard.run('env-file', { kind: 'file.restore', path: envFile, previous, mode: 0o600 }, async () =>
+        writeFileAtomic(envFile, envText, 0o600),
+      );
+    },
+  },
+  {
+    name: 'post_create',
+    does: 'the post_create hook of a new worktree (what it left running is stopped)',
+    when: fresh,
+    run: (ctx) => runHooks('post_create', ctx.resolved!.hooks.post_create, ctx.prepared.worktree, ctx.hookEnv, ctx.guard, hookOptions(ctx)),
+  },
+  {
+    name: 'plan',
+    does: 'nothing yet: what each service needs (unchanged, start, replace), and services gone from sess.yaml stopped',
+    async run(ctx) {
+      const { repo, name, existing, prepared } = ctx;
+      const live = existing ? (own(await lookAt(repo, [existing]), name) ?? {}) : {};
+      const strategies = Object.fromEntries(Object.entries(prepared.config.services).map(([n, s]) => [n, s.replace as StrategyName]));
+      ctx.plan = planServices(dependencyOrder(prepared.config), ctx.resolved!.services, strategies, existing?.services ?? {}, live);
+      if (ctx.plan.removed.length && existing) await stopServices(repo, existing, ctx.progress, { names: ctx.plan.removed });
+    },
+  },
+  {
+    name: 'pre_spawn',
+    does: 'the pre_spawn hook, when a service of this machine is about to start (what it left running is stopped)',
+    when: (ctx) => starting(ctx).some((i) => runtimeOf(i.def.runtime).spawnsOnThisMachine),
+    run: (ctx) => runHooks('pre_spawn', ctx.resolved!.hooks.pre_spawn, ctx.prepared.worktree, ctx.hookEnv, ctx.guard, hookOptions(ctx)),
+  },
+  {
+    name: 'services',
+    does: 'each service started (service:<name>, then ready:<name>), or replaced by its strategy (restore:<name> first): stopped, or its previous instance back',
+    async run(ctx) {
+      const { guard, fallback } = ctx;
+      const start: StartContext = {
+        repo: ctx.repo,
+        session: ctx.name,
+        guard,
+        progress: ctx.progress,
+        signal: ctx.signal,
+        ...(ctx.existing ? { previous: ctx.existing } : {}),
+        prepared: ctx.runtimes,
+        sessionEnv: ctx.resolved!.hostEnv,
+        leases: ctx.leases,
+        ...(fallback
+          ? {
+              resume: {
+                onRestored: (service: string, rec: SessionRecord['services'][string]) => {
+                  fallback.services[service] = rec;
+                  guard.amendLabel('session', { kind: 'session.restore', record: fallback });
+                },
+              },
+            }
+          : {}),
+      };
+      ctx.outcome = await startServices(start, ctx.plan!.items, ctx.actions);
+      ctx.actions.push(...ctx.plan!.removed.map((n) => ({ name: n, action: 'stopped' as const })));
+    },
+  },
+  {
+    name: 'post_up',
+    does: 'the post_up hook, when every service is ready and something started (what it left running is stopped)',
+    when: (ctx) => ctx.outcome!.failures.length === 0 && (starting(ctx).length > 0 || !ctx.existing),
+    run: (ctx) => runHooks('post_up', ctx.resolved!.hooks.post_up, ctx.prepared.worktree, ctx.hookEnv, ctx.guard, hookOptions(ctx)),
+  },
+];
+
+/**
+ * The labels SESS_FAILPOINT knows for an up of this shape, in the order they happen: the steps'
+ * own, and those the runtimes and services add.
+ */
+export function failpointsOf(shape: { fresh: boolean; runtimes: RuntimeName[]; services: string[]; replaced?: string[] }): string[] {
+  const labels: string[] = [];
+  for (const step of UP_STEPS) {
+    if (step.name === 'move') continue;
+    if (!shape.fresh && ['worktree', 'include', 'post_create'].includes(step.name)) continue;
+    if (step.name === 'runtimes') labels.push(...runtimesIn(shape.runtimes).flatMap((r) => r.prepareSteps));
+    else if (step.name === 'plan') continue;
+    else if (step.name === 'services') {
+      for (const s of shape.services) {
+        if (shape.replaced?.includes(s)) labels.push(`restore:${s}`);
+        labels.push(`service:${s}`, `ready:${s}`);
+      }
+    } else labels.push(step.name);
+  }
+  return labels;
+}
+
+/** Every label a failpoint may name, for README's list: the steps, the runtimes' own, and the per-service ones. */
+export function allFailpoints(): string[] {
+  return [
+    ...UP_STEPS.filter((s) => !['runtimes', 'plan', 'services'].includes(s.name)).map((s) => s.name),
+    ...Object.values(RUNTIMES).flatMap((r) => r.prepareSteps),
+    'restore:<name>',
+    'service:<name>',
+    'ready:<name>',
+  ];
+}
+
+/** The guard as runtimes use it: their own inverses, and the session's files and leases. */
+function runtimeJournal(ctx: UpContext): Journal {
+  const { guard, repo, name, signal } = ctx;
+  return {
+    register: (label, undo) => guard.register(label, undo),
+    amend: (handle, undo) => guard.amend(handle, undo),
+    amendWith: (handle, change) => guard.amendWith(handle, (undo) => change(undo as never)),
+    async writeFile(label, path, text, mode) {
+      const previous = readTextIfExists(path) ?? null;
+      await guard.run(label, { kind: 'file.restore', path, previous, mode }, async () => writeFileAtomic(path, text, mode));
+    },
+    async leasePorts(label, names) {
+      const owner = leaseOwner(repo, name);
+      const held = leasesOf(owner);
+      const fresh = names.filter((n) => !hasOwn(held, n));
+      const { ports } = await guard.runAtomic(label, { kind: 'ports.release', owner, names: fresh }, () =>
+        lease(
+          owner,
+          repo.stateDir,
+          names.map((n) => ({ name: n })),
+          signal,
+        ),
+      );
+      return Object.fromEntries(names.map((n) => [n, own(ports, n)!]));
+    },
+  };
+}
