@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/sess.js';
-import { buildOverlay, unnamedPublishedPorts } from '../../modes/overlay.js';
+import { buildOverlay, unnamedPublishedPorts } from '../../modes/compose/overlay.js';
 
 const PROJECT = 'sess-tricky-test';
 let dir: string;

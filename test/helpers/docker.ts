@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectName } from '../../modes/overlay.js';
+import { projectName } from '../../modes/compose/overlay.js';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { branches, eventually, leasesOf, makeRepo, worktrees, type TestRepo } from './sess.js';
 
