@@ -16,7 +16,9 @@ import {
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LockTimeoutError, CancelledError } from '../common/errors.js';
-import { processStartTime, run, sleep } from './process.js';
+import { run } from './process.js';
+import { processStartTime } from './proc.js';
+import { sleep } from '../common/sleep.js';
 
 /**
  * Write via a temp file in the same folder and rename: readers see the old or the new file, never half.

@@ -4,7 +4,7 @@
 // Not simple-git: every git call goes through our one subprocess wrapper (abort on Ctrl+C, one debug
 // log, one error type), and git is only ever called with argument arrays.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve, basename } from 'node:path';
+import { dirname, join, resolve, basename } from 'node:path';
 import { SubprocessError, UsageError } from '../common/errors.js';
 import { run, tailLines, type RunOptions } from './process.js';
 
@@ -242,11 +242,16 @@ export async function deleteBranch(branch: string, cwd: string): Promise<void> {
 /** Uncommitted changes (tracked or untracked, ignored files excluded), minus paths sess itself wrote. */
 export async function uncommittedChanges(worktree: string, ours: string[]): Promise<string[]> {
   const r = await git(['status', '--porcelain=v1', '--untracked-files=all', '-z'], worktree);
-  return r.stdout
-    .split('\0')
-    .filter(Boolean)
-    .map((entry) => entry.slice(3))
-    .filter((path) => !ours.some((own) => path === own || path.startsWith(own.replace(/\/?$/, '/'))));
+  // "XY path" entries; a rename or copy is followed by its original path as a field of its own
+  const fields = r.stdout.split('\0');
+  const paths: string[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const entry = fields[i]!;
+    if (!entry) continue;
+    paths.push(entry.slice(3));
+    if (/[RC]/.test(entry.slice(0, 2)) && fields[i + 1]) paths.push(fields[++i]!);
+  }
+  return paths.filter((path) => !ours.some((own) => path === own || path.startsWith(own.replace(/\/?$/, '/'))));
 }
 
 /** Commits on `branch` that no other branch or remote-tracking ref has: lost if the branch went. */
@@ -255,10 +260,6 @@ export async function unpushedCommits(branch: string, cwd: string): Promise<stri
     allowFailure: true,
   });
   return r.exitCode === 0 ? r.stdout.split('\n').filter(Boolean) : [];
-}
-
-export function absolute(path: string, base: string): string {
-  return isAbsolute(path) ? path : resolve(base, path);
 }
 
 export async function remoteUrl(remote: string, cwd: string): Promise<string | undefined> {

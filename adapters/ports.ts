@@ -1,5 +1,6 @@
 // Is a TCP port free on this machine? get-port binds it on every local address to find out.
 import getPort, { clearLockedPorts } from 'get-port';
+import { WorkError } from '../common/errors.js';
 
 /** Where new leases are looked for: below Linux's ephemeral range, so outgoing connections never take them. */
 export const LEASE_RANGE = { from: 20000, to: 32000 } as const;
@@ -34,5 +35,7 @@ export async function findFreePort(exclude: Set<number>): Promise<number> {
     if (exclude.has(port)) continue;
     if (await isPortFree(port)) return port;
   }
-  throw new Error(`no free TCP port in ${from}-${to}`);
+  throw new WorkError(`no free TCP port in ${from}-${to} for a new lease`, {
+    hint: 'every port of the range is leased or in use: `sess ls --all`, `sess rm` sessions you no longer need',
+  });
 }

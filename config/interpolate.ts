@@ -4,6 +4,7 @@
 // Values that come from the branch name (session name, paths that contain it) never get pasted
 // into a shell string: in shell text they become a reference to the environment variable that
 // carries them, so a branch called `x;rm -rf ~` stays a string.
+import { ConfigError } from '../common/errors.js';
 import { hasOwn, own } from '../common/records.js';
 
 const EXPR = /\$\{(ports|svc|session|repo)\.([^}]*)\}/g;
@@ -39,7 +40,7 @@ export function interpolate(text: string, scope: Scope, shell: boolean): string 
     const expr = `${root}.${key}`;
     if (root === 'ports') {
       const port = own(scope.ports, key);
-      if (port === undefined) throw new Error(`unknown port \${${expr}}`);
+      if (port === undefined) throw new ConfigError('sess.yaml', [{ path: '', message: `unknown port \${${expr}}` }]);
       return String(port);
     }
     if (root === 'svc') {
@@ -49,7 +50,7 @@ export function interpolate(text: string, scope: Scope, shell: boolean): string 
     }
     if (shell) return `"\${${own(SESSION_VARS, expr)}}"`;
     const value = own(scope.values, expr);
-    if (value === undefined) throw new Error(`unknown expression \${${expr}}`);
+    if (value === undefined) throw new ConfigError('sess.yaml', [{ path: '', message: `unknown expression \${${expr}}` }]);
     return value;
   });
 }

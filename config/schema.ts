@@ -124,7 +124,6 @@ export const ConfigSchema = z
 
 export type Config = z.output<typeof ConfigSchema>;
 export type ServiceConfig = Config['services'][string];
-export type ReadyConfig = NonNullable<ServiceConfig['ready']>;
 export type Mode = Config['mode'];
 
 export function jsonSchema(): unknown {

@@ -1,7 +1,7 @@
 // Where each service runs: the table of SPEC.md "Three modes", plus --host/--container for one
 // session, and the runtimes that the names in it stand for.
 import type { Config, Mode, ServiceConfig } from '../config/schema.js';
-import { UsageError } from '../common/errors.js';
+import { UsageError, WorkError } from '../common/errors.js';
 import { hasOwn } from '../common/records.js';
 import { composeRuntime } from './compose/runtime.js';
 import { hostRuntime } from './host/runtime.js';
@@ -22,7 +22,7 @@ export const LOCAL: RuntimeName = 'host';
 
 export function runtimeOf(name: RuntimeName): Runtime {
   const runtime = RUNTIMES[name];
-  if (!runtime) throw new Error(`no runtime named ${name}`);
+  if (!runtime) throw new WorkError(`no runtime named ${name}`, { hint: 'a newer sess wrote this session: use that sess' });
   return runtime;
 }
 

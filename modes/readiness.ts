@@ -3,7 +3,7 @@
 // nothing...) and the tail of the service's own log.
 import { cmdOnce, httpOnce, tcpOnce, type ProbeOutcome } from '../adapters/probe.js';
 import { LogMatcher } from '../adapters/logMatch.js';
-import { sleep } from '../adapters/process.js';
+import { sleep } from '../common/sleep.js';
 import { WorkError, indent } from '../common/errors.js';
 import type { ResolvedReady } from './service.js';
 

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { acquireLock } from '../../adapters/fs.js';
 import { pruneWorktrees } from '../../adapters/git.js';
-import { messageOf } from '../../common/errors.js';
+import { messageOf, WorkError } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
 import { own } from '../../common/records.js';
 import { finishInterrupted, readJournal } from '../journal/recover.js';
@@ -47,7 +47,7 @@ export async function journalChecks(repo: Repo, progress: Progress): Promise<Che
         const held = await acquireLock(paths.sessionLock(repo, name), { timeoutMs: 10_000, what: `session ${name}` });
         try {
           const failures = await finishInterrupted(repo, name, progress);
-          if (failures.length) throw new Error(failures.map((f) => `${f.step}: ${messageOf(f.error)}`).join('; '));
+          if (failures.length) throw new WorkError(failures.map((f) => `${f.step}: ${messageOf(f.error)}`).join('; '));
         } finally {
           held.release();
         }

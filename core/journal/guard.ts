@@ -5,7 +5,7 @@
 // can finish the unwinding of a sess that was killed.
 import { writeJsonAtomic, removePath } from '../../adapters/fs.js';
 import { failpoint } from '../../common/failpoint.js';
-import { processStartTime } from '../../adapters/process.js';
+import { processStartTime } from '../../adapters/proc.js';
 import { messageOf } from '../../common/errors.js';
 import { paths, type Repo } from '../state/repo.js';
 import { runUndo, type Undo, type UnwindContext } from './undo.js';

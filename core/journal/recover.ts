@@ -3,7 +3,7 @@
 // session's lock, finishes it: an `up` is unwound; a `down` or an `rm`, whose intent was recorded
 // before it acted, is carried to its end.
 import { readJson, removePath, writeJsonAtomic } from '../../adapters/fs.js';
-import { processStartTime } from '../../adapters/process.js';
+import { processStartTime } from '../../adapters/proc.js';
 import type { Progress } from '../../common/progress.js';
 import { downRecord, rmRecord } from '../sessions/teardown.js';
 import { paths, type Repo } from '../state/repo.js';

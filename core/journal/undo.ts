@@ -10,6 +10,7 @@ import { paths, withWorktreesLock, type Repo } from '../state/repo.js';
 import { release } from '../state/ledger.js';
 import { writeSession, type ServiceRecord, type SessionRecord } from '../state/store.js';
 import { dict } from '../../common/records.js';
+import { WorkError } from '../../common/errors.js';
 
 /** The inverses core itself writes; a runtime's own (a process group, a `compose up`) are RuntimeUndo. */
 export type CoreUndo =
@@ -72,7 +73,10 @@ export async function runUndo(
 ): Promise<void> {
   if (!CORE_KINDS.has(undo.kind)) {
     const runtime = runtimeForUndo(undo.kind);
-    if (!runtime) throw new Error(`no runtime runs back an undo of kind ${undo.kind}`);
+    if (!runtime)
+      throw new WorkError(`this sess has no runtime that runs back an undo of kind ${undo.kind}`, {
+        hint: 'a newer sess wrote this journal: finish it with that sess',
+      });
     return runtime.undo(undo as RuntimeUndo, progress);
   }
   return runCoreUndo(repo, undo as CoreUndo, progress, context);

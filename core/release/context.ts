@@ -1,4 +1,5 @@
 // What the steps of a release share: the up's context, and starting and stopping one instance.
+import { WorkError } from '../../common/errors.js';
 import { failpoint } from '../../common/failpoint.js';
 import type { Progress } from '../../common/progress.js';
 import type { PreparedUp, Started } from '../../modes/runtime.js';
@@ -42,7 +43,7 @@ export async function startNew(
   onStarted: (started: Started) => void,
 ): Promise<ServiceRecord> {
   const up = ctx.prepared[item.def.runtime];
-  if (!up) throw new Error(`${item.def.runtime} was not prepared for this up`);
+  if (!up) throw new WorkError(`${item.def.runtime} was not prepared for this up (a bug of sess)`);
   const started = await up.start({ def: item.def, hash: item.hash, replacing: item.action === 'replace' }, signal);
   onStarted(started);
   failpoint(`service:${item.name}`);

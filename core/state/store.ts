@@ -4,7 +4,7 @@
 // versions read what this one wrote.
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { readJson, writeJsonAtomic, removePath } from '../../adapters/fs.js';
-import { isProcessAlive, processStartTime } from '../../adapters/process.js';
+import { isProcessAlive, processStartTime } from '../../adapters/proc.js';
 import { paths, type Repo } from './repo.js';
 import type { Mode } from '../../config/schema.js';
 import type { RuntimeName, ServiceRecord } from '../../modes/service.js';

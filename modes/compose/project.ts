@@ -17,7 +17,7 @@ import {
   type Container,
 } from '../../adapters/compose.js';
 import { indent, SessError, WorkError } from '../../common/errors.js';
-import { sleep } from '../../adapters/process.js';
+import { sleep } from '../../common/sleep.js';
 import { LABEL_REPO, LABEL_SERVICE, LABEL_SESSION } from './labels.js';
 import { dict, own } from '../../common/records.js';
 

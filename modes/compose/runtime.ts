@@ -2,7 +2,8 @@
 // sess's overlay), on the local Docker engine. What the session keeps of it between commands (its
 // stash) is the project: name, compose command and files.
 import { imageIds, projectNetworks, removeContainers, removeNetworks, volumeSizes } from '../../adapters/compose.js';
-import { killProcessesWithArgs, streamLines } from '../../adapters/process.js';
+import { streamLines } from '../../adapters/process.js';
+import { killProcessesWithArgs } from '../../adapters/proc.js';
 import { WorkError } from '../../common/errors.js';
 import { own } from '../../common/records.js';
 import type { LiveStates } from '../service.js';

@@ -2,7 +2,7 @@
 // from the start (or the last N lines), then, with `follow`, read again as it grows.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { sleep } from '../../adapters/process.js';
+import { sleep } from '../../common/sleep.js';
 import type { LogOptions } from '../runtime.js';
 
 export function logFileOf(sessionDir: string, service: string): string {

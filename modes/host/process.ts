@@ -1,15 +1,8 @@
 // Host services: detached process groups with a log file each, identified by pid + start time.
 import { statSync, readFileSync } from 'node:fs';
-import {
-  findPortHolder,
-  isProcessAlive,
-  processGroupOf,
-  processesWithEnv,
-  sleep,
-  spawnDetached,
-  stopProcessGroup,
-  tailLines,
-} from '../../adapters/process.js';
+import { spawnDetached, tailLines } from '../../adapters/process.js';
+import { findPortHolder, isProcessAlive, processGroupOf, processesWithEnv, stopProcessGroup } from '../../adapters/proc.js';
+import { sleep } from '../../common/sleep.js';
 import { isPortFree } from '../../adapters/ports.js';
 import { WorkError } from '../../common/errors.js';
 import type { ResolvedService } from '../service.js';

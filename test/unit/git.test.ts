@@ -45,3 +45,28 @@ describe('isValidBranchName', () => {
     expect(isValidBranchName(name)).toBe(expected);
   });
 });
+
+describe('uncommittedChanges', () => {
+  it('names both sides of a rename whole (the original path is a field of its own)', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { uncommittedChanges } = await import('../../adapters/git.js');
+    const dir = mkdtempSync(join(tmpdir(), 'sess-git-'));
+    const git = (...args: string[]) =>
+      spawnSync('git', args, {
+        cwd: dir,
+        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+      });
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(dir, 'original-name.txt'), 'x\n');
+    writeFileSync(join(dir, 'kept.txt'), 'y\n');
+    git('add', '-A');
+    git('commit', '-qm', 'init');
+    git('mv', 'original-name.txt', 'renamed.txt');
+    writeFileSync(join(dir, 'new.txt'), 'z\n');
+    expect((await uncommittedChanges(dir, [])).sort()).toEqual(['new.txt', 'original-name.txt', 'renamed.txt']);
+    expect((await uncommittedChanges(dir, ['new.txt'])).sort()).toEqual(['original-name.txt', 'renamed.txt']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
