@@ -7,6 +7,7 @@ import { spawn, type StdioOptions } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { openSync, closeSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { SubprocessError, CancelledError } from '../errors.js';
+import { CappedOutput } from './cappedOutput.js';
 import { debug } from './log.js';
 
 export interface RunOptions {
@@ -19,6 +20,11 @@ export interface RunOptions {
   /** Forward the child's output to our stderr as it comes (hooks), keeping a tail for errors. */
   echo?: boolean;
   timeoutMs?: number;
+  /**
+   * Keep at most this many bytes of each of stdout and stderr (its first and last halves), for a
+   * command whose output goes to a program and may be of any size (`exec` over MCP).
+   */
+  maxOutputBytes?: number;
 }
 
 export interface RunResult {
@@ -26,6 +32,10 @@ export interface RunResult {
   stderr: string;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
+  /** It ran out of `timeoutMs` and was killed. */
+  timedOut?: boolean;
+  /** With `maxOutputBytes`: the bytes of each stream dropped from its middle. */
+  omitted?: { stdout: number; stderr: number };
 }
 
 const TAIL_LINES = 20;
@@ -49,7 +59,11 @@ export function run(file: string, args: string[], options: RunOptions = {}): Pro
     });
     let stdout = '';
     let stderr = '';
+    const capped = options.maxOutputBytes !== undefined
+      ? { stdout: new CappedOutput(options.maxOutputBytes), stderr: new CappedOutput(options.maxOutputBytes) }
+      : undefined;
     let aborted = false;
+    let timedOut = false;
     const killGroup = (sig: NodeJS.Signals) => {
       try {
         if (child.pid) process.kill(-child.pid, sig);
@@ -64,16 +78,25 @@ export function run(file: string, args: string[], options: RunOptions = {}): Pro
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = options.timeoutMs
-      ? setTimeout(() => killGroup('SIGKILL'), options.timeoutMs)
+      ? setTimeout(() => {
+          timedOut = true;
+          killGroup('SIGKILL');
+        }, options.timeoutMs)
       : undefined;
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      if (options.echo) process.stderr.write(d);
-    });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      if (options.echo) process.stderr.write(d);
-    });
+    if (capped) {
+      // bytes, not strings: the budget is in bytes, and a character split between chunks survives
+      child.stdout!.on('data', (d: Buffer) => capped.stdout.push(d));
+      child.stderr!.on('data', (d: Buffer) => capped.stderr.push(d));
+    } else {
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+        if (options.echo) process.stderr.write(d);
+      });
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        if (options.echo) process.stderr.write(d);
+      });
+    }
     child.stdin!.on('error', () => {});
     child.stdin!.end(options.input ?? '');
     child.on('error', (error) => {
@@ -86,7 +109,18 @@ export function run(file: string, args: string[], options: RunOptions = {}): Pro
       if (timer) clearTimeout(timer);
       debug(`${shown} (${Date.now() - started} ms, exit ${exitCode ?? signal})`);
       if (aborted) return reject(CancelledError.from(options.signal));
-      const result = { stdout, stderr, exitCode, signal };
+      if (capped) {
+        stdout = capped.stdout.text();
+        stderr = capped.stderr.text();
+      }
+      const result: RunResult = {
+        stdout,
+        stderr,
+        exitCode,
+        signal,
+        ...(timedOut ? { timedOut } : {}),
+        ...(capped ? { omitted: { stdout: capped.stdout.omitted, stderr: capped.stderr.omitted } } : {}),
+      };
       if (exitCode === 0 || options.allowFailure) return resolve(result);
       const tail = tailLines(stderr.trim() ? stderr : stdout);
       reject(new SubprocessError(shown, exitCode, tail, { signal }));
