@@ -1,77 +1,17 @@
 // `sess mcp` driven by the SDK's own client over stdio, against real host-mode sessions: the tools,
 // what they return (the CLI's --json documents), progress, cancellation rolled back like Ctrl+C,
 // errors as tool errors with the CLI's exit-code meaning, concurrency through the session lock.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { BIN, ROOT, alive, eventually, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+import { closeServersAfterEach, doc, forget, serve, toolError } from '../helpers/mcp.js';
 
 const TOOLS = ['up', 'down', 'rm', 'ls', 'status', 'logs', 'exec', 'env', 'history', 'doctor'];
 
-interface Server {
-  client: Client;
-  transport: StdioClientTransport;
-  /** what the client could not read as protocol on our stdout (must stay empty) */
-  protocolErrors: Error[];
-  stderr(): string;
-  call(name: string, args?: Record<string, unknown>, opts?: { progress?: string[]; signal?: AbortSignal }): Promise<any>;
-}
-
-const servers: Server[] = [];
-
-async function serve(repo: TestRepo, env: Record<string, string> = {}): Promise<Server> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [BIN, 'mcp'],
-    cwd: repo.root,
-    env: { ...(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)) as Record<string, string>), NO_COLOR: '1', ...env },
-    stderr: 'pipe',
-  });
-  let stderr = '';
-  transport.stderr!.on('data', (d) => (stderr += d));
-  const client = new Client({ name: 'sess-test', version: '0' });
-  const protocolErrors: Error[] = [];
-  client.onerror = (e) => protocolErrors.push(e);
-  await client.connect(transport);
-  const server: Server = {
-    client,
-    transport,
-    protocolErrors,
-    stderr: () => stderr,
-    call: (name, args = {}, opts = {}) =>
-      client.callTool({ name, arguments: args }, undefined, {
-        timeout: 120_000,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(opts.progress ? { onprogress: (p: { message?: string }) => opts.progress!.push(p.message ?? '') } : {}),
-      }),
-  };
-  servers.push(server);
-  return server;
-}
-
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    expect(s.protocolErrors).toEqual([]);
-    await s.client.close();
-  }
-});
-
-/** The JSON document of a successful call, checked to be the same in structured content and text. */
-function doc(result: any, listKey?: string): any {
-  expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
-  const text = JSON.parse(result.content[1].text);
-  expect(listKey ? result.structuredContent[listKey] : result.structuredContent).toEqual(text);
-  return text;
-}
-
-function toolError(result: any): { kind: string; exitCode: number; message: string; hint?: string } {
-  expect(result.isError, JSON.stringify(result.content)).toBe(true);
-  return result.structuredContent.error;
-}
+closeServersAfterEach();
 
 function sessionDirs(repo: TestRepo): string[] {
   const dir = join(repo.root, '.git', 'sess', 'sessions');
@@ -297,11 +237,29 @@ describe('sess mcp, cancellation', () => {
     const call = s.call('up', { branch: 'slow' }).catch((e: Error) => e);
     await eventually(() => ourProcesses(repo.id(), 'slow').length > 0, 15_000, 'the slow service to start');
     const pid = s.transport.pid!;
-    servers.splice(servers.indexOf(s), 1);
+    forget(s);
     await s.client.close(); // ends the server's stdin
     expect(await call).toBeInstanceOf(Error);
     await nothingLeft('slow');
     await eventually(() => !alive(pid), 10_000, 'the server to exit');
+  });
+
+  it('SIGTERM to the server mid-up: the up is rolled back before the server exits', async () => {
+    const s = await serve(repo);
+    const progress: string[] = [];
+    const call = s.call('up', { branch: 'slow' }, { progress }).catch((e: Error) => e);
+    await eventually(() => progress.some((p) => p.startsWith('· started web')), 15_000, 'the slow service to start');
+    const pid = s.transport.pid!;
+    process.kill(pid, 'SIGTERM');
+    await eventually(() => !alive(pid), 15_000, 'the server to exit');
+    // gone only after its rollback: nothing is left the moment it has exited
+    expect(worktrees(repo)).toEqual([]);
+    expect(ourProcesses(repo.id(), 'slow')).toEqual([]);
+    expect(sessionDirs(repo)).toEqual([]);
+    expect(leasesOf(repo, 'slow')).toEqual({});
+    expect(s.stderr()).toContain('SIGTERM: stopping 1 running tool call(s), rolling back');
+    expect(await call).toBeInstanceOf(Error);
+    forget(s);
   });
 });
 
