@@ -39,13 +39,16 @@ describe('sess mcp, host sessions', () => {
     expect((tools.find((t) => t.name === 'exec')!.inputSchema.properties as any).command.type).toBe('array');
   });
 
-  it('up, status, exec, logs, env, history, down, rm: the CLI\'s documents, progress on the way', async () => {
+  it("up, status, exec, logs, env, history, down, rm: the CLI's documents, progress on the way", async () => {
     const s = await serve(repo);
     const progress: string[] = [];
     const up = await s.call('up', { branch: 'feature/mcp' }, { progress });
     const view = doc(up);
     expect(view).toMatchObject({ name: 'feature-mcp', branch: 'feature/mcp', mode: 'host', status: 'up' });
-    expect(view.services.map((x: any) => [x.name, x.state])).toEqual([['db', 'running'], ['web', 'running']]);
+    expect(view.services.map((x: any) => [x.name, x.state])).toEqual([
+      ['db', 'running'],
+      ['web', 'running'],
+    ]);
     expect(up.content[0].text).toMatch(/^feature-mcp is up \(host mode, branch feature\/mcp/);
     expect(progress.some((p) => /^✓ worktree /.test(p))).toBe(true);
     expect(progress).toContain('✓ web is ready');
@@ -56,18 +59,30 @@ describe('sess mcp, host sessions', () => {
 
     const script = 'console.log(process.env.SESS_SESSION, process.cwd()); console.error("to stderr"); process.exit(3)';
     const ran = doc(await s.call('exec', { session: 'feature-mcp', command: ['node', '-e', script] }));
-    expect(ran).toMatchObject({ exitCode: 3, signal: null, timedOut: false, stderr: 'to stderr\n', omittedBytes: { stdout: 0, stderr: 0 } });
+    expect(ran).toMatchObject({
+      exitCode: 3,
+      signal: null,
+      timedOut: false,
+      stderr: 'to stderr\n',
+      omittedBytes: { stdout: 0, stderr: 0 },
+    });
     expect(ran.stdout).toBe(`feature-mcp ${view.worktree}\n`);
     expect(ran.limits).toEqual({ timeoutMs: 120_000, maxOutputBytes: 65_536 });
 
-    const big = await s.call('exec', { session: 'feature-mcp', command: ['node', '-e', 'process.stdout.write("x".repeat(200000) + "END")'], maxOutputBytes: 1024 });
+    const big = await s.call('exec', {
+      session: 'feature-mcp',
+      command: ['node', '-e', 'process.stdout.write("x".repeat(200000) + "END")'],
+      maxOutputBytes: 1024,
+    });
     const capped = doc(big);
     expect(capped.exitCode).toBe(0);
     expect(capped.omittedBytes.stdout).toBe(200_003 - 1024);
     expect(capped.stdout).toMatch(/^x{512}\n\[\.\.\. 198979 bytes omitted \.\.\.\]\nx{509}END$/);
     expect(big.content[0].text).toContain('stdout capped: 198979 bytes omitted');
 
-    const slow = doc(await s.call('exec', { session: 'feature-mcp', command: ['node', '-e', 'setTimeout(() => {}, 60000)'], timeoutSeconds: 0.5 }));
+    const slow = doc(
+      await s.call('exec', { session: 'feature-mcp', command: ['node', '-e', 'setTimeout(() => {}, 60000)'], timeoutSeconds: 0.5 }),
+    );
     expect(slow).toMatchObject({ timedOut: true, exitCode: 137, signal: 'SIGKILL' });
     expect(slow.durationMs).toBeLessThan(10_000);
 
@@ -85,7 +100,10 @@ describe('sess mcp, host sessions', () => {
     expect(logs.text).not.toContain('db |');
     expect(logs).toMatchObject({ session: 'feature-mcp', services: ['web'], tail: 5, omittedBytes: 0 });
     // a log larger than the cap: its middle is dropped, and the result says so
-    appendFileSync(join(repo.root, '.git', 'sess', 'sessions', 'feature-mcp', 'logs', 'db.log'), 'noise '.repeat(20).concat('\n').repeat(500));
+    appendFileSync(
+      join(repo.root, '.git', 'sess', 'sessions', 'feature-mcp', 'logs', 'db.log'),
+      'noise '.repeat(20).concat('\n').repeat(500),
+    );
     const long = await s.call('logs', { session: 'feature-mcp', tail: 10_000, maxBytes: 2048 });
     const longDoc = doc(long);
     expect(longDoc.omittedBytes).toBeGreaterThan(50_000);
@@ -154,7 +172,10 @@ describe('sess mcp, host sessions', () => {
     const [a, b] = await Promise.all([s1.call('up', { branch: 'shared' }), s2.call('up', { branch: 'shared' })]);
     expect(doc(a).ports).toEqual(doc(b).ports);
     const releases = doc(await s1.call('history', { session: 'shared' }), 'releases');
-    expect(releases.map((r: any) => [r.trigger, r.status])).toEqual([['fresh', 'completed'], ['resume', 'completed']]);
+    expect(releases.map((r: any) => [r.trigger, r.status])).toEqual([
+      ['fresh', 'completed'],
+      ['resume', 'completed'],
+    ]);
     expect(doc(await s2.call('status', { session: 'shared' })).status).toBe('up');
     doc(await s1.call('rm', { session: 'shared' }));
   });
@@ -176,13 +197,22 @@ describe('sess mcp, host sessions', () => {
 
   it('nothing but protocol on stdout, even with the debug log on; the end of stdin ends the server (exit 0)', async () => {
     // a raw session: every line the server writes to stdout must be a JSON-RPC message
-    const child = spawn(process.execPath, [BIN, 'mcp'], { cwd: repo.root, env: { ...process.env, SESS_DEBUG: '1' }, stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, [BIN, 'mcp'], {
+      cwd: repo.root,
+      env: { ...process.env, SESS_DEBUG: '1' },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     const send = (m: object) => child.stdin.write(JSON.stringify(m) + '\n');
     const answered = (n: number) => eventually(() => out.split('\n').filter(Boolean).length >= n, 20_000, `${n} answers`);
-    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+    });
     await answered(1);
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'doctor', arguments: {} } });
@@ -191,7 +221,10 @@ describe('sess mcp, host sessions', () => {
     await answered(4);
     child.stdin.end();
     expect(await exited).toBe(0);
-    const messages = out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const messages = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     expect(messages.map((m) => m.id).sort()).toEqual([1, 2, 3, 4]);
     expect(messages.every((m) => m.jsonrpc === '2.0')).toBe(true);
     expect(messages.find((m) => m.id === 3).result.structuredContent.error.kind).toBe('usage');
@@ -265,18 +298,30 @@ describe('sess mcp, cancellation', () => {
 
 describe('sess mcp, loading', () => {
   it('sess --help lists mcp; sess ls does not load the SDK (it is in a chunk of its own)', async () => {
-    expect(execFileSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' })).toMatch(/^\s+mcp \[options\]\s+a Model Context Protocol server/m);
+    expect(execFileSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' })).toMatch(
+      /^\s+mcp \[options\]\s+a Model Context Protocol server/m,
+    );
     const repo = makeRepo('host-basic');
     try {
       const dir = mkdtempSync(join(tmpdir(), 'sess-loads-'));
       const trace = join(dir, 'loaded.txt');
-      writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';
-export async function load(url, context, next) { appendFileSync(${JSON.stringify(trace)}, url + '\\n'); return next(url, context); }`);
-      writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module'; register(${JSON.stringify(`file://${join(dir, 'hooks.mjs')}`)});`);
+      writeFileSync(
+        join(dir, 'hooks.mjs'),
+        `import { appendFileSync } from 'node:fs';
+export async function load(url, context, next) { appendFileSync(${JSON.stringify(trace)}, url + '\\n'); return next(url, context); }`,
+      );
+      writeFileSync(
+        join(dir, 'register.mjs'),
+        `import { register } from 'node:module'; register(${JSON.stringify(`file://${join(dir, 'hooks.mjs')}`)});`,
+      );
       execFileSync(process.execPath, ['--import', join(dir, 'register.mjs'), BIN, 'ls'], { cwd: repo.root, encoding: 'utf8' });
-      const loaded = readFileSync(trace, 'utf8').split('\n').filter((u) => u.includes('/dist/'));
+      const loaded = readFileSync(trace, 'utf8')
+        .split('\n')
+        .filter((u) => u.includes('/dist/'));
       expect(loaded.length).toBeGreaterThan(1);
-      const sdkChunks = readdirSync(join(ROOT, 'dist')).filter((f) => f.endsWith('.js') && readFileSync(join(ROOT, 'dist', f), 'utf8').includes('StdioServerTransport'));
+      const sdkChunks = readdirSync(join(ROOT, 'dist')).filter(
+        (f) => f.endsWith('.js') && readFileSync(join(ROOT, 'dist', f), 'utf8').includes('StdioServerTransport'),
+      );
       expect(sdkChunks.length).toBeGreaterThan(0);
       for (const chunk of sdkChunks) expect(loaded.some((u) => u.endsWith(`/dist/${chunk}`))).toBe(false);
     } finally {

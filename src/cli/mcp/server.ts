@@ -40,7 +40,8 @@ export async function serveMcp(options: McpOptions): Promise<number> {
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const tool = byName.get(request.params.name);
     // an unknown tool is a protocol error (the MCP spec's -32602), not a tool error
-    if (!tool) throw new McpError(ErrorCode.InvalidParams, `unknown tool "${request.params.name}"; tools: ${tools.map((t) => t.name).join(', ')}`);
+    if (!tool)
+      throw new McpError(ErrorCode.InvalidParams, `unknown tool "${request.params.name}"; tools: ${tools.map((t) => t.name).join(', ')}`);
     const parsed = tool.input.safeParse(request.params.arguments ?? {});
     if (!parsed.success) return errorResult(badArguments(tool, parsed.error));
     const args = parsed.data as Record<string, unknown>;
@@ -48,7 +49,10 @@ export async function serveMcp(options: McpOptions): Promise<number> {
     const { progress, warnings, quiet } = callProgress(label, extra._meta?.progressToken, (n) => extra.sendNotification(n));
     const result = await calls
       .run(extra.signal, (signal) => tool.run(args, { cwd: options.cwd, signal, progress }))
-      .then((output): CallToolResult => toolResult(output, warnings), (error: unknown) => failed(label, error));
+      .then(
+        (output): CallToolResult => toolResult(output, warnings),
+        (error: unknown) => failed(label, error),
+      );
     await quiet();
     return result;
   });

@@ -54,7 +54,10 @@ export function defineTool<S extends z.ZodObject>(def: {
 // can hold one; node would throw deep inside a spawn) and, where it names a git ref or a service,
 // with a leading "-" (it would read as an option to git or compose).
 const text = () => z.string().refine((s) => !s.includes('\0'), 'must not contain a NUL byte');
-const name = () => text().min(1).refine((s) => !s.startsWith('-'), 'must not start with "-"');
+const name = () =>
+  text()
+    .min(1)
+    .refine((s) => !s.startsWith('-'), 'must not start with "-"');
 
 export const schemas = {
   text,

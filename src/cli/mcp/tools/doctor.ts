@@ -6,7 +6,7 @@ export const doctor = defineTool({
   name: 'doctor',
   title: 'Check (and repair) sess state',
   description:
-    'Find where sess\'s state and reality disagree (unfinished journals from an interrupted command, lost ' +
+    "Find where sess's state and reality disagree (unfinished journals from an interrupted command, lost " +
     'worktrees, orphan processes or containers, stale port leases, services recorded as running that are not, ' +
     'a corrupt port ledger). Reports only, unless `fix` is true: then it repairs what it found, each session ' +
     'under its lock. `clean` is true when nothing is left wrong.',

@@ -19,7 +19,13 @@ export const exec = defineTool({
     session: schemas.session(),
     command: z.array(schemas.text()).min(1).describe('the program and its arguments, e.g. ["npm", "run", "test"]'),
     timeoutSeconds: z.number().positive().max(3600).default(120).describe('kill the command after this long'),
-    maxOutputBytes: z.number().int().min(1024).max(4 * MiB).default(64 * 1024).describe('keep at most this much of each of stdout and stderr'),
+    maxOutputBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(4 * MiB)
+      .default(64 * 1024)
+      .describe('keep at most this much of each of stdout and stderr'),
   }),
   annotations: { destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async run(args, ctx) {
@@ -37,7 +43,8 @@ export const exec = defineTool({
       r.omittedBytes.stdout ? `stdout capped: ${r.omittedBytes.stdout} bytes omitted` : '',
       r.omittedBytes.stderr ? `stderr capped: ${r.omittedBytes.stderr} bytes omitted` : '',
     ].filter(Boolean);
-    const summary = `${JSON.stringify(r.command)} in ${r.session} exited with ${r.exitCode} after ${(r.durationMs / 1000).toFixed(1)}s` +
+    const summary =
+      `${JSON.stringify(r.command)} in ${r.session} exited with ${r.exitCode} after ${(r.durationMs / 1000).toFixed(1)}s` +
       (notes.length ? ` (${notes.join('; ')})` : '');
     return { document: r, summary };
   },

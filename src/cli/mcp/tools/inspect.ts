@@ -45,14 +45,20 @@ export const logs = defineTool({
   name: 'logs',
   title: 'Service logs',
   description:
-    'The last lines of the logs of a session\'s services (host processes and compose containers), each line ' +
+    "The last lines of the logs of a session's services (host processes and compose containers), each line " +
     'prefixed by its service ("web | ..."). The text is capped at `maxBytes`: when more came, its middle is ' +
     'dropped, marked in the text, and `omittedBytes` says how much; ask for fewer services or a smaller `tail`.',
   input: z.strictObject({
     session: schemas.session(),
     services: z.array(schemas.service()).default([]).describe('only these services (default: all)'),
     tail: z.number().int().min(0).max(10_000).default(200).describe('the last N lines of each service'),
-    maxBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024).describe('at most this many bytes of text'),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024)
+      .default(64 * 1024)
+      .describe('at most this many bytes of text'),
   }),
   annotations: readOnly,
   async run(args, ctx) {
@@ -65,7 +71,9 @@ export const logs = defineTool({
       maxBytes: args.maxBytes,
       signal: ctx.signal,
     });
-    const capped = result.omittedBytes ? `; capped at ${result.limits.maxBytes} bytes, ${result.omittedBytes} bytes omitted from the middle` : '';
+    const capped = result.omittedBytes
+      ? `; capped at ${result.limits.maxBytes} bytes, ${result.omittedBytes} bytes omitted from the middle`
+      : '';
     const summary = `logs of ${result.session} (${result.services.join(', ')}), last ${result.tail} lines each: ${result.bytes} bytes${capped}`;
     return { document: result, summary };
   },

@@ -12,7 +12,7 @@ export const up = defineTool({
   description:
     'Create or resume the session of a git branch (its own worktree, leased ports, host processes and compose ' +
     'services) and return when every service is ready. Give `branch` (a new branch starts from `base`, default ' +
-    'the main checkout\'s HEAD) or `pr` (a pull request sandbox, session pr-N). Resuming a running, unchanged ' +
+    "the main checkout's HEAD) or `pr` (a pull request sandbox, session pr-N). Resuming a running, unchanged " +
     'session is a no-op; a changed service is replaced. On failure or cancellation everything this call created ' +
     'is rolled back. Returns the session: status, worktree (run your edits and commands there), ports and ' +
     'services. `mode`, `host` and `container` stick to the session for later ups.',
@@ -20,7 +20,7 @@ export const up = defineTool({
     branch: schemas.ref().optional().describe('branch (or session name) to bring up; omit when giving `pr`'),
     pr: z.number().int().min(1).max(2147483647).optional().describe('a pull request number: its sandbox session pr-N'),
     remote: schemas.ref().optional().describe('the remote of `pr` (default origin)'),
-    mode: z.enum(['container', 'hybrid', 'host']).optional().describe('where services run (default: sess.yaml\'s mode)'),
+    mode: z.enum(['container', 'hybrid', 'host']).optional().describe("where services run (default: sess.yaml's mode)"),
     base: schemas.ref().optional().describe('where a new branch starts (a branch, tag or commit)'),
     host: z.array(schemas.service()).optional().describe('services to run on the host in this session'),
     container: z.array(schemas.service()).optional().describe('services to run in compose in this session'),
@@ -72,7 +72,7 @@ export const rm = defineTool({
   input: z.strictObject({
     session: schemas.session(),
     force: z.boolean().default(false).describe('remove even with uncommitted changes or unpushed commits (they are lost)'),
-    volumes: z.boolean().default(false).describe('also delete the session\'s compose volumes (their data is lost)'),
+    volumes: z.boolean().default(false).describe("also delete the session's compose volumes (their data is lost)"),
   }),
   annotations: { destructiveHint: true, idempotentHint: false, openWorldHint: false },
   async run(args, ctx) {
@@ -89,7 +89,11 @@ export const rm = defineTool({
 export function describeSession(view: SessionView, urls: Record<string, string> = {}): string {
   const head = `${view.name} is ${view.status} (${view.mode} mode, branch ${view.branch}; worktree ${view.worktree})`;
   const services = view.services.map((s) => {
-    const where = own(urls, s.name) ?? Object.values(s.ports).map((p) => `127.0.0.1:${p}`).join(' ');
+    const where =
+      own(urls, s.name) ??
+      Object.values(s.ports)
+        .map((p) => `127.0.0.1:${p}`)
+        .join(' ');
     return `${s.name} ${s.state}${where ? ` on ${where}` : ''} (${s.runtime}${s.pid ? ` pid ${s.pid}` : ''})`;
   });
   return services.length ? `${head}: ${services.join(', ')}` : head;
