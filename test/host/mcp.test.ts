@@ -265,6 +265,29 @@ describe('sess mcp, cancellation', () => {
     expect(doc(await s.call('ls'), 'sessions')).toEqual([]);
   });
 
+  it('a cancelled resume is rolled back too: the session stays as it was, and its history names the cancellation', async () => {
+    const s = await serve(repo);
+    const first = doc(await s.call('up', { branch: 'resumed' }));
+    doc(await s.call('down', { session: 'resumed' }));
+    const controller = new AbortController();
+    const progress: string[] = [];
+    const call = s.call('up', { branch: 'resumed' }, { signal: controller.signal, progress });
+    await eventually(() => progress.some((p) => p.startsWith('· started web')), 15_000, 'the slow service to start');
+    controller.abort();
+    await expect(call).rejects.toThrow();
+    const releases = async () => doc(await s.call('history', { session: 'resumed' }), 'releases');
+    await eventually(async () => (await releases()).length === 2, 15_000, 'the rollback');
+    expect((await releases())[1]).toMatchObject({
+      trigger: 'resume',
+      status: 'rolled_back',
+      error: "interrupted by the MCP client's cancellation",
+    });
+    expect(ourProcesses(repo.id(), 'resumed')).toEqual([]);
+    const after = doc(await s.call('status', { session: 'resumed' }));
+    expect(after).toMatchObject({ status: 'down', worktree: first.worktree, ports: first.ports });
+    doc(await s.call('rm', { session: 'resumed' }));
+  });
+
   it('a client that goes away mid-up: the up is rolled back and the server exits', async () => {
     const s = await serve(repo);
     const call = s.call('up', { branch: 'slow' }).catch((e: Error) => e);
