@@ -97,6 +97,17 @@ export function run(file: string, args: string[], options: RunOptions = {}): Pro
         if (options.echo) process.stderr.write(d);
       });
     }
+    if (capped) {
+      // A helper the command left running (`server &`, setsid) holds the pipes open and would hold
+      // the caller until it ends: for a program's caller the command is over when it exits, and
+      // its output is what came before that, plus a moment to drain.
+      child.once('exit', () => {
+        setTimeout(() => {
+          child.stdout!.destroy();
+          child.stderr!.destroy();
+        }, 500).unref();
+      });
+    }
     child.stdin!.on('error', () => {});
     child.stdin!.end(options.input ?? '');
     child.on('error', (error) => {

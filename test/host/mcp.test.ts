@@ -86,6 +86,11 @@ describe('sess mcp, host sessions', () => {
     expect(slow).toMatchObject({ timedOut: true, exitCode: 137, signal: 'SIGKILL' });
     expect(slow.durationMs).toBeLessThan(10_000);
 
+    // a helper left running in the background does not hold the call: it is over when the command exits
+    const bg = doc(await s.call('exec', { session: 'feature-mcp', command: ['sh', '-c', 'sleep 5 & echo started'] }));
+    expect(bg).toMatchObject({ exitCode: 0, stdout: 'started\n', timedOut: false });
+    expect(bg.durationMs).toBeLessThan(3000);
+
     // the command is never read by a shell: a shell line as the program is a program of that name
     const marker = join(repo.tmp, 'pwned');
     const notShell = doc(await s.call('exec', { session: 'feature-mcp', command: [`touch ${marker}; true`] }));
