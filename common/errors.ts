@@ -62,10 +62,13 @@ export class CancelledError extends SessError {
     super(`interrupted by ${signal}`);
   }
 
-  /** The interrupt an AbortSignal was aborted with (its reason names the signal, see withSignals). */
+  /**
+   * The interrupt an AbortSignal was aborted with: its reason names the signal (see withSignals) or
+   * says who else interrupted (`the MCP client's cancellation`).
+   */
   static from(signal: AbortSignal | undefined): CancelledError {
     const reason: unknown = signal?.reason;
-    return new CancelledError(typeof reason === 'string' && reason.startsWith('SIG') ? reason : 'SIGINT');
+    return new CancelledError(typeof reason === 'string' && reason ? reason : 'SIGINT');
   }
 }
 

@@ -1,0 +1,100 @@
+// The tools that change sessions: up, down, rm. Each calls the core function its CLI command calls,
+// under the same session lock, with the call's abort signal and a progress that reaches the client.
+import { z } from 'zod';
+import { UsageError } from '../../../common/errors.js';
+import type { SessionView } from '../../../core/sessions/view.js';
+import { own } from '../../../common/records.js';
+import { defineTool, schemas } from '../tool.js';
+
+export const up = defineTool({
+  name: 'up',
+  title: 'Bring a session up',
+  description:
+    'Create or resume the session of a git branch (its own worktree, leased ports, host processes and compose ' +
+    'services) and return when every service is ready. Give `branch` (a new branch starts from `base`, default ' +
+    "the main checkout's HEAD) or `pr` (a pull request sandbox, session pr-N). Resuming a running, unchanged " +
+    'session is a no-op; a changed service is replaced. On failure or cancellation everything this call created ' +
+    'is rolled back. Returns the session: status, worktree (run your edits and commands there), ports and ' +
+    'services. `mode`, `host` and `container` stick to the session for later ups.',
+  input: z.strictObject({
+    branch: schemas.ref().optional().describe('branch (or session name) to bring up; omit when giving `pr`'),
+    pr: z.number().int().min(1).max(2147483647).optional().describe('a pull request number: its sandbox session pr-N'),
+    remote: schemas.ref().optional().describe('the remote of `pr` (default origin)'),
+    mode: z.enum(['container', 'hybrid', 'host']).optional().describe("where services run (default: sess.yaml's mode)"),
+    base: schemas.ref().optional().describe('where a new branch starts (a branch, tag or commit)'),
+    host: z.array(schemas.service()).optional().describe('services to run on the host in this session'),
+    container: z.array(schemas.service()).optional().describe('services to run in compose in this session'),
+    // only/skip join here once core's up takes them
+  }),
+  annotations: { destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async run(args, ctx) {
+    if (args.remote && args.pr === undefined) throw new UsageError('`remote` goes with `pr`');
+    const { up } = await import('../../../core/up/up.js');
+    const result = await up({
+      cwd: ctx.cwd,
+      ...(args.branch !== undefined ? { target: args.branch } : {}),
+      ...(args.pr !== undefined ? { pr: args.pr, ...(args.remote ? { remote: args.remote } : {}) } : {}),
+      ...(args.mode ? { mode: args.mode } : {}),
+      ...(args.base ? { base: args.base } : {}),
+      host: args.host ?? [],
+      container: args.container ?? [],
+      signal: ctx.signal,
+      progress: ctx.progress,
+    });
+    const how = result.noop ? ' (already up and unchanged: nothing was restarted)' : '';
+    return { document: result.view, summary: describeSession(result.view, result.urls) + how };
+  },
+});
+
+export const down = defineTool({
+  name: 'down',
+  title: 'Stop a session',
+  description:
+    'Stop every service of a session. Its worktree, port leases and volumes are kept: `up` brings it back on ' +
+    'the same ports. Waits for another command working on the session to finish first.',
+  input: z.strictObject({ session: schemas.session() }),
+  annotations: { destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async run(args, ctx) {
+    const { down } = await import('../../../core/sessions/down.js');
+    const view = await down({ cwd: ctx.cwd, target: args.session, progress: ctx.progress });
+    return { document: view, summary: `${view.name} is down: services stopped; worktree, ports and volumes kept` };
+  },
+});
+
+export const rm = defineTool({
+  name: 'rm',
+  title: 'Remove a session',
+  description:
+    'Remove a session: stop its services, delete its worktree, release its ports (and delete the branch sess ' +
+    'created, if it holds no commit of its own). Refused when the worktree has uncommitted changes or commits ' +
+    'no other branch or remote has, saying which, unless `force` is true: with force that work is LOST. ' +
+    'Compose volumes are kept unless `volumes` is true.',
+  input: z.strictObject({
+    session: schemas.session(),
+    force: z.boolean().default(false).describe('remove even with uncommitted changes or unpushed commits (they are lost)'),
+    volumes: z.boolean().default(false).describe("also delete the session's compose volumes (their data is lost)"),
+  }),
+  annotations: { destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  async run(args, ctx) {
+    const { rm } = await import('../../../core/sessions/rm.js');
+    const result = await rm({ cwd: ctx.cwd, target: args.session, force: args.force, volumes: args.volumes, progress: ctx.progress });
+    return { document: result, summary: `removed session ${result.name}: ${result.removed.join('; ') || 'nothing left to remove'}` };
+  },
+});
+
+// promote: when blue-green releases land, `promote` (finish or abort a release waiting at its manual
+// gate) is one more tool here, beside up, calling core's promote with the call's signal and progress.
+
+/** One line a person or an agent reads first: what runs where. */
+export function describeSession(view: SessionView, urls: Record<string, string> = {}): string {
+  const head = `${view.name} is ${view.status} (${view.mode} mode, branch ${view.branch}; worktree ${view.worktree})`;
+  const services = view.services.map((s) => {
+    const where =
+      own(urls, s.name) ??
+      Object.values(s.ports)
+        .map((p) => `127.0.0.1:${p}`)
+        .join(' ');
+    return `${s.name} ${s.state}${where ? ` on ${where}` : ''} (${s.runtime}${s.pid ? ` pid ${s.pid}` : ''})`;
+  });
+  return services.length ? `${head}: ${services.join(', ')}` : head;
+}
