@@ -1,9 +1,9 @@
 // Colour is decided per stream: escape codes only where a terminal reads them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, makeRepo, type TestRepo } from '../helpers/sess.js';
+import { BIN, ROOT, eventually, makeRepo, type TestRepo } from '../helpers/sess.js';
 
 describe('colour per stream', () => {
   let repo: TestRepo;
@@ -40,5 +40,30 @@ describe('colour per stream', () => {
     const text = readFileSync(file, 'utf8');
     expect(text).toContain('is down');
     expect(text).not.toContain(ESC);
+  });
+});
+
+describe('sess exec at a terminal', () => {
+  let repo: TestRepo;
+  beforeAll(async () => {
+    repo = makeRepo('host-basic');
+    expect((await repo.sess(['up', 'x'])).code).toBe(0);
+  });
+  afterAll(() => repo.cleanup());
+
+  it('a Ctrl+C reaches the command once, as it reaches any program run from the shell', async () => {
+    // the command counts the SIGINTs it gets for a moment after the first one, then says how many
+    const counter = join(repo.tmp, 'count-sigint');
+    execFileSync('cc', ['-o', counter, join(ROOT, 'fixtures', '_tools', 'count-sigint.c')]);
+    const env = { ...process.env, TERM: 'xterm' } as NodeJS.ProcessEnv;
+    // a pseudo-terminal: what we write to script is typed at its keyboard
+    const term = spawn('script', ['-qec', `node ${BIN} exec x -- ${counter}`, '/dev/null'], { cwd: repo.root, env });
+    let shown = '';
+    term.stdout.on('data', (d) => (shown += d));
+    await eventually(() => shown.includes('READY'), 15_000, 'the command to start');
+    await new Promise((r) => setTimeout(r, 200)); // the command waits in pause(): no delivery can merge
+    term.stdin.write('\x03');
+    await new Promise((r) => term.on('close', r));
+    expect(shown, shown).toContain('SIGINTS=1');
   });
 });
