@@ -276,15 +276,25 @@ export const UP_STEPS: UpStep[] = [
 
 /**
  * The labels SESS_FAILPOINT knows for an up of this shape, in the order they happen: the steps'
- * own, and those the runtimes and services add.
+ * own, and those the runtimes and services add. `hooks`: the hooks that have commands (a hook
+ * without any is no step); `replaced`: services a resume replaces.
  */
-export function failpointsOf(shape: { fresh: boolean; runtimes: RuntimeName[]; services: string[]; replaced?: string[] }): string[] {
+export function failpointsOf(shape: {
+  fresh: boolean;
+  runtimes: RuntimeName[];
+  services: string[];
+  hooks: (keyof Resolved['hooks'])[];
+  replaced?: string[];
+}): string[] {
   const labels: string[] = [];
+  const runtimes = runtimesIn(shape.runtimes);
+  const hook = (name: string) => (shape.hooks as string[]).includes(name);
   for (const step of UP_STEPS) {
-    if (step.name === 'move') continue;
+    if (step.name === 'move' || step.name === 'plan') continue;
     if (!shape.fresh && ['worktree', 'include', 'post_create'].includes(step.name)) continue;
-    if (step.name === 'runtimes') labels.push(...runtimesIn(shape.runtimes).flatMap((r) => r.prepareSteps));
-    else if (step.name === 'plan') continue;
+    if (['post_create', 'pre_spawn', 'post_up'].includes(step.name) && !hook(step.name)) continue;
+    if (step.name === 'pre_spawn' && !runtimes.some((r) => r.spawnsOnThisMachine)) continue;
+    if (step.name === 'runtimes') labels.push(...runtimes.flatMap((r) => r.prepareSteps));
     else if (step.name === 'services') {
       for (const s of shape.services) {
         if (shape.replaced?.includes(s)) labels.push(`restore:${s}`);

@@ -19,6 +19,7 @@ import {
   worktrees,
   type TestRepo,
 } from '../helpers/sess.js';
+import { failpointsOf } from '../../core/up/steps.js';
 
 const home = isolatedLedger();
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -52,21 +53,8 @@ function expectNothingLeft(session: string, branch: string) {
   expect(existsSync(join(repo.root, '.git', 'sess', 'sessions', session))).toBe(false);
 }
 
-const STEPS = [
-  'session',
-  'worktree',
-  'include',
-  'link',
-  'ports',
-  'env-file',
-  'post_create',
-  'pre_spawn',
-  'service:db',
-  'ready:db',
-  'service:web',
-  'ready:web',
-  'post_up',
-];
+// every step of a fresh up of this fixture, from up's own list of steps
+const STEPS = failpointsOf({ fresh: true, runtimes: ['host'], services: ['db', 'web'], hooks: ['post_create', 'pre_spawn', 'post_up'] });
 
 describe('SIGKILL during a fresh up, then doctor --fix', () => {
   // ready:* is a check, not a step with an inverse of its own: it has no "before"

@@ -16,6 +16,7 @@ import {
   worktrees,
   type TestRepo,
 } from '../helpers/sess.js';
+import { failpointsOf } from '../../core/up/steps.js';
 import { execFileSync } from 'node:child_process';
 
 let repo: TestRepo;
@@ -35,21 +36,8 @@ function expectFreshLeftNothing(session: string, branch: string) {
   expect(existsSync(join(repo.tmp, 'app.sess'))).toBe(false); // the folder this up made for it, too
 }
 
-const FRESH_STEPS = [
-  'session',
-  'worktree',
-  'include',
-  'link',
-  'ports',
-  'env-file',
-  'post_create',
-  'pre_spawn',
-  'service:db',
-  'ready:db',
-  'service:web',
-  'ready:web',
-  'post_up',
-];
+// every step of a fresh up of this fixture, from up's own list of steps
+const FRESH_STEPS = failpointsOf({ fresh: true, runtimes: ['host'], services: ['db', 'web'], hooks: ['post_create', 'pre_spawn', 'post_up'] });
 
 describe('fresh up, failing at each step', () => {
   it.each(FRESH_STEPS)('failpoint %s: exit 1, nothing left', async (step) => {
@@ -130,7 +118,7 @@ describe('fresh up, failing at each step', () => {
 });
 
 describe('resumed up, failing at each step', () => {
-  const RESUME_STEPS = ['session', 'link', 'env-file', 'pre_spawn', 'service:db', 'ready:db', 'service:web', 'ready:web', 'post_up'];
+  const RESUME_STEPS = failpointsOf({ fresh: false, runtimes: ['host'], services: ['db', 'web'], hooks: ['post_create', 'pre_spawn', 'post_up'] });
 
   async function downedSession() {
     expect((await repo.sess(['up', 'feat/x'])).code).toBe(0);
