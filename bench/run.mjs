@@ -24,7 +24,7 @@ const env = {
 
 function makeRepo(fixture, name) {
   const root = join(tmp, name);
-  cpSync(join(ROOT, 'fixtures', fixture), root, { recursive: true });
+  cpSync(join(ROOT, 'bench', 'fixtures', fixture), root, { recursive: true });
   cpSync(join(ROOT, 'fixtures', '_servers'), join(root, 'servers'), { recursive: true });
   const git = (...args) => execFileSync('git', args, { cwd: root, env, encoding: 'utf8' }).trim();
   git('init', '-q', '-b', 'main');
@@ -66,7 +66,7 @@ function report(name, sessTimes, baseTimes, target, baseline) {
 }
 
 async function freshHostUp(bootMs) {
-  const { root, git } = makeRepo('bench-host', `fresh-${bootMs}`);
+  const { root, git } = makeRepo('host', `fresh-${bootMs}`);
   env.BOOT_MS = String(bootMs);
   const sessTimes = [];
   const rawTimes = [];
@@ -95,7 +95,7 @@ async function freshHostUp(bootMs) {
 }
 
 function noopUp() {
-  const { root } = makeRepo('bench-host', 'noop');
+  const { root } = makeRepo('host', 'noop');
   sess(['up', 'steady'], root);
   const sessTimes = [];
   const nodeTimes = [];
@@ -112,7 +112,7 @@ function noopUp() {
 }
 
 function ls50() {
-  const { root } = makeRepo('bench-host', 'ls');
+  const { root } = makeRepo('host', 'ls');
   for (let i = 0; i < 50; i++) {
     sess(['up', `s${i}`], root);
     if (i >= 5) sess(['down', `s${i}`], root);
@@ -132,7 +132,7 @@ function ls50() {
 }
 
 function freshContainerUp() {
-  const { root, git } = makeRepo('bench-container', 'container');
+  const { root, git } = makeRepo('container', 'container');
   const sessTimes = [];
   const rawTimes = [];
   for (let i = -1; i < Math.ceil(ROUNDS / 2); i++) {
@@ -157,7 +157,7 @@ function freshContainerUp() {
 }
 
 function noopContainerUp() {
-  const { root } = makeRepo('bench-container', 'container-noop');
+  const { root } = makeRepo('container', 'container-noop');
   sess(['up', 'steady'], root);
   const state = JSON.parse(readFileSync(join(root, '.git', 'sess', 'sessions', 'steady', 'session.json'), 'utf8'));
   const { project, files, projectDir } = state.compose;
@@ -178,7 +178,7 @@ function noopContainerUp() {
 
 /** Re-up after changing the env of one service out of four (web), against restarting it by hand. */
 async function reupHost(bootMs) {
-  const { root } = makeRepo('bench-reup', `reup-${bootMs}`);
+  const { root } = makeRepo('reup', `reup-${bootMs}`);
   env.BOOT_MS = String(bootMs);
   sess(['up', 'rel'], root);
   const wt = JSON.parse(
@@ -230,7 +230,7 @@ async function reupHost(bootMs) {
 }
 
 function reupContainer() {
-  const { root } = makeRepo('bench-reup-container', 'reup-c');
+  const { root } = makeRepo('reup-container', 'reup-c');
   sess(['up', 'rel'], root);
   const wt = JSON.parse(
     spawnSync(process.execPath, [BIN, 'status', 'rel', '--json'], { cwd: root, env, encoding: 'utf8' }).stdout,

@@ -1,4 +1,4 @@
-// npm run demo: the main job on a throwaway repository made from fixtures/demo. Two branches up
+// npm run demo: the main job on a throwaway repository made from scripts/demo. Two branches up
 // side by side in host mode, their URLs printed and fetched, then both torn down.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
@@ -26,7 +26,7 @@ function sh(title, file, args) {
 const sess = (...args) => sh(`sess ${args.join(' ')}`, process.execPath, [BIN, ...args]);
 
 try {
-  cpSync(join(ROOT, 'fixtures', 'demo'), repo, { recursive: true });
+  cpSync(join(ROOT, 'scripts', 'demo'), repo, { recursive: true });
   cpSync(join(ROOT, 'fixtures', '_servers'), join(repo, 'servers'), { recursive: true });
   for (const args of [
     ['init', '-q', '-b', 'main'],

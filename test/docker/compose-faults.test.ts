@@ -25,15 +25,12 @@ dockerRepo('compose-faults', 'each', (r) => (repo = r));
 
 describe('fresh container up, failing at each compose step', () => {
   // the steps of a fresh container up from the overlay on (those before it are the host tests'), from up's own list
-  it.each(COMPOSE_STEPS.slice(COMPOSE_STEPS.indexOf('compose-overlay')))(
-    'failpoint %s: nothing left',
-    async (step) => {
-      const r = await repo.sess(['up', 'f'], { env: { SESS_FAILPOINT: step } });
-      expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr).toContain(`failpoint ${step}`);
-      expectFreshSessionGone(repo, 'f', expect);
-    },
-  );
+  it.each(COMPOSE_STEPS.slice(COMPOSE_STEPS.indexOf('compose-overlay')))('failpoint %s: nothing left', async (step) => {
+    const r = await repo.sess(['up', 'f'], { env: { SESS_FAILPOINT: step } });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`failpoint ${step}`);
+    expectFreshSessionGone(repo, 'f', expect);
+  });
 
   it('compose up failing on an image that does not exist', async () => {
     const r = await repo.sess(['up', 'f'], { env: { APP_IMAGE: 'sess-test/no-such-image:1' } });

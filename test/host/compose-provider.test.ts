@@ -46,9 +46,8 @@ describe('compose provider', () => {
 
 describe('compose files that are not there', () => {
   it('config validate names them; up refuses before making anything (exit 2)', async () => {
-    const text = readFileSync(join(repo.root, 'sess.yaml'), 'utf8');
-    writeFileSync(join(repo.root, 'sess.yaml'), `${text}compose:\n  files: [compose.yaml, nope.yaml]\n`);
-    repo.git('commit', '-qam', 'a compose file that does not exist');
+    await repo.cleanup(); // this scenario has a fixture of its own
+    repo = makeRepo('compose-missing-file');
     const v = await repo.sess(['config', 'validate']);
     expect(v.code).toBe(2);
     expect(v.stderr).toContain('compose.files');

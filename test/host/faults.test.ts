@@ -37,7 +37,12 @@ function expectFreshLeftNothing(session: string, branch: string) {
 }
 
 // every step of a fresh up of this fixture, from up's own list of steps
-const FRESH_STEPS = failpointsOf({ fresh: true, runtimes: ['host'], services: ['db', 'web'], hooks: ['post_create', 'pre_spawn', 'post_up'] });
+const FRESH_STEPS = failpointsOf({
+  fresh: true,
+  runtimes: ['host'],
+  services: ['db', 'web'],
+  hooks: ['post_create', 'pre_spawn', 'post_up'],
+});
 
 describe('fresh up, failing at each step', () => {
   it.each(FRESH_STEPS)('failpoint %s: exit 1, nothing left', async (step) => {
@@ -96,14 +101,8 @@ describe('fresh up, failing at each step', () => {
   });
 
   it('SIGINT during a hook kills the hook and rolls back', async () => {
-    writeFileSync(
-      join(repo.root, 'sess.yaml'),
-      readFileSync(join(repo.root, 'sess.yaml'), 'utf8').replace(
-        `post_create: ['test "$FAIL" != post_create'`,
-        `post_create: ['echo hook-running; sleep 30'`,
-      ),
-    );
-    repo.git('commit', '-qam', 'slow hook');
+    await repo.cleanup(); // this scenario has a fixture of its own
+    repo = makeRepo('host-faults-slow-hook', { untracked: FAULTS_UNTRACKED });
     const { child, done } = repo.start(['up', 'feat/x']);
     let err = '';
     child.stderr!.on('data', (d) => (err += d));
@@ -118,7 +117,12 @@ describe('fresh up, failing at each step', () => {
 });
 
 describe('resumed up, failing at each step', () => {
-  const RESUME_STEPS = failpointsOf({ fresh: false, runtimes: ['host'], services: ['db', 'web'], hooks: ['post_create', 'pre_spawn', 'post_up'] });
+  const RESUME_STEPS = failpointsOf({
+    fresh: false,
+    runtimes: ['host'],
+    services: ['db', 'web'],
+    hooks: ['post_create', 'pre_spawn', 'post_up'],
+  });
 
   async function downedSession() {
     expect((await repo.sess(['up', 'feat/x'])).code).toBe(0);

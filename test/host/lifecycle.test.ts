@@ -202,11 +202,7 @@ describe('hooks are interpolated like commands', () => {
   afterAll(() => repo.cleanup());
 
   it('${ports.*}, ${svc.*} and ${session.*} in hooks; branch text reaches the shell only through the env', async () => {
-    const text = readFileSync(join(__dirname, '..', '..', 'fixtures', 'host-basic', 'sess.yaml'), 'utf8');
-    const hook = (name: string) =>
-      `echo "${name} \${ports.web} \${svc.db.host}:\${svc.db.port} \${session.branch} \${session.worktree}" >> "\${session.dir}/hooks.out"`;
-    const hooks = `hooks:\n  post_create: [${JSON.stringify(hook('post_create'))}]\n  pre_spawn: [${JSON.stringify(hook('pre_spawn'))}]\n  post_up: [${JSON.stringify(hook('post_up'))}]\n  pre_down: [${JSON.stringify(hook('pre_down'))}]\n`;
-    repo = makeRepo('host-basic', { files: { 'sess.yaml': text + hooks } });
+    repo = makeRepo('host-hooks');
     const branch = 'evil$(touch${IFS}pwned)';
     const r = await repo.sess(['up', '--json', '--', branch]);
     expect(r.code, r.stderr).toBe(0);
