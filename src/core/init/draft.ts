@@ -48,6 +48,11 @@ const ONE_SHOT = 'service_completed_successfully';
 
 export function draftConfig(input: DraftInput): Draft {
   const { compose, host } = input;
+  if (!compose && input.mode && input.mode !== 'host') {
+    throw new UsageError(`--mode ${input.mode} needs compose files, and none was found (compose.yaml, docker-compose.yml, ...)`, {
+      hint: 'leave --mode out: without compose, everything runs on the host',
+    });
+  }
   const notes: Note[] = [];
   const warnings: string[] = [];
   const left: string[] = [];
@@ -153,6 +158,7 @@ export function draftConfig(input: DraftInput): Draft {
     }
     warnings.push(...candidate.warnings);
   }
+  if (compose?.approximate) warnings.unshift(`the compose files were read with ${compose.readWith}: check the services against them`);
   for (const w of warnings) add(['services'], { before: `check: ${w}` });
 
   if (Object.keys(services).length === 0) {
@@ -163,21 +169,15 @@ export function draftConfig(input: DraftInput): Draft {
       { hint: 'run sess init at the root of a project that has one of them, or write sess.yaml by hand (see the README, "Configuration")' },
     );
   }
-  if (!compose && input.mode && input.mode !== 'host') {
-    throw new UsageError(`--mode ${input.mode} needs compose files, and none was found (compose.yaml, docker-compose.yml, ...)`, {
-      hint: 'leave --mode out: without compose, everything runs on the host',
-    });
-  }
 
   const mode: Mode = input.mode ?? (compose ? 'container' : 'host');
   const config: Record<string, unknown> = { version: 1, mode };
   add(['mode'], { after: modeNote(mode, Boolean(compose)) });
   if (compose) {
     config.compose = { files: compose.files };
-    add(['compose', 'files'], { after: compose.approximate ? 'read without compose: check the services below against your files' : undefined });
   }
   config.ports = ports;
-  add(['ports'], { before: 'named ports, leased per session (the same on every resume); each service maps its own to a container port' });
+  add(['ports'], { before: 'named ports, leased per session (the same on every resume)' });
   config.services = services;
   if (mode === 'hybrid' && onHost.length) {
     config.hybrid = { host: onHost };

@@ -5,7 +5,7 @@ import type { Draft, Note } from './draft.js';
 
 export function renderDraft(draft: Draft): string {
   const doc = new Document(draft.config);
-  doc.commentBefore = draft.header.map((l) => ` ${l}`).join('\n');
+  doc.commentBefore = comment(draft.header.join('\n'));
   visit(doc, {
     Pair(_key, pair: Pair) {
       const key = isScalar(pair.key) ? String(pair.key.value) : '';
@@ -27,7 +27,7 @@ export function renderDraft(draft: Draft): string {
   spaceBefore(doc.get('services', true));
   for (const item of (doc.contents as { items: Pair[] }).items.slice(2)) setKey(item, { space: true });
   for (const note of draft.notes) annotate(doc, note);
-  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+  return doc.toString({ lineWidth: 0 });
 }
 
 /** Keys whose values are written inline: `ports: { web: 3000 }`, `depends_on: [db]` (and `hybrid.host`). */
@@ -41,7 +41,7 @@ function spaceBefore(map: unknown): void {
 function setKey(pair: Pair, what: { space?: boolean; before?: string }): void {
   if (!isScalar(pair.key)) return;
   if (what.space) pair.key.spaceBefore = true;
-  if (what.before) pair.key.commentBefore = [pair.key.commentBefore, ...what.before.split('\n').map((l) => ` ${l}`)].filter(Boolean).join('\n');
+  if (what.before) pair.key.commentBefore = [pair.key.commentBefore, comment(what.before)].filter(Boolean).join('\n');
 }
 
 function annotate(doc: Document, note: Note): void {
@@ -54,4 +54,23 @@ function annotate(doc: Document, note: Note): void {
     const value = pair.value as { comment?: string | null } | null;
     if (value && typeof value === 'object') value.comment = [value.comment, ` ${note.after}`].filter(Boolean).join(';');
   }
+}
+
+const WIDTH = 100;
+
+/** Comment lines (without the `#`, which the yaml library adds) wrapped at WIDTH, continuations indented. */
+function comment(text: string): string {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const indent = /^ */.exec(line)![0];
+    let rest = line;
+    while (rest.length > WIDTH) {
+      const cut = rest.lastIndexOf(' ', WIDTH);
+      if (cut <= indent.length) break;
+      out.push(rest.slice(0, cut));
+      rest = `${indent}  ${rest.slice(cut + 1)}`;
+    }
+    out.push(rest);
+  }
+  return out.map((l) => ` ${l}`).join('\n');
 }

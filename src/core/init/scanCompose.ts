@@ -35,12 +35,13 @@ export async function scanCompose(root: string): Promise<ComposeFindings | undef
     } catch (error) {
       // a file compose refuses (a variable it requires, say) fails `sess up` too, with compose's
       // words; a draft to start from is still worth more than no file
-      readWith = `our own reading of the YAML, because ${readWith} refused the files: ${reasonOf(error)}`;
+      readWith = `sess's own reading of the YAML (${readWith} refused them: ${reasonOf(error)})`;
       model = readComposeYaml(root, files);
       approximate = true;
     }
   } catch (error) {
-    readWith = `our own reading of the YAML (${reasonOf(error)})`;
+    // detectCompose says which composes it found and which version it needs
+    readWith = `sess's own reading of the YAML (${/^no compose found/.test(messageOf(error)) ? 'no compose is installed' : reasonOf(error)})`;
     model = readComposeYaml(root, files);
     approximate = true;
   }
@@ -48,7 +49,10 @@ export async function scanCompose(root: string): Promise<ComposeFindings | undef
 }
 
 function servicesOf(model: ComposeModel, root: string): ComposeServiceFinding[] {
-  return Object.entries(model.services ?? {}).map(([name, svc]) => {
+  // by name, as compose's own output has them, whichever way the model was read
+  const names = Object.keys(model.services ?? {}).sort();
+  return names.map((name) => {
+    const svc = model.services[name]!;
     const tcp = new Set<number>();
     const otherPorts: string[] = [];
     for (const port of svc.ports ?? []) {
