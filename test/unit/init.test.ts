@@ -139,7 +139,7 @@ describe('draft', () => {
     expect(hybrid.raw.mode).toBe('hybrid');
     expect(hybrid.raw.hybrid).toEqual({ host: ['web'] });
     expect(hybrid.raw.services.worker).toEqual({ compose: 'worker' });
-    expect(hybrid.text).toContain('worker stays in compose in hybrid mode');
+    expect(hybrid.text).toContain('worker stays in compose: nothing in worker says how to run it on the host');
     expect(hybrid.draft.summary).toEqual(['db: in compose (service db)', 'web: on the host, `npm run dev` in web', 'worker: in compose (service worker)']);
   });
 

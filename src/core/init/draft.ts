@@ -5,7 +5,10 @@ import type { Mode } from '../config/schema.js';
 import { UsageError } from '../../errors.js';
 import { own } from '../../records.js';
 import type { ComposeFindings, ComposeServiceFinding, HostCandidate, HostFindings } from './findings.js';
-import { NamePool, looksLikeStore, probeForCompose, toName } from './guess.js';
+import { looksLikeStore, toName } from './guess.js';
+import { DraftState, draftComposeService, draftHostService, type Note } from './draftServices.js';
+
+export type { Note };
 
 export interface DraftInput {
   /** --mode, if given */
@@ -14,13 +17,6 @@ export interface DraftInput {
   host: HostFindings;
   /** what can run on the host in each compose build context, by context folder */
   buildContexts: Record<string, { candidates: HostCandidate[]; from?: string }>;
-}
-
-/** A comment on the key at `path` (above it) or after its value (on the same line). */
-export interface Note {
-  path: string[];
-  before?: string;
-  after?: string;
 }
 
 export interface Draft {
@@ -35,15 +31,6 @@ export interface Draft {
   warnings: string[];
 }
 
-interface ServiceDraft {
-  compose?: string;
-  ports?: Record<string, number>;
-  host?: { command: string; cwd: string };
-  depends_on?: string[];
-  env?: Record<string, string>;
-  ready?: Record<string, string>;
-}
-
 const ONE_SHOT = 'service_completed_successfully';
 
 export function draftConfig(input: DraftInput): Draft {
@@ -53,14 +40,8 @@ export function draftConfig(input: DraftInput): Draft {
       hint: 'leave --mode out: without compose, everything runs on the host',
     });
   }
-  const notes: Note[] = [];
-  const warnings: string[] = [];
+  const state = new DraftState(input.mode, host);
   const left: string[] = [];
-  const services: Record<string, ServiceDraft> = {};
-  const ports: Record<string, Record<string, never>> = {};
-  const serviceNames = new NamePool();
-  const portNames = NamePool.forPorts();
-  const add = (path: string[], note: Omit<Note, 'path'>) => notes.push({ path, ...note });
 
   // compose services that sess should not start by name: a one-shot step others wait for (compose
   // runs it before them), and services behind a profile (compose starts those only when asked)
@@ -71,96 +52,30 @@ export function draftConfig(input: DraftInput): Draft {
     else if (svc.profiles.length) left.push(`${svc.name}: in profile ${svc.profiles.join(', ')}; add \`${toName(svc.name, 'svc')}: { compose: ${svc.name} }\` to run it`);
     else kept.push(svc);
   }
-  const nameOf = new Map<string, string>(kept.map((s) => [s.name, serviceNames.take(toName(s.name, 'svc'))]));
+  const names = new Map<string, string>(kept.map((s) => [s.name, state.serviceNames.take(toName(s.name, 'svc'))]));
 
   // a compose service built from this checkout gets a host definition when its build context says
-  // how to run it (hybrid and host modes run it there); the candidate is then not a service of its own
+  // how to run it; what it runs is then not a service of its own
   const consumed = new Set<string>();
   const onHost: string[] = [];
   const attached: string[] = [];
   for (const svc of kept) {
-    const name = nameOf.get(svc.name)!;
-    const draft: ServiceDraft = { compose: svc.name };
-    services[name] = draft;
-    const [first, ...rest] = svc.ports;
-    if (first !== undefined) {
-      draft.ports = {};
-      draft.ports[portNames.take(name)] = first;
-      for (const target of rest) draft.ports[portNames.take(`${name}-${target}`)] = target;
-      for (const p of Object.keys(draft.ports)) ports[p] = {};
-    }
+    const name = names.get(svc.name)!;
     const runner = svc.build ? hostRunner(svc, input, consumed) : undefined;
     if (runner) {
       consumed.add(runner.source);
       onHost.push(name);
-      const firstPort = draft.ports ? Object.keys(draft.ports)[0] : undefined;
-      draft.host = { command: withPort(runner, firstPort && `\${ports.${firstPort}}`), cwd: runner.cwd };
-      attached.push(`${name} on the host: ${runner.source}${runner.source.includes('package.json') ? ` (${pmText(input.host)})` : ''}`);
-      add(['services', name, 'host'], {
-        before:
-          `guessed from ${runner.source}, for ${input.mode === 'hybrid' ? 'hybrid mode' : '`sess up --host ' + name + '` or hybrid mode'};\n` +
-          "there it gets none of compose's environment: add what it needs under env",
-      });
-      warnings.push(...runner.warnings);
-    } else if (svc.build !== undefined && input.mode === 'hybrid') {
-      left.push(`${svc.name} stays in compose in hybrid mode: nothing in ${svc.build ?? 'its build context'} says how to run it on the host`);
+      attached.push(`${name} on the host: ${runner.source}${state.packageManager(runner.source)}, in its build context`);
+    } else if (svc.build !== undefined && input.mode && input.mode !== 'container') {
+      left.push(`${svc.name} stays in compose: nothing in ${svc.build ?? 'its build context'} says how to run it on the host`);
     }
-    const deps = svc.dependsOn.map((d) => nameOf.get(d.name)).filter((d): d is string => d !== undefined);
-    if (deps.length) {
-      draft.depends_on = deps;
-      add(['services', name, 'depends_on'], { after: "from compose's depends_on" });
-    }
-    if (draft.host && first !== undefined) {
-      // not ${ports.NAME}: ${svc.NAME.port} follows placement, so the container (which listens on
-      // the container port) gets that one, and the host process its leased port
-      draft.env = { PORT: `\${svc.${name}.port}` };
-      add(['services', name, 'env'], { after: 'the container port in compose, the leased port on the host' });
-    }
-    if (first !== undefined) {
-      const firstPort = Object.keys(draft.ports!)[0]!;
-      let probe = probeForCompose(svc, first);
-      if (probe.kind === 'tcp' && runner?.web && !looksLikeStore(svc)) probe = { kind: 'http', path: '/', reason: `a web server: it runs ${runner.source}` };
-      draft.ready = probe.kind === 'http' ? { http: `http://127.0.0.1:\${ports.${firstPort}}${probe.path}` } : { tcp: `\${ports.${firstPort}}` };
-      add(['services', name, 'ready'], { after: `guessed: ${probe.reason}` });
-    }
-    const what = svc.build !== undefined ? `built from ${svc.build ?? 'elsewhere'}` : svc.image ? `image ${svc.image}` : 'compose';
-    add(['services', name], { before: `compose service ${svc.name} (${what})` });
-    if (svc.otherPorts.length) {
-      add(['services', name], { before: `not named (sess names TCP ports): ${svc.otherPorts.join(', ')}; sess leases their host ports itself` });
-    }
+    draftComposeService(state, name, svc, runner, names);
   }
+  const stores = kept.filter((s) => looksLikeStore(s)).map((s) => names.get(s.name)!);
+  const standalone = host.candidates.filter((c) => !consumed.has(c.source));
+  for (const candidate of standalone) draftHostService(state, candidate, stores);
 
-  // what runs on the host and is not in compose
-  const stores = kept.filter((s) => looksLikeStore(s)).map((s) => nameOf.get(s.name)!);
-  for (const candidate of host.candidates) {
-    if (consumed.has(candidate.source)) continue;
-    const name = serviceNames.take(candidate.name);
-    const draft: ServiceDraft = {};
-    services[name] = draft;
-    const port = candidate.listens ? portNames.take(name) : undefined;
-    if (port) {
-      ports[port] = {};
-      draft.ports = { [port]: candidate.containerPort };
-    }
-    draft.host = { command: withPort(candidate, port && `\${ports.${port}}`), cwd: candidate.cwd };
-    add(['services', name, 'host'], { before: `guessed from ${candidate.source}${candidate.source.includes('package.json') ? ` (${pmText(host)})` : ''}` });
-    if (stores.length) {
-      draft.depends_on = stores;
-      add(['services', name, 'depends_on'], { after: `guessed; reach them at \${svc.NAME.host}:\${svc.NAME.port}` });
-    }
-    if (port) {
-      draft.env = { PORT: `\${ports.${port}}` };
-      add(['services', name, 'env'], { after: 'its leased port: the command must listen on $PORT' });
-      draft.ready = candidate.web ? { http: `http://127.0.0.1:\${ports.${port}}/` } : { tcp: `\${ports.${port}}` };
-      add(['services', name, 'ready'], { after: `guessed: ${candidate.web ? 'a web server' : 'it listens on $PORT'}; point it at a health path if / is not one` });
-    } else {
-      add(['services', name, 'host'], { before: 'no port: nothing says it listens on one' });
-    }
-    warnings.push(...candidate.warnings);
-  }
-  if (compose?.approximate) warnings.unshift(`the compose files were read with ${compose.readWith}: check the services against them`);
-  for (const w of warnings) add(['services'], { before: `check: ${w}` });
-
+  const { services, warnings } = state;
   if (Object.keys(services).length === 0) {
     throw new UsageError(
       compose
@@ -169,28 +84,27 @@ export function draftConfig(input: DraftInput): Draft {
       { hint: 'run sess init at the root of a project that has one of them, or write sess.yaml by hand (see the README, "Configuration")' },
     );
   }
+  if (compose?.approximate) warnings.unshift(`the compose files were read with ${compose.readWith}: check the services against them`);
+  for (const w of warnings) state.note(['services'], { before: `check: ${w}` });
 
   const mode: Mode = input.mode ?? (compose ? 'container' : 'host');
   const config: Record<string, unknown> = { version: 1, mode };
-  add(['mode'], { after: modeNote(mode, Boolean(compose)) });
-  if (compose) {
-    config.compose = { files: compose.files };
-  }
-  config.ports = ports;
-  add(['ports'], { before: 'named ports, leased per session (the same on every resume)' });
+  state.note(['mode'], { after: modeNote(mode, Boolean(compose)) });
+  if (compose) config.compose = { files: compose.files };
+  config.ports = state.ports;
+  state.note(['ports'], { before: 'named ports, leased per session (the same on every resume)' });
   config.services = services;
   if (mode === 'hybrid' && onHost.length) {
     config.hybrid = { host: onHost };
-    add(['hybrid'], { before: 'built in compose, run on the host in hybrid mode (sess up --container NAME moves one back)' });
+    state.note(['hybrid'], { before: 'built in compose, run on the host in hybrid mode (sess up --container NAME moves one back)' });
   }
   const summary = Object.entries(services).map(([name, svc]) => {
-    const where = svc.compose && (mode === 'container' || (mode === 'hybrid' && !onHost.includes(name)) || (mode === 'host' && !svc.host));
-    if (where) return `${name}: in compose (service ${svc.compose})`;
+    const inCompose = svc.compose && (mode === 'container' || (mode === 'hybrid' && !onHost.includes(name)) || (mode === 'host' && !svc.host));
+    if (inCompose) return `${name}: in compose (service ${svc.compose})`;
     return `${name}: on the host, \`${svc.host!.command}\`${svc.host!.cwd !== '.' ? ` in ${svc.host!.cwd}` : ''}`;
   });
-  const standalone = host.candidates.some((c) => !consumed.has(c.source));
-  const header = headerLines(input, { left, attached, standalone });
-  return { mode, config, header, notes, summary, warnings };
+  const header = headerLines(input, { left, attached, standalone: standalone.length > 0 });
+  return { mode, config, header, notes: state.notes, summary, warnings };
 }
 
 /** The host command of a compose service built here: from its build context, else a root Procfile process of its name. */
@@ -200,15 +114,6 @@ function hostRunner(svc: ComposeServiceFinding, input: DraftInput, consumed: Set
   const chosen = free.find((c) => c.name === svc.name) ?? free.find((c) => c.web && c.listens) ?? free[0];
   if (chosen) return chosen;
   return input.host.candidates.find((c) => c.cwd === '.' && c.name === svc.name && c.source.startsWith('Procfile') && !consumed.has(c.source));
-}
-
-function withPort(candidate: HostCandidate, expr: string | undefined): string {
-  return expr && candidate.portArgs ? `${candidate.command} ${candidate.portArgs(expr)}` : candidate.command;
-}
-
-function pmText(host: HostFindings): string {
-  const pm = host.packageManager;
-  return pm ? `${pm.name}, from ${pm.from}` : 'npm';
 }
 
 function modeNote(mode: Mode, compose: boolean): string {
@@ -225,9 +130,10 @@ function headerLines(input: DraftInput, used: { left: string[]; attached: string
     lines.push(`  compose: ${compose.files.join(', ')}, read with ${compose.readWith}`);
     lines.push(...compose.notes.map((n) => `    ${n}`));
   }
-  lines.push(...used.attached.map((a) => `  ${a}, in its build context`));
+  lines.push(...used.attached.map((a) => `  ${a}`));
   if (used.standalone) {
-    for (const source of host.sources) lines.push(`  host: ${source}${host.packageManager && /package\.json/.test(source) ? ` (${pmText(host)})` : ''}`);
+    const pm = host.packageManager;
+    for (const source of host.sources) lines.push(`  host: ${source}${pm && /package\.json/.test(source) ? ` (${pm.name}, from ${pm.from})` : ''}`);
     lines.push(...host.notes.map((n) => `    ${n}`));
   }
   if (left.length) lines.push('Left out:', ...left.map((l) => `  ${l}`));
