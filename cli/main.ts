@@ -17,6 +17,7 @@ import { register as config } from './commands/config.js';
 import { register as doctor } from './commands/doctor.js';
 import { register as gc } from './commands/gc.js';
 import { register as mcp } from './commands/mcp.js';
+import { register as init } from './commands/init.js';
 
 const USAGE = 2;
 
@@ -27,7 +28,7 @@ function program(): Command {
     .enablePositionalOptions()
     .showHelpAfterError('(run sess --help for usage)')
     .exitOverride();
-  for (const register of [up, down, rm, ls, status, logs, exec, env, history, doctor, gc, config, mcp]) register(p);
+  for (const register of [up, down, rm, ls, status, logs, exec, env, history, doctor, gc, config, init, mcp]) register(p);
   for (const sub of p.commands) {
     sub.exitOverride();
     for (const subsub of sub.commands) subsub.exitOverride();
