@@ -16,6 +16,7 @@ import { register as history } from './commands/history.js';
 import { register as config } from './commands/config.js';
 import { register as doctor } from './commands/doctor.js';
 import { register as gc } from './commands/gc.js';
+import { register as proxy } from './commands/proxy.js';
 
 const USAGE = 2;
 
@@ -26,7 +27,7 @@ function program(): Command {
     .enablePositionalOptions()
     .showHelpAfterError('(run sess --help for usage)')
     .exitOverride();
-  for (const register of [up, down, rm, ls, status, logs, exec, env, history, doctor, gc, config]) register(p);
+  for (const register of [up, down, rm, ls, status, logs, exec, env, history, doctor, gc, config, proxy]) register(p);
   for (const sub of p.commands) {
     sub.exitOverride();
     for (const subsub of sub.commands) subsub.exitOverride();
