@@ -264,7 +264,7 @@ function reupContainer() {
 async function proxyBench() {
   const { default: autocannon } = await import('autocannon');
   const home = join(tmp, 'proxy-home');
-  const [backendPort, proxyPort] = [await freePort(), await freePort()];
+  const [backendPort, proxyPort] = [await freePort(), 10000 + Math.floor(Math.random() * 10000)];
   // the tests' tiny server, copied out of the package (whose "type": "module" would make it ESM)
   cpSync(join(ROOT, 'fixtures', '_servers'), join(tmp, 'servers'), { recursive: true });
   const backend = spawn(process.execPath, [join(tmp, 'servers', 'http.js'), String(backendPort)], { stdio: 'ignore', env });

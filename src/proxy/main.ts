@@ -10,7 +10,7 @@ import { startProxyServer } from './server.js';
 const log = (line: string) => process.stdout.write(`${new Date().toISOString()} [${process.pid}] ${line}\n`);
 
 /** Exit codes the supervisor can tell apart in the log: 2 bad arguments, 3 the port is taken. */
-async function main(): Promise<void> {
+function main(): void {
   const { values } = parseArgs({ options: { port: { type: 'string' }, routes: { type: 'string' }, home: { type: 'string' } } });
   const port = Number(values.port);
   if (!values.routes || !Number.isInteger(port) || port < 1 || port > 65535) {
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const routes = new RouteWatch(values.routes, log);
-  await routes.start();
+  routes.start();
   const server = startProxyServer({ port, routes, home: values.home ?? '', log });
   server.on('error', (error: NodeJS.ErrnoException) => {
     log(error.code === 'EADDRINUSE' ? `port ${port} is taken: cannot listen on 127.0.0.1:${port}` : `cannot listen: ${error.message}`);
@@ -46,4 +46,4 @@ process.on('uncaughtException', (error: NodeJS.ErrnoException) => {
   if (!['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END'].includes(error.code ?? '')) process.exit(1);
 });
 
-void main();
+main();

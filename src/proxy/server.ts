@@ -32,7 +32,11 @@ export function startProxyServer(options: ProxyServerOptions): Server {
   const targets = new Map<string, URL>();
   const targetUrl = (target: string) => {
     let url = targets.get(target);
-    if (!url) targets.set(target, (url = new URL(target)));
+    if (!url) {
+      // targets come and go with sessions over the weeks a proxy runs: the cache never grows past this
+      if (targets.size > 1000) targets.clear();
+      targets.set(target, (url = new URL(target)));
+    }
     return url;
   };
   const outgoing = new WeakMap<IncomingMessage, ClientRequest>();
@@ -57,6 +61,7 @@ export function startProxyServer(options: ProxyServerOptions): Server {
     const key = `${route.target} ${code}`;
     const now = Date.now();
     if ((quiet.get(key) ?? 0) > now) return;
+    if (quiet.size > 1000) quiet.clear();
     quiet.set(key, now + 10_000);
     log(`${route.host} -> ${route.target}: ${code ?? 'error'}`);
   };

@@ -121,3 +121,21 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * A free port for a proxy that is stopped and started again during a test: below the kernel's
+ * range for outgoing connections (32768-60999) and sess's lease range (20000-32000), where a port
+ * of ours that is free for a moment is not taken by another program's `listen(0)` or connection.
+ */
+export async function quietPort(): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 10000 + Math.floor(Math.random() * 10000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createNetServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port in 10000-19999');
+}

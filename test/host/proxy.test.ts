@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { openRepo } from '../../src/core/repo.js';
 import * as proxy from '../../src/core/proxy/index.js';
 import { alive, eventually, isolatedLedger, makeRepo, sleep, type TestRepo } from '../helpers/sess.js';
-import { freePort, get, keepAliveAgent, localhostLookup, startBackend, type Backend } from '../helpers/http.js';
+import { freePort, get, keepAliveAgent, localhostLookup, quietPort, startBackend, type Backend } from '../helpers/http.js';
 
 type Named = Backend & { sendSecond(): void };
 
@@ -23,7 +23,7 @@ describe('the local proxy', () => {
 
   beforeAll(async () => {
     isolatedLedger();
-    port = await freePort();
+    port = await quietPort();
     process.env.SESS_PROXY_PORT = String(port);
     // two clones of one project: both folders are called `app`
     repoA = makeRepo('host-basic');

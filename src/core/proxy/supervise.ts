@@ -9,7 +9,7 @@ import { acquireLock, writeJsonAtomic } from '../../adapters/fs.js';
 import { getLocal } from '../../adapters/localHttp.js';
 import { describePortHolder, portHolder, type PortHolder } from '../../adapters/portHolder.js';
 import { isPortFree } from '../../adapters/ports.js';
-import { isProcessAlive, processStartTime, sleep, spawnDetached, stopProcessGroup } from '../../adapters/process.js';
+import { findPortHolder, isProcessAlive, processStartTime, sleep, spawnDetached, stopProcessGroup } from '../../adapters/process.js';
 import { WorkError } from '../../errors.js';
 import { fileSize, logTail } from '../../modes/hostProcess.js';
 import { lockTimeoutMs } from '../repo.js';
@@ -101,7 +101,14 @@ export async function proxyHealth(options: { timeoutMs?: number } = {}): Promise
   const port = proxyPort();
   const record = readRecord();
   const recordAlive = record !== undefined && isProcessAlive(record.pid, record.start);
-  const answer = await askProxy(port, options.timeoutMs ?? 1000);
+  let answer = await askProxy(port, options.timeoutMs ?? 1000);
+  // A process killed a moment ago shows as a zombie while its other threads still hold its
+  // sockets: a connection is taken, then reset, and no process owns the port. Asked again, it is
+  // gone (refused). Only an answer nobody can be found for is asked again.
+  for (let i = 0; i < 5 && answer.kind === 'other' && findPortHolder(port) === null; i++) {
+    await sleep(20 * (i + 1));
+    answer = await askProxy(port, options.timeoutMs ?? 1000);
+  }
   if (answer.kind === 'status') {
     if (resolve(answer.status.home) === resolve(paths.home)) return { state: 'running', port, pid: answer.status.pid, status: answer.status };
     const holder = { pid: answer.status.pid, command: 'sess proxy' };
@@ -115,7 +122,7 @@ export async function proxyHealth(options: { timeoutMs?: number } = {}): Promise
   if (recordAlive && (holder.pid === record.pid || holder.pid === null)) {
     return { state: 'unresponsive', port, pid: record.pid, detail: answer.detail };
   }
-  return { state: 'taken', port, holder, detail: describePortHolder(holder) };
+  return { state: 'taken', port, holder, detail: `${describePortHolder(holder)} (${answer.detail})` };
 }
 
 /** The status document of whatever sess proxy listens on `port`. */
