@@ -47,32 +47,45 @@ export class RouteWatch {
     if (this.timer) clearInterval(this.timer);
   }
 
+  /**
+   * Watch the table's folder (or, without a watch, look every 50 ms), and every so often check that
+   * the folder is still the one watched: removed and made again, it is watched anew.
+   */
   private arm(): void {
     this.watcher?.close();
     this.watcher = undefined;
     if (this.timer) clearInterval(this.timer);
-    if (!this.watchBroken) {
+    this.folder = folderIdentity(this.file);
+    if (!this.watchBroken && this.folder !== 'none') {
       try {
-        this.folder = folderIdentity(this.file);
         // the folder, not the file: every write renames a new file over the old one
         this.watcher = watch(dirname(this.file), (_event, name) => {
+          // an event naming the folder itself: it was removed or renamed, and the watch is deaf now
+          if (name === basename(dirname(this.file)) || folderIdentity(this.file) !== this.folder) return this.rearm();
           if (name === null || name === basename(this.file)) this.reload();
         });
         this.watcher.on('error', (error) => {
           this.log(`watching ${dirname(this.file)} failed (${error.message}): looking every ${POLL_MS} ms instead`);
           this.watchBroken = true;
-          this.arm();
+          this.rearm();
         });
       } catch {
         this.watcher = undefined;
       }
     }
-    const watching = this.watcher !== undefined;
-    this.timer = setInterval(() => {
-      if (watching && folderIdentity(this.file) !== this.folder) this.arm();
-      this.reload();
-    }, watching ? SAFETY_MS : POLL_MS);
+    this.timer = setInterval(
+      () => {
+        if (folderIdentity(this.file) !== this.folder) return this.rearm();
+        this.reload();
+      },
+      this.watcher ? SAFETY_MS : POLL_MS,
+    );
     this.timer.unref();
+  }
+
+  private rearm(): void {
+    this.arm();
+    this.reload();
   }
 
   /**
@@ -118,7 +131,8 @@ export class RouteWatch {
 function folderIdentity(file: string): string {
   try {
     const s = statSync(dirname(file), { bigint: true });
-    return `${s.dev}:${s.ino}`;
+    // the inode alone is not enough: a folder removed and made again often gets the same number
+    return `${s.dev}:${s.ino}:${s.birthtimeNs}`;
   } catch {
     return 'none';
   }
