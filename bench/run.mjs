@@ -269,6 +269,7 @@ async function proxyBench() {
   cpSync(join(ROOT, 'fixtures', '_servers'), join(tmp, 'servers'), { recursive: true });
   const backend = spawn(process.execPath, [join(tmp, 'servers', 'http.js'), String(backendPort)], { stdio: 'ignore', env });
   const penv = { ...env, SESS_HOME: home, SESS_PROXY_PORT: String(proxyPort) };
+  let bare;
   try {
     // the route table as the API writes it (core/proxy/table.ts); a bench cannot load the TypeScript API
     mkdirSync(join(home, 'proxy'), { recursive: true });
@@ -291,7 +292,7 @@ async function proxyBench() {
     const cannon = (target, connections, seconds) =>
       new Promise((resolve, reject) => {
         const latencies = [];
-        const before = { backend: cpuMs(backend.pid), proxy: cpuMs(proxyPid), self: process.cpuUsage() };
+        const before = { backend: cpuMs(backend.pid), proxy: cpuMs(target.pid), self: process.cpuUsage() };
         const options = { url: target.url, headers: target.headers ?? {}, connections, duration: seconds };
         const instance = autocannon(options, (error, result) => {
           if (error) return reject(error);
@@ -305,7 +306,7 @@ async function proxyBench() {
             // microseconds of CPU per request
             cpu: {
               backend: ((cpuMs(backend.pid) - before.backend) * 1000) / n,
-              proxy: ((cpuMs(proxyPid) - before.proxy) * 1000) / n,
+              proxy: target.pid === backend.pid ? 0 : ((cpuMs(target.pid) - before.proxy) * 1000) / n,
               loadgen: (self.user + self.system) / n,
             },
           });
@@ -313,27 +314,35 @@ async function proxyBench() {
         instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
       });
 
+    // the yardstick, in the same rounds: the least a Node proxy does (bench/bare-proxy.mjs)
+    const barePort = await freePort();
+    bare = spawn(process.execPath, [join(ROOT, 'bench', 'bare-proxy.mjs'), String(barePort), String(backendPort)], { stdio: 'ignore' });
+    const bareTarget = { url: `http://127.0.0.1:${barePort}/`, pid: bare.pid };
+    for (let i = 0; i < 100 && !(await answers(bareTarget)); i++) await new Promise((r) => setTimeout(r, 50));
+
     const rounds = Math.max(3, Math.ceil(ROUNDS / 3));
     const seconds = Number(process.env.BENCH_PROXY_SECONDS ?? 3);
-    await cannon(direct, 50, 1);
-    await cannon(proxied, 50, 1);
-    const runs = { direct: [], proxy: [] };
+    for (const target of [direct, proxied, bareTarget]) await cannon(target, 50, 1);
+    const runs = { direct: [], proxy: [], bare: [] };
     const added = [];
     for (let i = 0; i < rounds; i++) {
       const d = await cannon(direct, 50, seconds);
       const p = await cannon(proxied, 50, seconds);
       runs.direct.push(d);
       runs.proxy.push(p);
+      runs.bare.push(await cannon(bareTarget, 50, seconds));
       added.push(p.p99 - d.p99);
     }
     const rps = (side) => median(runs[side].map((r) => r.rps));
     const p99 = (side) => median(runs[side].map((r) => r.p99));
     reportValue('proxy keep-alive req/s, 50 conns', rps('proxy') / rps('direct'), { atLeast: 0.7 }, rps('direct'), rps('proxy'), 'direct to the backend; columns: req/s');
     reportValue('proxy p99 added ms, 50 conns', median(added), { atMost: 2 }, p99('direct'), p99('proxy'), 'direct to the backend; columns: p99 ms');
+    reportValue('(context) bare node:http proxy req/s', rps('bare') / rps('direct'), { atLeast: 0.7 }, rps('direct'), rps('bare'), 'bench/bare-proxy.mjs, the least a Node proxy does');
     const cpu = (side, who) => median(runs[side].map((r) => r.cpu[who])).toFixed(0);
     process.stderr.write(
       `  CPU per request (us): direct: backend ${cpu('direct', 'backend')}, load generator ${cpu('direct', 'loadgen')}; ` +
-        `proxied: backend ${cpu('proxy', 'backend')}, proxy ${cpu('proxy', 'proxy')}, load generator ${cpu('proxy', 'loadgen')}\n`,
+        `proxied: backend ${cpu('proxy', 'backend')}, proxy ${cpu('proxy', 'proxy')}, load generator ${cpu('proxy', 'loadgen')}; ` +
+        `bare: backend ${cpu('bare', 'backend')}, proxy ${cpu('bare', 'proxy')}, load generator ${cpu('bare', 'loadgen')}\n`,
     );
 
     // one connection: nothing queues, so the difference is the proxy's own time per request
@@ -349,6 +358,7 @@ async function proxyBench() {
     reportValue('(context) p99 added ms, 1 conn', median(single), { atMost: 2 }, median(singleP99.direct), median(singleP99.proxy), 'direct to the backend; columns: p99 ms');
   } finally {
     spawnSync(process.execPath, [BIN, 'proxy', 'stop'], { env: penv });
+    bare?.kill();
     backend.kill();
   }
 }
