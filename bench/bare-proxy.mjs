@@ -7,10 +7,13 @@ const [port, targetPort] = process.argv.slice(2).map(Number);
 const agent = new http.Agent({ keepAlive: true });
 http
   .createServer((req, res) => {
-    const out = http.request({ host: '127.0.0.1', port: targetPort, path: req.url, method: req.method, headers: req.headers, agent }, (back) => {
-      res.writeHead(back.statusCode, back.headers);
-      back.pipe(res);
-    });
+    const out = http.request(
+      { host: '127.0.0.1', port: targetPort, path: req.url, method: req.method, headers: req.headers, agent },
+      (back) => {
+        res.writeHead(back.statusCode, back.headers);
+        back.pipe(res);
+      },
+    );
     out.on('error', () => res.destroy());
     req.pipe(out);
   })

@@ -54,6 +54,19 @@ function freePort() {
   });
 }
 
+/** A free port below the ranges of outgoing connections and of sess's leases (nothing else takes it meanwhile). */
+async function quietPort() {
+  for (;;) {
+    const port = 10000 + Math.floor(Math.random() * 10000);
+    const free = await new Promise((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -70,7 +83,6 @@ function reportValue(name, value, { atLeast, atMost }, base, sess, baseline) {
   results.push({ name, baseline, sess, base, ratio: value, target: atLeast ?? atMost, atLeast: atLeast !== undefined });
   process.stderr.write(`  ${name}: ${value.toFixed(2)} (target ${atLeast !== undefined ? `>= ${atLeast}` : `<= ${atMost}`})\n`);
 }
-
 
 async function freshHostUp(bootMs) {
   const { root, git } = makeRepo('bench-host', `fresh-${bootMs}`);
@@ -188,20 +200,32 @@ async function reupHost(bootMs) {
   const { root } = makeRepo('bench-reup', `reup-${bootMs}`);
   env.BOOT_MS = String(bootMs);
   sess(['up', 'rel'], root);
-  const wt = JSON.parse(spawnSync(process.execPath, [BIN, 'status', 'rel', '--json'], { cwd: root, env, encoding: 'utf8' }).stdout).worktree;
+  const wt = JSON.parse(
+    spawnSync(process.execPath, [BIN, 'status', 'rel', '--json'], { cwd: root, env, encoding: 'utf8' }).stdout,
+  ).worktree;
   const file = join(wt, 'sess.yaml');
   const text = readFileSync(file, 'utf8');
   // the raw baseline: the same web, started by hand beside it, restarted by hand
   const port = await freePort();
   const log = join(tmp, 'raw-web.log');
-  const first = spawnSync('sh', ['-c', `cd ${wt} && (WEB_VERSION=1 setsid sh -c "node servers/http.js ${port}" >>${log} 2>&1 </dev/null & echo $!) && until curl -fs -o /dev/null http://127.0.0.1:${port}/health; do sleep 0.05; done`], { encoding: 'utf8', env });
+  const first = spawnSync(
+    'sh',
+    [
+      '-c',
+      `cd ${wt} && (WEB_VERSION=1 setsid sh -c "node servers/http.js ${port}" >>${log} 2>&1 </dev/null & echo $!) && until curl -fs -o /dev/null http://127.0.0.1:${port}/health; do sleep 0.05; done`,
+    ],
+    { encoding: 'utf8', env },
+  );
   let pgid = first.stdout.trim().split('\n')[0];
   const sessTimes = [];
   const rawTimes = [];
   for (let i = -2; i < ROUNDS; i++) {
     const version = String(2 + (i & 1));
     const t0 = process.hrtime.bigint();
-    const r = spawnSync('bash', [join(ROOT, 'bench', 'raw-host-restart.sh'), pgid, wt, String(port), log, version], { encoding: 'utf8', env });
+    const r = spawnSync('bash', [join(ROOT, 'bench', 'raw-host-restart.sh'), pgid, wt, String(port), log, version], {
+      encoding: 'utf8',
+      env,
+    });
     const raw = Number(process.hrtime.bigint() - t0) / 1e6;
     pgid = r.stdout.trim();
     writeFileSync(file, text.replace('WEB_VERSION: "1"', `WEB_VERSION: "${version}"`));
@@ -227,7 +251,9 @@ async function reupHost(bootMs) {
 function reupContainer() {
   const { root } = makeRepo('bench-reup-container', 'reup-c');
   sess(['up', 'rel'], root);
-  const wt = JSON.parse(spawnSync(process.execPath, [BIN, 'status', 'rel', '--json'], { cwd: root, env, encoding: 'utf8' }).stdout).worktree;
+  const wt = JSON.parse(
+    spawnSync(process.execPath, [BIN, 'status', 'rel', '--json'], { cwd: root, env, encoding: 'utf8' }).stdout,
+  ).worktree;
   const file = join(wt, 'sess.yaml');
   const text = readFileSync(file, 'utf8');
   const project = `sess-bench-reup-${process.pid}`;
@@ -264,7 +290,7 @@ function reupContainer() {
 async function proxyBench() {
   const { default: autocannon } = await import('autocannon');
   const home = join(tmp, 'proxy-home');
-  const [backendPort, proxyPort] = [await freePort(), 10000 + Math.floor(Math.random() * 10000)];
+  const [backendPort, proxyPort] = [await freePort(), await quietPort()];
   // the tests' tiny server, copied out of the package (whose "type": "module" would make it ESM)
   cpSync(join(ROOT, 'fixtures', '_servers'), join(tmp, 'servers'), { recursive: true });
   const backend = spawn(process.execPath, [join(tmp, 'servers', 'http.js'), String(backendPort)], { stdio: 'ignore', env });
@@ -274,7 +300,11 @@ async function proxyBench() {
     // the route table as the API writes it (core/proxy/table.ts); a bench cannot load the TypeScript API
     mkdirSync(join(home, 'proxy'), { recursive: true });
     const route = { service: 'web', label: 'web', target: `http://127.0.0.1:${backendPort}`, primary: true };
-    const table = { version: 1, generation: 1, repos: { bench: { name: 'app', label: 'app', sessions: { bench: { label: 'bench', routes: [route], updated: '' } } } } };
+    const table = {
+      version: 1,
+      generation: 1,
+      repos: { bench: { name: 'app', label: 'app', sessions: { bench: { label: 'bench', routes: [route], updated: '' } } } },
+    };
     writeFileSync(join(home, 'proxy', 'routes.json'), JSON.stringify(table));
     const started = spawnSync(process.execPath, [BIN, 'proxy', 'start', '--json'], { env: penv, encoding: 'utf8' });
     if (started.status !== 0) throw new Error(`sess proxy start failed:\n${started.stderr}`);
@@ -296,7 +326,8 @@ async function proxyBench() {
         const options = { url: target.url, headers: target.headers ?? {}, connections, duration: seconds };
         const instance = autocannon(options, (error, result) => {
           if (error) return reject(error);
-          if (result.non2xx || result.errors || result.timeouts) return reject(new Error(`${target.url}: ${result.non2xx} non-2xx, ${result.errors} errors`));
+          if (result.non2xx || result.errors || result.timeouts)
+            return reject(new Error(`${target.url}: ${result.non2xx} non-2xx, ${result.errors} errors`));
           const n = result.requests.total;
           const self = process.cpuUsage(before.self);
           latencies.sort((a, b) => a - b);
@@ -335,9 +366,30 @@ async function proxyBench() {
     }
     const rps = (side) => median(runs[side].map((r) => r.rps));
     const p99 = (side) => median(runs[side].map((r) => r.p99));
-    reportValue('proxy keep-alive req/s, 50 conns', rps('proxy') / rps('direct'), { atLeast: 0.7 }, rps('direct'), rps('proxy'), 'direct to the backend; columns: req/s');
-    reportValue('proxy p99 added ms, 50 conns', median(added), { atMost: 2 }, p99('direct'), p99('proxy'), 'direct to the backend; columns: p99 ms');
-    reportValue('(context) bare node:http proxy req/s', rps('bare') / rps('direct'), { atLeast: 0.7 }, rps('direct'), rps('bare'), 'bench/bare-proxy.mjs, the least a Node proxy does');
+    reportValue(
+      'proxy keep-alive req/s, 50 conns',
+      rps('proxy') / rps('direct'),
+      { atLeast: 0.7 },
+      rps('direct'),
+      rps('proxy'),
+      'direct to the backend; columns: req/s',
+    );
+    reportValue(
+      'proxy p99 added ms, 50 conns',
+      median(added),
+      { atMost: 2 },
+      p99('direct'),
+      p99('proxy'),
+      'direct to the backend; columns: p99 ms',
+    );
+    reportValue(
+      '(context) bare node:http proxy req/s',
+      rps('bare') / rps('direct'),
+      { atLeast: 0.7 },
+      rps('direct'),
+      rps('bare'),
+      'bench/bare-proxy.mjs, the least a Node proxy does',
+    );
     const cpu = (side, who) => median(runs[side].map((r) => r.cpu[who])).toFixed(0);
     process.stderr.write(
       `  CPU per request (us): direct: backend ${cpu('direct', 'backend')}, load generator ${cpu('direct', 'loadgen')}; ` +
@@ -355,7 +407,14 @@ async function proxyBench() {
       singleP99.proxy.push(p.p99);
       single.push(p.p99 - d.p99);
     }
-    reportValue('(context) p99 added ms, 1 conn', median(single), { atMost: 2 }, median(singleP99.direct), median(singleP99.proxy), 'direct to the backend; columns: p99 ms');
+    reportValue(
+      '(context) p99 added ms, 1 conn',
+      median(single),
+      { atMost: 2 },
+      median(singleP99.direct),
+      median(singleP99.proxy),
+      'direct to the backend; columns: p99 ms',
+    );
   } finally {
     spawnSync(process.execPath, [BIN, 'proxy', 'stop'], { env: penv });
     bare?.kill();
@@ -399,11 +458,18 @@ try {
 
 const pad = (s, n) => String(s).padEnd(n);
 const num = (x) => (x < 10 ? x.toFixed(2) : x.toFixed(0));
-console.log(`\nsess bench: ${ROUNDS} rounds, medians, ${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} cpus`);
+console.log(
+  `\nsess bench: ${ROUNDS} rounds, medians, ${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} cpus`,
+);
 console.log(pad('benchmark', 40) + pad('ratio', 8) + pad('target', 12) + pad('sess ms', 10) + pad('base ms', 10) + 'baseline');
 for (const r of results) {
   const ok = (r.atLeast ? r.ratio >= r.target : r.ratio <= r.target) ? 'ok' : r.atLeast ? 'UNDER' : 'OVER';
   console.log(
-    pad(r.name, 40) + pad(r.ratio.toFixed(2), 8) + pad(`${r.atLeast ? '>=' : '<='}${r.target} ${ok}`, 12) + pad(num(r.sess), 10) + pad(num(r.base), 10) + r.baseline,
+    pad(r.name, 40) +
+      pad(r.ratio.toFixed(2), 8) +
+      pad(`${r.atLeast ? '>=' : '<='}${r.target} ${ok}`, 12) +
+      pad(num(r.sess), 10) +
+      pad(num(r.base), 10) +
+      r.baseline,
   );
 }

@@ -9,10 +9,14 @@ export function renderProxyStatus(view: ProxyStatusView): string {
   const lines: string[] = [];
   switch (view.state) {
     case 'running':
-      lines.push(`${green('running')} on 127.0.0.1:${view.port} (pid ${view.pid}, since ${view.since}), ${view.routes} route(s), table generation ${view.generation}`);
+      lines.push(
+        `${green('running')} on 127.0.0.1:${view.port} (pid ${view.pid}, since ${view.since}), ${view.routes} route(s), table generation ${view.generation}`,
+      );
       break;
     case 'down':
-      lines.push(`${yellow('not running')} (port ${view.port}); \`sess proxy start\` or the next \`sess up\` starts it, ${view.routes} route(s) waiting`);
+      lines.push(
+        `${yellow('not running')} (port ${view.port}); \`sess proxy start\` or the next \`sess up\` starts it, ${view.routes} route(s) waiting`,
+      );
       break;
     case 'unresponsive':
       lines.push(`${red('not answering')} on 127.0.0.1:${view.port}: pid ${view.pid}, ${view.detail}; \`sess proxy start\` restarts it`);
@@ -30,7 +34,9 @@ export function renderProxyStatus(view: ProxyStatusView): string {
 
 export function renderProxyRoutes(routes: ListedRoute[]): string {
   if (routes.length === 0) return dim('no routes: `sess up <branch>` routes its services');
-  const sorted = [...routes].sort((a, b) => a.repo.localeCompare(b.repo) || a.session.localeCompare(b.session) || a.url.localeCompare(b.url));
+  const sorted = [...routes].sort(
+    (a, b) => a.repo.localeCompare(b.repo) || a.session.localeCompare(b.session) || a.url.localeCompare(b.url),
+  );
   const rows = sorted.map((r) => [r.url, r.target, r.session, r.service + (r.kind === 'service' ? '' : ` (${r.kind})`), r.repo]);
   const header = ['URL', 'TARGET', 'SESSION', 'SERVICE', 'REPO'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));

@@ -43,7 +43,8 @@ function main(): void {
 // session; anything else is a bug, and a restart (the next `ensureProxy`) is the safe answer.
 process.on('uncaughtException', (error: NodeJS.ErrnoException) => {
   log(`uncaught: ${error.stack ?? error.message}`);
-  if (!['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END'].includes(error.code ?? '')) process.exit(1);
+  if (!['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END'].includes(error.code ?? ''))
+    process.exit(1);
 });
 
 main();

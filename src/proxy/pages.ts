@@ -45,9 +45,15 @@ export function badGatewayPage(route: HostRoute, errorCode: string | undefined):
 export function notFoundPage(host: string, routes: HostRoute[], repoLabel: string | undefined, port: number): Page {
   const scope = repoLabel !== undefined && routes.length > 0 ? `repository ${routes[0]!.repo}` : 'this machine';
   const links = routes
-    .map((r) => ({ url: `http://${r.host}${port === 80 ? '' : `:${port}`}/`, note: `${r.target}  (session ${r.session}, service ${r.service}${r.kind === 'service' ? '' : `, ${r.kind}`})` }))
+    .map((r) => ({
+      url: `http://${r.host}${port === 80 ? '' : `:${port}`}/`,
+      note: `${r.target}  (session ${r.session}, service ${r.service}${r.kind === 'service' ? '' : `, ${r.kind}`})`,
+    }))
     .sort((a, b) => a.url.localeCompare(b.url));
-  const lines = [`no route for ${host || '(no Host header)'}.`, links.length ? `routes of ${scope}:` : `${scope} has no routes: run \`sess up <branch>\`.`];
+  const lines = [
+    `no route for ${host || '(no Host header)'}.`,
+    links.length ? `routes of ${scope}:` : `${scope} has no routes: run \`sess up <branch>\`.`,
+  ];
   return { status: 404, title: `404: no route for ${host || '(no Host header)'}`, lines, links };
 }
 

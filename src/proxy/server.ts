@@ -25,7 +25,9 @@ export function startProxyServer(options: ProxyServerOptions): Server {
   // One agent for every target: keep-alive connections to the backends, reused across clients.
   // Idle ones go after 30 s, or just before the backend's own keep-alive timeout when it says one
   // (Node honours `Keep-Alive: timeout=N`), so a reused connection is rarely one the backend closed.
-  const agent = new Agent({ keepAlive: true, timeout: 30_000, scheduling: 'lifo', noDelay: true } as ConstructorParameters<typeof Agent>[0]);
+  const agent = new Agent({ keepAlive: true, timeout: 30_000, scheduling: 'lifo', noDelay: true } as ConstructorParameters<
+    typeof Agent
+  >[0]);
   // Host stays as the client sent it (changeOrigin off): dev servers that check it (Vite's
   // allowedHosts) see the session's URL. X-Forwarded-For/Port/Proto/Host are set (xfwd).
   const proxy = createProxyServer({ xfwd: true });
@@ -86,7 +88,13 @@ export function startProxyServer(options: ProxyServerOptions): Server {
       const code = (error as NodeJS.ErrnoException).code;
       // A kept-alive connection the backend closed just as we reused it: nothing reached the
       // backend, so a request without a body is sent again once, on a fresh connection.
-      if (!retried && !res.headersSent && outgoing.get(req)?.reusedSocket && IDEMPOTENT.has(req.method ?? '') && (code === 'ECONNRESET' || code === 'EPIPE')) {
+      if (
+        !retried &&
+        !res.headersSent &&
+        outgoing.get(req)?.reusedSocket &&
+        IDEMPOTENT.has(req.method ?? '') &&
+        (code === 'ECONNRESET' || code === 'EPIPE')
+      ) {
         return forward(req, res, route, true);
       }
       logFailure(route, code);
@@ -130,7 +138,9 @@ export function startProxyServer(options: ProxyServerOptions): Server {
       if (socket.writable && (socket as Duplex & { bytesWritten?: number }).bytesWritten === 0) {
         const page = badGatewayPage(route, code);
         const body = [page.title, ...page.lines, ''].join('\n');
-        socket.write(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+        socket.write(
+          `HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
       }
     });
   });

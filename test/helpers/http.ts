@@ -24,13 +24,17 @@ export interface Reply {
 /** One GET; `agent` for keep-alive (default: a fresh connection each time). */
 export function get(url: string, opts: { agent?: Agent; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent: opts.agent ?? false, lookup: localhostLookup, headers: opts.headers, timeout: opts.timeoutMs ?? 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers, reusedSocket: req.reusedSocket }));
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      { agent: opts.agent ?? false, lookup: localhostLookup, headers: opts.headers, timeout: opts.timeoutMs ?? 10_000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers, reusedSocket: req.reusedSocket }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer`)));
     req.on('error', reject);
     req.end();

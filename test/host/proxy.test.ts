@@ -57,7 +57,12 @@ describe('the local proxy', () => {
         { service: 'api', target: backends['a-api']!.target },
       ],
     });
-    const urlsB = await proxy.setSessionRoutes({ repoId: b.id, repoName: b.name, session: 's1', routes: [{ service: 'web', target: backends['b-web']!.target }] });
+    const urlsB = await proxy.setSessionRoutes({
+      repoId: b.id,
+      repoName: b.name,
+      session: 's1',
+      routes: [{ service: 'web', target: backends['b-web']!.target }],
+    });
     const labelB = `app-${b.id.slice(0, 4)}`;
     expect(urlsA.services).toEqual({ web: url('web.s1.app.localhost'), api: url('api.s1.app.localhost') });
     expect(urlsB.services).toEqual({ web: url(`web.s1.${labelB}.localhost`) });
@@ -146,7 +151,12 @@ describe('the local proxy', () => {
     ws.send('one');
     await eventually(() => messages.length === 1, 2000, 'the first echo');
     for (let i = 0; i < 5; i++) {
-      await proxy.setSessionRoutes({ repoId: a.id, repoName: a.name, session: 'churn', routes: [{ service: 'web', target: backends[i % 2 ? 'x' : 'y']!.target }] });
+      await proxy.setSessionRoutes({
+        repoId: a.id,
+        repoName: a.name,
+        session: 'churn',
+        routes: [{ service: 'web', target: backends[i % 2 ? 'x' : 'y']!.target }],
+      });
       await sleep(30);
     }
     await proxy.removeSessionRoutes(a.id, 'churn');
@@ -177,7 +187,12 @@ describe('the local proxy', () => {
     const loops = [loop(), loop(), loop()];
     const delays: number[] = [];
     for (const [i, name] of ['x', 'y', 'x', 'y', 'x'].entries()) {
-      await proxy.setSessionRoutes({ repoId: a.id, repoName: a.name, session: 's3', routes: [{ service: 'web', target: backends[name]!.target }] });
+      await proxy.setSessionRoutes({
+        repoId: a.id,
+        repoName: a.name,
+        session: 's3',
+        routes: [{ service: 'web', target: backends[name]!.target }],
+      });
       const written = Date.now();
       // served means: the proxy answers the new target, asked over a fresh connection each time
       for (;;) {
@@ -196,7 +211,12 @@ describe('the local proxy', () => {
   });
 
   it('switchRoute moves a service atomically under a request loop: no failure, the answers switch once', async () => {
-    await proxy.setSessionRoutes({ repoId: a.id, repoName: a.name, session: 'bg', routes: [{ service: 'web', target: backends['x']!.target }] });
+    await proxy.setSessionRoutes({
+      repoId: a.id,
+      repoName: a.name,
+      session: 'bg',
+      routes: [{ service: 'web', target: backends['x']!.target }],
+    });
     await proxy.setGreenRoute({ repoId: a.id, session: 'bg', service: 'web', target: backends['y']!.target });
     await eventually(async () => (await get(url('green.web.bg.app.localhost'))).body === 'y', 2000, 'green');
     let stop = false;
@@ -217,9 +237,20 @@ describe('the local proxy', () => {
     };
     const loops = [0, 1, 2].map(loop);
     await sleep(200);
-    const { previous, generation } = await proxy.switchRoute({ repoId: a.id, session: 'bg', service: 'web', target: backends['y']!.target });
+    const { previous, generation } = await proxy.switchRoute({
+      repoId: a.id,
+      session: 'bg',
+      service: 'web',
+      target: backends['y']!.target,
+    });
     expect(previous).toBe(backends['x']!.target);
-    await eventually(async () => (await proxy.proxyHealth()).state === 'running' && ((await proxy.proxyHealth()) as { status: { generation: number } }).status.generation >= generation, 2000, 'the switch to be served');
+    await eventually(
+      async () =>
+        (await proxy.proxyHealth()).state === 'running' &&
+        ((await proxy.proxyHealth()) as { status: { generation: number } }).status.generation >= generation,
+      2000,
+      'the switch to be served',
+    );
     await sleep(200);
     stop = true;
     await Promise.all(loops);
@@ -236,7 +267,12 @@ describe('the local proxy', () => {
   });
 
   it('waitDrained returns once a long response and a WebSocket to the old target have ended', async () => {
-    await proxy.setSessionRoutes({ repoId: a.id, repoName: a.name, session: 'dr', routes: [{ service: 'web', target: backends['x']!.target }] });
+    await proxy.setSessionRoutes({
+      repoId: a.id,
+      repoName: a.name,
+      session: 'dr',
+      routes: [{ service: 'web', target: backends['x']!.target }],
+    });
     await eventually(async () => (await get(url('web.dr.app.localhost'))).body === 'x', 2000, 'route');
     // a long response and a WebSocket, both to x
     let slowBody = '';
@@ -281,7 +317,7 @@ describe('the local proxy', () => {
     expect(slowBody).toBe('x holding\nx released\n');
   });
 
-  it("answers 502 naming the session, the service, its status and `sess up`, when the service does not answer", async () => {
+  it('answers 502 naming the session, the service, its status and `sess up`, when the service does not answer', async () => {
     const dead = await freePort();
     await proxy.setSessionRoutes({
       repoId: a.id,
@@ -320,17 +356,25 @@ describe('the local proxy', () => {
     const file = proxy.proxyPaths().routes;
     const good = readFileSync(file, 'utf8');
     writeFileSync(file, '{"version": 1, "repos": {"broken');
-    await eventually(async () => {
-      const h = await proxy.proxyHealth();
-      return h.state === 'running' && h.status.tableError !== undefined;
-    }, 2000, 'the proxy to notice');
+    await eventually(
+      async () => {
+        const h = await proxy.proxyHealth();
+        return h.state === 'running' && h.status.tableError !== undefined;
+      },
+      2000,
+      'the proxy to notice',
+    );
     expect((await get(url('web.s1.app.localhost'))).body).toBe('a-web');
     await expect(proxy.setSessionRoutes({ repoId: a.id, repoName: a.name, session: 'z', routes: [] })).rejects.toThrow(/cannot be read/);
     writeFileSync(file, good);
-    await eventually(async () => {
-      const h = await proxy.proxyHealth();
-      return h.state === 'running' && h.status.tableError === undefined;
-    }, 2000, 'the proxy to take the table again');
+    await eventually(
+      async () => {
+        const h = await proxy.proxyHealth();
+        return h.state === 'running' && h.status.tableError === undefined;
+      },
+      2000,
+      'the proxy to take the table again',
+    );
   });
 
   it('`sess proxy routes --json` lists host, URL, target, session and service', async () => {
@@ -351,7 +395,9 @@ describe('the local proxy', () => {
       status: { state: 'running' },
     });
     expect(routes).toContainEqual(expect.objectContaining({ host: 's1.app.localhost', service: 'api', kind: 'primary' }));
-    expect(routes).toContainEqual(expect.objectContaining({ host: `web.s1.app-${b.id.slice(0, 4)}.localhost`, repoId: b.id, target: backends['b-web']!.target }));
+    expect(routes).toContainEqual(
+      expect.objectContaining({ host: `web.s1.app-${b.id.slice(0, 4)}.localhost`, repoId: b.id, target: backends['b-web']!.target }),
+    );
     const text = await repoA.sess(['proxy', 'routes']);
     expect(text.stdout).toMatch(new RegExp(`${url('web.s1.app.localhost')}\\s+${backends['a-web']!.target}\\s+s1\\s+web\\s+app`));
   });
@@ -406,11 +452,12 @@ describe('the local proxy', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/proxy stopped \(pid \d+\)/);
     expect((await proxy.proxyHealth()).state).toBe('down');
-    expect(proxy.routesOf({ repoId: a.id, session: 's1' }).map((x) => x.host).sort()).toEqual([
-      'api.s1.app.localhost',
-      's1.app.localhost',
-      'web.s1.app.localhost',
-    ]);
+    expect(
+      proxy
+        .routesOf({ repoId: a.id, session: 's1' })
+        .map((x) => x.host)
+        .sort(),
+    ).toEqual(['api.s1.app.localhost', 's1.app.localhost', 'web.s1.app.localhost']);
     expect((await repoA.sess(['proxy', 'stop'])).stdout).toContain('proxy was not running');
   });
 });

@@ -63,7 +63,14 @@ describe('the route table', () => {
   it('gives every route its hosts: service, primary, green', () => {
     const hosts = hostRoutes(table);
     expect([...hosts.keys()].sort()).toEqual(
-      ['web.proto-x.app.localhost', 'proto-x.app.localhost', 'web.s1.app.localhost', 's1.app.localhost', 'api.s1.app.localhost', 'green.web.s1.app.localhost'].sort(),
+      [
+        'web.proto-x.app.localhost',
+        'proto-x.app.localhost',
+        'web.s1.app.localhost',
+        's1.app.localhost',
+        'api.s1.app.localhost',
+        'green.web.s1.app.localhost',
+      ].sort(),
     );
     expect(hosts.get('s1.app.localhost')).toMatchObject({ session: 's1', service: 'web', kind: 'primary', target: 'http://127.0.0.1:2' });
     expect(hosts.get('green.web.s1.app.localhost')).toMatchObject({ kind: 'green', target: 'http://127.0.0.1:4' });
@@ -73,7 +80,9 @@ describe('the route table', () => {
 
   it('refuses what is not a table', () => {
     expect(() => parseTable('{"version": 2, "repos": {}}')).toThrow(/not a sess route table/);
-    expect(() => parseTable('{"version": 1, "repos": {"r": {"label": "x", "sessions": {"s": {"label": "s", "routes": [{}]}}}}}')).toThrow(/route without/);
+    expect(() => parseTable('{"version": 1, "repos": {"r": {"label": "x", "sessions": {"s": {"label": "s", "routes": [{}]}}}}}')).toThrow(
+      /route without/,
+    );
     expect(() => parseTable('{"vers')).toThrow();
   });
 

@@ -10,7 +10,9 @@ const table = (generation: number, target: string) =>
   JSON.stringify({
     version: 1,
     generation,
-    repos: { r: { name: 'app', label: 'app', sessions: { s: { label: 's', routes: [{ service: 'web', label: 'web', target, primary: true }] } } } },
+    repos: {
+      r: { name: 'app', label: 'app', sessions: { s: { label: 's', routes: [{ service: 'web', label: 'web', target, primary: true }] } } },
+    },
   });
 
 /** Written as the API writes it: whole, then renamed over the old file. */

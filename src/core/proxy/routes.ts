@@ -127,7 +127,9 @@ export async function switchRoute(
  * Route `green.<service>.<session>.<repo>.localhost` to a candidate (`target`), or stop routing it
  * (`target: null`: the release was aborted). The service's own route is untouched.
  */
-export async function setGreenRoute(input: SessionRef & { service: string; target: string | null; status?: RouteStatus }): Promise<{ url?: string }> {
+export async function setGreenRoute(
+  input: SessionRef & { service: string; target: string | null; status?: RouteStatus },
+): Promise<{ url?: string }> {
   const target = input.target === null ? null : normalizeTarget(input.target);
   return updateTable((table) => {
     const repo = table.repos[input.repoId];
@@ -139,7 +141,13 @@ export async function setGreenRoute(input: SessionRef & { service: string; targe
     entry.routes = entry.routes.filter((r) => !(r.service === input.service && r.green));
     entry.updated = new Date().toISOString();
     if (target === null) return {};
-    entry.routes.push({ service: input.service, label: hostLabel(input.service), target, green: true, ...(input.status ? { status: input.status } : {}) });
+    entry.routes.push({
+      service: input.service,
+      label: hostLabel(input.service),
+      target,
+      green: true,
+      ...(input.status ? { status: input.status } : {}),
+    });
     return { url: proxyUrl(`green.${hostLabel(input.service)}.${entry.label}.${repo.label}.${TLD}`, proxyPort()) };
   });
 }
@@ -148,7 +156,9 @@ export async function setGreenRoute(input: SessionRef & { service: string; targe
 export function routesOf(filter: { repoId?: string; session?: string } = {}): ListedRoute[] {
   const port = proxyPort();
   return [...hostRoutes(readTable()).values()]
-    .filter((r) => (filter.repoId === undefined || r.repoId === filter.repoId) && (filter.session === undefined || r.session === filter.session))
+    .filter(
+      (r) => (filter.repoId === undefined || r.repoId === filter.repoId) && (filter.session === undefined || r.session === filter.session),
+    )
     .map((r) => ({ ...r, url: proxyUrl(r.host, port) }));
 }
 
@@ -198,7 +208,11 @@ function claimRepo(table: RouteFile, repoId: string, repoName: string, root: str
   return repo;
 }
 
-function sessionUrls(repoLabel: string, sessionLabel: string, routes: Pick<RouteEntry, 'service' | 'label' | 'primary' | 'green'>[]): SessionUrls {
+function sessionUrls(
+  repoLabel: string,
+  sessionLabel: string,
+  routes: Pick<RouteEntry, 'service' | 'label' | 'primary' | 'green'>[],
+): SessionUrls {
   const port = proxyPort();
   const base = `${sessionLabel}.${repoLabel}.${TLD}`;
   const urls: SessionUrls = { services: Object.create(null), green: Object.create(null) };
@@ -231,7 +245,8 @@ function checkRoutes(session: string, input: RouteInput[]): RouteEntry[] {
     };
   });
   const primaries = routes.filter((r) => r.primary);
-  if (primaries.length > 1) throw new WorkError(`session ${session}: more than one primary route (${primaries.map((r) => r.service).join(', ')})`);
+  if (primaries.length > 1)
+    throw new WorkError(`session ${session}: more than one primary route (${primaries.map((r) => r.service).join(', ')})`);
   const first = routes.find((r) => !r.green);
   if (primaries.length === 0 && first) first.primary = true;
   return routes;

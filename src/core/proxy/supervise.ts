@@ -57,7 +57,12 @@ export async function ensureProxy(options: { signal?: AbortSignal } = {}): Promi
   if (first.state === 'running') return info(first.pid, first.port, false);
   if (first.state === 'taken') throw takenError(first);
   mkdirSync(paths.dir, { recursive: true });
-  const lock = await acquireLock(paths.startLock, { timeoutMs: lockTimeoutMs(), what: "the machine's proxy", maxPollMs: 20, signal: options.signal });
+  const lock = await acquireLock(paths.startLock, {
+    timeoutMs: lockTimeoutMs(),
+    what: "the machine's proxy",
+    maxPollMs: 20,
+    signal: options.signal,
+  });
   try {
     // another command may have started it while we waited for the lock
     const health = await proxyHealth({ timeoutMs: 2000 });
@@ -110,12 +115,20 @@ export async function proxyHealth(options: { timeoutMs?: number } = {}): Promise
     answer = await askProxy(port, options.timeoutMs ?? 1000);
   }
   if (answer.kind === 'status') {
-    if (resolve(answer.status.home) === resolve(paths.home)) return { state: 'running', port, pid: answer.status.pid, status: answer.status };
+    if (resolve(answer.status.home) === resolve(paths.home))
+      return { state: 'running', port, pid: answer.status.pid, status: answer.status };
     const holder = { pid: answer.status.pid, command: 'sess proxy' };
-    return { state: 'taken', port, holder, otherHome: answer.status.home, detail: `another sess proxy (pid ${holder.pid}, SESS_HOME=${answer.status.home})` };
+    return {
+      state: 'taken',
+      port,
+      holder,
+      otherHome: answer.status.home,
+      detail: `another sess proxy (pid ${holder.pid}, SESS_HOME=${answer.status.home})`,
+    };
   }
   if (answer.kind === 'refused') {
-    if (recordAlive && record.port === port) return { state: 'unresponsive', port, pid: record.pid, detail: `pid ${record.pid} does not listen on ${port}` };
+    if (recordAlive && record.port === port)
+      return { state: 'unresponsive', port, pid: record.pid, detail: `pid ${record.pid} does not listen on ${port}` };
     return { state: 'down', port, ...(record && !recordAlive ? { stalePid: record.pid } : {}) };
   }
   const holder = portHolder(port);
