@@ -93,6 +93,8 @@ export function startProxyServer(options: ProxyServerOptions): Server {
         !res.headersSent &&
         outgoing.get(req)?.reusedSocket &&
         IDEMPOTENT.has(req.method ?? '') &&
+        !req.headers['content-length'] &&
+        !req.headers['transfer-encoding'] &&
         (code === 'ECONNRESET' || code === 'EPIPE')
       ) {
         return forward(req, res, route, true);

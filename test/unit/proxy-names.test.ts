@@ -93,7 +93,8 @@ describe('the route table', () => {
     expect(normalizeHost(undefined)).toBe('');
     expect(repoLabelOf('web.s1.app.localhost')).toBe('app');
     expect(repoLabelOf('s1.app.localhost')).toBe('app');
-    expect(repoLabelOf('app.localhost')).toBeUndefined();
+    expect(repoLabelOf('app.localhost')).toBe('app');
+    expect(repoLabelOf('localhost')).toBeUndefined();
     expect(repoLabelOf('127.0.0.1')).toBeUndefined();
   });
 });

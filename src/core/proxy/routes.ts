@@ -65,6 +65,8 @@ export async function setSessionRoutes(input: SessionRoutesInput): Promise<Sessi
 
 /** Forget a session's routes (`rm`); says whether it had any. The repository keeps its label. */
 export async function removeSessionRoutes(repoId: string, session: string): Promise<boolean> {
+  // nothing to remove: no write (and no table generation) for a session that was never routed
+  if (!Object.hasOwn(readTable().repos[repoId]?.sessions ?? {}, session)) return false;
   return updateTable((table) => {
     const repo = table.repos[repoId];
     if (!repo || !Object.hasOwn(repo.sessions, session)) return false;

@@ -175,9 +175,12 @@ export function normalizeHost(header: string | undefined): string {
   return host.replace(/\.+$/, '');
 }
 
-/** The repository label a host names (`app` in `web.x.app.localhost`), or undefined for any other host. */
+/**
+ * The repository label a host names (`app` in `web.x.app.localhost`, and in `app.localhost`, the
+ * repository's own index), or undefined for any other host.
+ */
 export function repoLabelOf(host: string): string | undefined {
   const labels = host.split('.');
-  if (labels.length < 3 || labels[labels.length - 1] !== TLD) return undefined;
+  if (labels.length < 2 || labels[labels.length - 1] !== TLD) return undefined;
   return labels[labels.length - 2];
 }
