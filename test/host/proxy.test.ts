@@ -377,6 +377,26 @@ describe('the local proxy', () => {
     );
   });
 
+  it('concurrent writers: every change lands, each repository keeps one label', async () => {
+    const writes = Array.from({ length: 12 }, (_, i) =>
+      proxy.setSessionRoutes({
+        repoId: i % 2 ? a.id : b.id,
+        repoName: 'app',
+        session: `c${i}`,
+        routes: [{ service: 'web', target: backends['x']!.target }],
+      }),
+    );
+    const urls = await Promise.all(writes);
+    const table = proxy.readTable();
+    for (let i = 0; i < 12; i++) expect(Object.keys(table.repos[i % 2 ? a.id : b.id]!.sessions)).toContain(`c${i}`);
+    expect(new Set(urls.filter((_, i) => i % 2).map((u) => new URL(u.url!).hostname.split('.')[1]))).toEqual(new Set(['app']));
+    expect(new Set(urls.filter((_, i) => !(i % 2)).map((u) => new URL(u.url!).hostname.split('.')[1]))).toEqual(
+      new Set([`app-${b.id.slice(0, 4)}`]),
+    );
+    await Promise.all(Array.from({ length: 12 }, (_, i) => proxy.removeSessionRoutes(i % 2 ? a.id : b.id, `c${i}`)));
+    expect(proxy.routesOf().filter((r) => /^c\d+$/.test(r.session))).toEqual([]);
+  });
+
   it('`sess proxy routes --json` lists host, URL, target, session and service', async () => {
     const r = await repoA.sess(['proxy', 'routes', '--json']);
     expect(r.code, r.stderr).toBe(0);
