@@ -1,5 +1,5 @@
 // Where the machine's proxy keeps its things, and which port it listens on.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { sessHome } from '../repo.js';
 
@@ -22,7 +22,9 @@ export function proxyPort(): number {
   return port;
 }
 
-export function proxyPaths(home = sessHome()) {
+export function proxyPaths(given = sessHome()) {
+  // absolute: the proxy runs in its own folder, and compares its home with ours
+  const home = resolve(given);
   const dir = join(home, 'proxy');
   return {
     home,
