@@ -18,6 +18,7 @@ import { register as doctor } from './commands/doctor.js';
 import { register as gc } from './commands/gc.js';
 import { register as mcp } from './commands/mcp.js';
 import { register as init } from './commands/init.js';
+import { register as proxy } from './commands/proxy.js';
 
 const USAGE = 2;
 
@@ -28,7 +29,7 @@ function program(): Command {
     .enablePositionalOptions()
     .showHelpAfterError('(run sess --help for usage)')
     .exitOverride();
-  for (const register of [up, down, rm, ls, status, logs, exec, env, history, doctor, gc, config, init, mcp]) register(p);
+  for (const register of [up, down, rm, ls, status, logs, exec, env, history, doctor, gc, config, init, proxy, mcp]) register(p);
   for (const sub of p.commands) {
     sub.exitOverride();
     for (const subsub of sub.commands) subsub.exitOverride();

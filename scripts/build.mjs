@@ -27,3 +27,19 @@ await build({
   // commander is CommonJS: give its require() of node builtins a real require
   banner: { js: "import { createRequire as __sessRequire } from 'node:module'; const require = __sessRequire(import.meta.url);" },
 });
+
+// The machine's proxy is a program of its own, started detached by `sess` (core/proxy/supervise.ts).
+// One file with no chunks shared with the CLI: it loads only what it serves with, and a rebuild of
+// the CLI never changes what a running proxy would load on its next start.
+await build({
+  entryPoints: { proxy: 'proxy/main.ts' },
+  outdir: 'dist',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
+  // http-proxy-3 and its dependencies are CommonJS: give their require() of node builtins a real require
+  banner: { js: "import { createRequire as __sessRequire } from 'node:module'; const require = __sessRequire(import.meta.url);" },
+});
