@@ -3,16 +3,11 @@
 import type { Config, Mode, ServiceConfig } from '../config/schema.js';
 import { UsageError, WorkError } from '../common/errors.js';
 import { hasOwn } from '../common/records.js';
-import { composeRuntime } from './compose/runtime.js';
-import { hostRuntime } from './host/runtime.js';
 import type { Runtime } from './runtime.js';
+import { RUNTIMES } from './runtimes.js';
 import type { Placement, RuntimeName } from './service.js';
 
-/** The runtimes: a new one is a folder under modes/ and one line here (README, "How it is built"). */
-export const RUNTIMES: Record<RuntimeName, Runtime> = {
-  host: hostRuntime,
-  compose: composeRuntime,
-};
+export { RUNTIMES };
 
 /**
  * The runtime whose services run where sess runs: hooks, ready probes, the env file and `sess exec`
@@ -21,7 +16,7 @@ export const RUNTIMES: Record<RuntimeName, Runtime> = {
 export const LOCAL: RuntimeName = 'host';
 
 export function runtimeOf(name: RuntimeName): Runtime {
-  const runtime = RUNTIMES[name];
+  const runtime = (RUNTIMES as Record<string, Runtime | undefined>)[name];
   if (!runtime) throw new WorkError(`no runtime named ${name}`, { hint: 'a newer sess wrote this session: use that sess' });
   return runtime;
 }

@@ -1,8 +1,10 @@
 // What core hands a runtime to run, and what it keeps of each running instance. Shared by every
 // runtime and by core; nothing here runs.
 
-/** The runtimes of the placement table (modes/placement.ts). */
-export type RuntimeName = 'host' | 'compose';
+import type { RuntimeName } from './runtimes.js';
+
+/** The name of a runtime: a key of RUNTIMES (modes/runtimes.ts). */
+export type { RuntimeName };
 
 export type ResolvedReady =
   | { kind: 'http'; url: string; timeout: number; interval: number }
