@@ -33,6 +33,8 @@ export interface Scope {
   svc(name: string): Address;
   /** Values of SESSION_VARS, by expression. */
   values: Record<string, string>;
+  /** Stable URLs through the local proxy: by routed service, and the session's own. */
+  urls: { services: Record<string, string>; url?: string };
 }
 
 export function interpolate(text: string, scope: Scope, shell: boolean): string {
@@ -45,9 +47,12 @@ export function interpolate(text: string, scope: Scope, shell: boolean): string 
     }
     if (root === 'svc') {
       const [svc, field] = key.split('.');
+      // a URL is made of lowercase DNS labels (core/proxy/labels.ts): safe as text, in a shell too
+      if (field === 'url') return own(scope.urls.services, svc!) ?? unknown(expr);
       const address = scope.svc(svc!);
       return field === 'host' ? address.host : String(address.port);
     }
+    if (expr === 'session.url') return scope.urls.url ?? unknown(expr);
     if (shell) return `"\${${own(SESSION_VARS, expr)}}"`;
     const value = own(scope.values, expr);
     if (value === undefined) throw new ConfigError('sess.yaml', [{ path: '', message: `unknown expression \${${expr}}` }]);
@@ -55,10 +60,14 @@ export function interpolate(text: string, scope: Scope, shell: boolean): string 
   });
 }
 
+function unknown(expr: string): never {
+  throw new ConfigError('sess.yaml', [{ path: '', message: `\${${expr}} has no value: no route of the local proxy for it` }]);
+}
+
 /** Every `${...}` of ours that does not name something that exists: for config validation. */
 export function badReferences(
   text: string,
-  known: { ports: Set<string>; servicesWithPorts: Set<string>; services: Set<string> },
+  known: { ports: Set<string>; servicesWithPorts: Set<string>; services: Set<string>; routed: Set<string> },
 ): string[] {
   const problems: string[] = [];
   for (const m of text.matchAll(EXPR)) {
@@ -67,14 +76,18 @@ export function badReferences(
     if (root === 'ports' && !known.ports.has(key)) problems.push(`${expr}: no port named "${key}" in ports`);
     if (root === 'svc') {
       const [svc, field, ...rest] = key.split('.');
-      if (rest.length || (field !== 'host' && field !== 'port')) {
-        problems.push(`${expr}: expected \${svc.NAME.host} or \${svc.NAME.port}`);
+      if (rest.length || (field !== 'host' && field !== 'port' && field !== 'url')) {
+        problems.push(`${expr}: expected \${svc.NAME.host}, \${svc.NAME.port} or \${svc.NAME.url}`);
       } else if (!known.services.has(svc!)) problems.push(`${expr}: no service named "${svc}"`);
-      else if (!known.servicesWithPorts.has(svc!)) problems.push(`${expr}: service "${svc}" has no named port`);
+      else if (field === 'url' && !known.routed.has(svc!)) {
+        problems.push(`${expr}: service "${svc}" has no stable URL (give it proxy: { port: NAME } or an http ready probe)`);
+      } else if (!known.servicesWithPorts.has(svc!)) problems.push(`${expr}: service "${svc}" has no named port`);
     }
-    if ((root === 'session' || root === 'repo') && !hasOwn(SESSION_VARS, `${root}.${key}`)) {
+    if (`${root}.${key}` === 'session.url') {
+      if (known.routed.size === 0) problems.push(`${expr}: no service has a stable URL (give one proxy: { port: NAME } or an http ready probe)`);
+    } else if ((root === 'session' || root === 'repo') && !hasOwn(SESSION_VARS, `${root}.${key}`)) {
       problems.push(
-        `${expr}: expected one of ${Object.keys(SESSION_VARS)
+        `${expr}: expected one of ${[...Object.keys(SESSION_VARS), 'session.url']
           .map((k) => `\${${k}}`)
           .join(', ')}`,
       );

@@ -2,8 +2,9 @@
 import { LineCounter, isScalar, parseDocument, visit, type Document } from 'yaml';
 import { ConfigSchema, type Config } from './schema.js';
 import { ConfigError, messageOf } from '../common/errors.js';
-import { own } from '../common/records.js';
+import { hasOwn, own } from '../common/records.js';
 import { badReferences, portVariable } from './interpolate.js';
+import { routedServices } from './routing.js';
 import { CONFIG_MAX_ALIASES, checkConfigSize } from './limits.js';
 
 type Problem = { path: string; message: string };
@@ -132,7 +133,8 @@ function crossKeyRules(config: Config): Problem[] {
     }
   }
 
-  const known = { ports, servicesWithPorts, services };
+  problems.push(...routingRules(config));
+  const known = { ports, servicesWithPorts, services, routed: new Set(Object.keys(routedServices(config))) };
   const check = (path: string, text: string | number | undefined) => {
     if (typeof text !== 'string') return;
     for (const message of badReferences(text, known)) problems.push({ path, message });
@@ -151,6 +153,32 @@ function crossKeyRules(config: Config): Problem[] {
         problems.push({ path: `${at}.ready.log`, message: `not a regular expression: ${(error as Error).message}` });
       }
     }
+  }
+  return problems;
+}
+
+/** Routes name a port of their own service; the primary is routed; blue-green needs a route. */
+function routingRules(config: Config): Problem[] {
+  const problems: Problem[] = [];
+  const routed = routedServices(config);
+  for (const [svcName, svc] of Object.entries(config.services)) {
+    const at = `services.${svcName}`;
+    if (svc.proxy && !hasOwn(svc.ports, svc.proxy.port)) {
+      problems.push({ path: `${at}.proxy.port`, message: `"${svc.proxy.port}" is not a named port of ${svcName} (its ports: ${Object.keys(svc.ports).join(', ') || 'none'})` });
+    }
+    if (svc.replace === 'blue-green' && !hasOwn(routed, svcName)) {
+      problems.push({
+        path: `${at}.replace`,
+        message: 'blue-green switches the stable URL from the old instance to the new one: the service needs a route (proxy: { port: NAME }, or an http ready probe)',
+      });
+    }
+    if (svc.replace === 'blue-green' && !svc.host) {
+      problems.push({ path: `${at}.replace`, message: 'blue-green runs the new instance beside the old one on the host: the service needs a host: definition' });
+    }
+  }
+  const primary = config.proxy?.primary;
+  if (primary !== undefined && !hasOwn(routed, primary)) {
+    problems.push({ path: 'proxy.primary', message: `service "${primary}" has no stable URL (routed: ${Object.keys(routed).join(', ') || 'none'})` });
   }
   return problems;
 }

@@ -68,7 +68,23 @@ const Service = z.strictObject({
   env: envMap.default({}).describe('for this service only, on top of the top-level env'),
   ready: Ready.optional(),
   stop: Stop.prefault({}),
-  replace: z.enum(['recreate']).default('recreate').describe('how a changed service is replaced on re-up: stop old, then start new'),
+  replace: z
+    .enum(['recreate', 'blue-green'])
+    .default('recreate')
+    .describe(
+      'how a changed service is replaced on re-up: recreate (stop old, then start new) | blue-green (start new beside old, switch its route, drain and stop old)',
+    ),
+  promote: z
+    .strictObject({
+      gate: z.enum(['auto', 'manual']).default('auto').describe('manual: the release waits for `sess promote`'),
+      delay: z.number().min(0).default(0).describe('seconds the new instance must stay ready before it is promoted'),
+    })
+    .prefault({})
+    .describe('blue-green only: when the new instance takes over'),
+  proxy: z
+    .union([z.literal(false), z.strictObject({ port: name('port').describe('the named port its stable URL routes to') })])
+    .optional()
+    .describe('its stable URL through the local proxy; false for none (default: services with an http ready probe, on their first named port)'),
 });
 
 const hookList = z.array(z.string()).default([]);
@@ -112,6 +128,12 @@ export const ConfigSchema = z
         pre_down: hookList.describe('before services stop'),
       })
       .prefault({}),
+    proxy: z
+      .strictObject({
+        primary: name('service').optional().describe("the service behind the session's own URL (default: the first routed one)"),
+      })
+      .optional()
+      .describe('stable URLs through the local proxy'),
     sandboxes: z
       .strictObject({
         max: z.number().int().positive().optional(),

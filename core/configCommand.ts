@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findRepo } from '../adapters/git.js';
 import { parseConfig } from '../config/load.js';
-import { CONFIG_FILE, readWorktreeConfigText } from './up/prepare.js';
+import { CONFIG_FILE, readWorktreeConfigText, requireSideBySide } from './up/prepare.js';
 import { placeServices, runtimesIn } from '../modes/placement.js';
 
 /** Validate the sess.yaml of the checkout we are in; returns its path. Throws ConfigError. */
@@ -13,8 +13,10 @@ export async function validateConfig(cwd: string): Promise<string> {
   const { worktreeRoot } = await findRepo(cwd);
   const file = join(worktreeRoot, CONFIG_FILE);
   const config = parseConfig(readWorktreeConfigText(worktreeRoot), file);
+  const placement = placeServices(config, config.mode, { host: [], container: [] });
+  requireSideBySide(config, placement, file);
   // the files the runtimes of its mode need (compose's files; a mode that runs nothing in compose never reads them)
-  const problems = runtimesIn(placeServices(config, config.mode, { host: [], container: [] })).flatMap((runtime) => {
+  const problems = runtimesIn(placement).flatMap((runtime) => {
     const { key, files } = runtime.requiredFiles(config);
     const missing = files.filter((f) => !existsSync(join(worktreeRoot, f)));
     return missing.length ? [{ path: key, message: `no such file: ${missing.join(', ')}` }] : [];

@@ -102,3 +102,27 @@ function tailBlock(watch: ReadyWatch): string {
   const tail = watch.logTail();
   return tail ? `\n  last lines of its log:\n${indent(tail)}` : '\n  its log is empty';
 }
+
+/**
+ * A service that is ready must stay ready for `seconds` (blue-green's promote.delay): probed every
+ * `interval`, it fails on the first attempt that does not pass, or when it dies.
+ */
+export async function holdReady(name: string, ready: ResolvedReady | undefined, watch: ReadyWatch, seconds: number): Promise<void> {
+  if (seconds <= 0) return;
+  const until = Date.now() + seconds * 1000;
+  const probe = ready ? prober(ready, watch) : undefined;
+  try {
+    while (Date.now() < until) {
+      if (!(await watch.alive())) throw new WorkError(`service ${name} exited during its promote.delay of ${seconds}s${tailBlock(watch)}`);
+      if (ready && probe) {
+        const outcome = await probe.once(Math.max(1000, until - Date.now()));
+        if (!outcome.ready) {
+          throw new WorkError(`service ${name} stopped being ready during its promote.delay of ${seconds}s (${describeProbe(ready)})${lastBlock(outcome)}`);
+        }
+      }
+      await sleep(Math.min(Math.max(until - Date.now(), 0), (ready?.interval ?? 0.25) * 1000), watch.signal);
+    }
+  } finally {
+    probe?.close();
+  }
+}

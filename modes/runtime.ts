@@ -135,6 +135,8 @@ export interface Runtime {
   readonly startReplacesLeftovers: boolean;
   /** Its services are processes on this machine: `pre_spawn` hooks run before they start. */
   readonly spawnsOnThisMachine: boolean;
+  /** A second instance of a service can run beside the first, on ports of its own (`replace: blue-green`). */
+  readonly sideBySide: boolean;
   /** Labels of the journal steps its `prepare` adds (failpoints; README's list). */
   readonly prepareSteps: readonly string[];
 

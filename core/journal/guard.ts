@@ -86,6 +86,15 @@ export class RollbackGuard {
     if (index >= 0) this.amend(index, undo);
   }
 
+  /**
+   * Change several inverses at once, in one write of the journal: a command that turns from "undo
+   * what I did" to "finish what I began" (a blue-green promotion) must never be caught half way.
+   */
+  rewrite(change: (steps: JournalStep[]) => JournalStep[]): void {
+    this.journal.steps = change(this.journal.steps);
+    this.persist();
+  }
+
   /** register + act: the common case. */
   async run<T>(label: string, undo: Undo, action: () => Promise<T>): Promise<T> {
     this.register(label, undo);

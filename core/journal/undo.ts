@@ -5,6 +5,7 @@ import { existsSync, lstatSync, readlinkSync, rmdirSync, unlinkSync } from 'node
 import { readTextIfExists, removePath, writeFileAtomic } from '../../adapters/fs.js';
 import { deleteBranch, listWorktrees, pruneWorktrees, removeWorktree, resetHard, resolveCommit } from '../../adapters/git.js';
 import { runtimeForUndo, runtimeOf } from '../../modes/placement.js';
+import type { RouteInput } from '../proxy/index.js';
 import type { RuntimeUndo } from '../../modes/runtime.js';
 import { paths, withWorktreesLock, type Repo } from '../state/repo.js';
 import { release } from '../state/ledger.js';
@@ -41,6 +42,26 @@ export type CoreUndo =
     }
   | { kind: 'session.remove'; session: string }
   | { kind: 'session.restore'; record: SessionRecord }
+  /** the session's routes in the local proxy: written back as they were (null: it had none) */
+  | { kind: 'routes.restore'; repoId: string; repoName: string; repoRoot: string; session: string; routes: RouteInput[] | null }
+  /** a blue-green candidate's own route (green.<service>...): taken away */
+  | { kind: 'route.green'; repoId: string; session: string; service: string }
+  /**
+   * A blue-green promotion decided: whatever ends the command now finishes it (the new instance
+   * serves, the old one goes) rather than going back: the route points at green, green's leases
+   * take the service's names, and blue is stopped.
+   */
+  | {
+      kind: 'bluegreen.finish';
+      repoId: string;
+      session: string;
+      service: string;
+      greenTarget: string;
+      blue: ServiceRecord;
+      blueStash?: unknown;
+      owner: string;
+      renames: { from: string; to: string }[];
+    }
   /** a sandbox moved to a newer commit: back to where it was */
   | { kind: 'worktree.reset'; worktree: string; commit: string }
   | { kind: 'none' };
@@ -48,6 +69,9 @@ export type CoreUndo =
 export type Undo = CoreUndo | RuntimeUndo;
 
 const CORE_KINDS = new Set<string>([
+  'routes.restore',
+  'route.green',
+  'bluegreen.finish',
   'worktree.remove',
   'symlink.remove',
   'file.restore',
@@ -118,6 +142,22 @@ async function runCoreUndo(repo: Repo, undo: CoreUndo, progress: (line: string) 
     case 'session.restore':
       writeSession(repo, { ...undo.record, services: { ...undo.record.services, ...context.restored } });
       return;
+    case 'routes.restore': {
+      const proxy = await import('../proxy/index.js');
+      if (undo.routes === null) await proxy.removeSessionRoutes(undo.repoId, undo.session);
+      else await proxy.setSessionRoutes({ repoId: undo.repoId, repoName: undo.repoName, repoRoot: undo.repoRoot, session: undo.session, routes: undo.routes });
+      return;
+    }
+    case 'route.green': {
+      const proxy = await import('../proxy/index.js');
+      await proxy.setGreenRoute({ repoId: undo.repoId, session: undo.session, service: undo.service, target: null });
+      return;
+    }
+    case 'bluegreen.finish': {
+      const { finishPromotion } = await import('../release/blueGreen.js');
+      await finishPromotion(repo, undo, progress);
+      return;
+    }
     case 'worktree.reset':
       if (existsSync(undo.worktree)) await resetHard(undo.worktree, undo.commit);
       return;

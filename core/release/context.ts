@@ -3,7 +3,9 @@ import { WorkError } from '../../common/errors.js';
 import { failpoint } from '../../common/failpoint.js';
 import type { Progress } from '../../common/progress.js';
 import type { PreparedUp, Started } from '../../modes/runtime.js';
-import type { RuntimeName, ServiceRecord } from '../../modes/service.js';
+import type { ResolvedService, RuntimeName, ServiceRecord } from '../../modes/service.js';
+import type { Undo } from '../journal/undo.js';
+import type { Green } from './blueGreen.js';
 import type { RollbackGuard } from '../journal/guard.js';
 import { stashOf } from '../state/liveness.js';
 import type { Repo } from '../state/repo.js';
@@ -33,6 +35,18 @@ export interface StartContext {
   sessionEnv: Record<string, string>;
   /** Every lease of the session. */
   leases: Record<string, number>;
+  // What blue-green (blueGreen.ts) asks of the up it runs in:
+  /** the named port a service's stable URL routes to (none: it has no route) */
+  routePortOf(service: string): string | undefined;
+  /** a service's definition on other ports (the new instance's own), described, with its hash */
+  redefine(service: string, ports: Record<string, number>): Promise<{ def: ResolvedService; hash: string }>;
+  /** the session's routes are in the proxy's table, and the proxy runs */
+  ensureRoutes(): Promise<void>;
+  promoteOf(service: string): { gate: 'auto' | 'manual'; delay: number };
+  /** a new instance waits at its manual gate */
+  onPending(service: string, green: Green): void;
+  /** a new instance is being promoted: the session's record after a rollback must have it (its undo) */
+  sessionUndoAfterPromotion(service: string, green: Green): Undo | undefined;
 }
 
 /** Start a new instance through this up's part in its runtime, and wait until it is ready. */

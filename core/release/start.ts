@@ -87,6 +87,7 @@ export async function startServices(
     const entry: ReleaseService = {
       name: item.name,
       action: replacing ? 'replaced' : prev?.wanted && prev.hash === item.hash ? 'restarted' : 'started',
+      ...(replacing && item.strategy !== 'recreate' ? { strategy: item.strategy } : {}),
     };
     let instance: Started | undefined;
     let restoreStep: number | undefined;

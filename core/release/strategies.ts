@@ -5,6 +5,7 @@ import type { Started } from '../../modes/runtime.js';
 import type { ServiceRecord } from '../../modes/service.js';
 import { stashFor, startNew, stopPrevious, type StartContext } from './context.js';
 import type { ServicePlanItem, StrategyName } from './plan.js';
+import { blueGreen } from './blueGreen.js';
 
 export interface Replacement {
   ctx: StartContext;
@@ -41,4 +42,4 @@ const recreate: Strategy = async ({ ctx, item, previous, signal, onInverse, onSt
   return startNew(ctx, item, signal, onStarted);
 };
 
-export const STRATEGIES: Record<StrategyName, Strategy> = { recreate };
+export const STRATEGIES: Record<StrategyName, Strategy> = { recreate, 'blue-green': blueGreen };

@@ -3,7 +3,7 @@
 import { readJson, writeJsonAtomic } from '../../adapters/fs.js';
 import { paths, type Repo } from './repo.js';
 
-export type ReleaseStatus = 'completed' | 'rolled_back' | 'failed' | 'partially_failed';
+export type ReleaseStatus = 'completed' | 'rolled_back' | 'failed' | 'partially_failed' | 'awaiting_promotion';
 export type ServiceAction = 'unchanged' | 'started' | 'replaced' | 'restarted' | 'stopped' | 'failed';
 
 /**
@@ -15,6 +15,10 @@ export interface ReleaseService {
   action: ServiceAction;
   ms?: number;
   then?: 'restored' | 'stopped';
+  /** how it was replaced, when not by `recreate` */
+  strategy?: string;
+  /** a blue-green replacement waiting at its manual gate: promoted or aborted since */
+  promotion?: 'awaiting' | 'promoted' | 'aborted';
 }
 
 export interface Release {
@@ -31,10 +35,25 @@ export function readHistory(repo: Repo, session: string): Release[] {
   return readJson<Release[]>(paths.historyFile(repo, session)) ?? [];
 }
 
+/** The id the next release of the session will get. */
+export function nextReleaseId(repo: Repo, session: string): number {
+  return (readHistory(repo, session).at(-1)?.id ?? 0) + 1;
+}
+
 export function appendRelease(repo: Repo, session: string, release: Omit<Release, 'id'>): Release {
   const history = readHistory(repo, session);
   const full = { id: (history.at(-1)?.id ?? 0) + 1, ...release };
   history.push(full);
   writeJsonAtomic(paths.historyFile(repo, session), history);
   return full;
+}
+
+/** Change a release already in the history (a blue-green release promoted or aborted after its up). */
+export function updateRelease(repo: Repo, session: string, id: number, change: (release: Release) => void): Release | undefined {
+  const history = readHistory(repo, session);
+  const release = history.find((r) => r.id === id);
+  if (!release) return undefined;
+  change(release);
+  writeJsonAtomic(paths.historyFile(repo, session), history);
+  return release;
 }

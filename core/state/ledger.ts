@@ -196,3 +196,21 @@ export async function releaseWhere(stale: (port: number, lease: Lease) => boolea
     return released;
   });
 }
+
+/**
+ * Give the owner's lease `from` the name `to`, releasing what `to` held: a blue-green promotion,
+ * where the new instance's port becomes the service's. Idempotent: a lease already renamed (or
+ * gone) is left as it is. Returns the port `to` names afterwards, if any.
+ */
+export async function renameLease(owner: string, from: string, to: string): Promise<number | undefined> {
+  return withLedger(async (ledger) => {
+    const entries = Object.entries(ledger.leases);
+    const moving = entries.find(([, l]) => l.owner === owner && l.name === from);
+    if (moving) {
+      for (const [port, l] of entries) if (l.owner === owner && l.name === to) delete ledger.leases[port];
+      moving[1].name = to;
+    }
+    const now = Object.entries(ledger.leases).find(([, l]) => l.owner === owner && l.name === to);
+    return now ? Number(now[0]) : undefined;
+  });
+}

@@ -54,6 +54,13 @@ export interface SessionRecord extends Stashes {
   hooks: { pre_down: string[] };
   /** Files whose text decides the no-op check besides sess.yaml (the compose files...; worktree-relative or absolute). */
   inputFiles: string[];
+  /**
+   * Blue-green releases waiting at their manual gate, by service: the new instance runs beside the
+   * old one on ports of its own (`ports`, leased under `leaseNames`) until `sess promote`.
+   */
+  pending?: Record<string, PendingGreen>;
+  /** The session's stable URLs through the local proxy (its own, and its routed services'). */
+  urls?: { url?: string; services: Record<string, string> };
   /** a pull request sandbox: which one, and the commit it runs */
   pr?: { number: number; remote: string; commit: string; ref: string };
 }
@@ -64,6 +71,18 @@ export function markStopped(svc: ServiceRecord): void {
   delete svc.pid;
   delete svc.start;
   delete svc.marker;
+}
+
+/** A blue-green candidate ("green") that waits for `sess promote`. */
+export interface PendingGreen {
+  /** the release (history id) it belongs to */
+  release: number;
+  green: ServiceRecord;
+  /** named port -> the port green listens on */
+  ports: Record<string, number>;
+  /** named port -> the name green's lease has in the ledger until promotion */
+  leaseNames: Record<string, string>;
+  since: string;
 }
 
 export function readSession(repo: Repo, name: string): SessionRecord | undefined {

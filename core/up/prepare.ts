@@ -18,8 +18,9 @@ import { ConfigError, UsageError, WorkError } from '../../common/errors.js';
 import { readJson, readTextIfExists, writeJsonAtomic } from '../../adapters/fs.js';
 import type { Config, Mode } from '../../config/schema.js';
 import { checkConfigSize } from '../../config/limits.js';
-import { placeServices, runtimesIn } from '../../modes/placement.js';
+import { placeServices, runtimeOf, runtimesIn } from '../../modes/placement.js';
 import type { Placement } from '../../modes/service.js';
+import { own } from '../../common/records.js';
 import { hashOf } from './resolve.js';
 import type { Repo } from '../state/repo.js';
 import type { SessionRecord } from '../state/store.js';
@@ -148,6 +149,7 @@ export async function prepareUp(
   const overrides = effectiveOverrides(request, existing);
   const mode = overrides.mode ?? config.mode;
   const placement = placeServices(config, mode, overrides);
+  requireSideBySide(config, placement, configFile);
   if (fresh) await requireRuntimeFiles(repo, config, placement, fresh.commit, configFile);
   const commit = fresh?.commit ?? request.moveTo ?? (existing && readHead(worktreeGitDir(existing.worktree), repo.commonDir));
   if (commit) await checkEnvFileUntracked(config, commit, repo.mainRoot, configFile);
@@ -273,6 +275,17 @@ export async function mainConfig(repo: Repo): Promise<Config | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** `replace: blue-green` runs the new instance beside the old one: only where its runtime can. */
+export function requireSideBySide(config: Config, placement: Placement, configFile: string): void {
+  const problems = Object.entries(config.services)
+    .filter(([name, svc]) => svc.replace === 'blue-green' && !runtimeOf(own(placement, name)!).sideBySide)
+    .map(([name]) => ({
+      path: `services.${name}.replace`,
+      message: `blue-green runs a second instance beside the first, which ${own(placement, name)} does not: ${name} is placed there (use recreate, or run it on the host)`,
+    }));
+  if (problems.length) throw new ConfigError(configFile, problems);
 }
 
 /**

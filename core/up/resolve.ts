@@ -42,7 +42,14 @@ export function sessionVars(session: SessionInfo, ports: Record<string, number>)
   return vars;
 }
 
-export function resolveAll(config: Config, placement: Placement, ports: Record<string, number>, session: SessionInfo): Resolved {
+export function resolveAll(
+  config: Config,
+  placement: Placement,
+  ports: Record<string, number>,
+  session: SessionInfo,
+  /** the stable URLs of the session's routed services (`${svc.NAME.url}`, `${session.url}`) */
+  urls: Scope['urls'] = { services: {} },
+): Resolved {
   const base = sessionVars(session, ports);
   const values: Record<string, string> = {};
   for (const [expr, variable] of Object.entries(SESSION_VARS)) values[expr] = own(base, variable)!;
@@ -50,6 +57,7 @@ export function resolveAll(config: Config, placement: Placement, ports: Record<s
   const scopeFor = (reader: RuntimeName): Scope => ({
     ports,
     values,
+    urls,
     svc: (name) => address(config, placement, ports, reader, name),
   });
   const envFor = (reader: RuntimeName, extra: Record<string, string>) => {

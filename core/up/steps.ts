@@ -24,7 +24,12 @@ import { leaseOwner, paths, sessHome, withWorktreesLock, type Repo } from '../st
 import type { SessionRecord } from '../state/store.js';
 import { runHooks } from './hooks.js';
 import type { Prepared, UpRequest } from './prepare.js';
-import { resolveAll, type Resolved } from './resolve.js';
+import { hashOf, resolveAll, type Resolved } from './resolve.js';
+import { ensureProxyFor, routesFor, urlsOf } from './routes.js';
+import { routedServices } from '../../config/routing.js';
+import type { RouteInput, SessionUrls } from '../proxy/index.js';
+import type { RouteEntry } from '../../proxy/table.js';
+import type { Green } from '../release/blueGreen.js';
 import { copyIncludes, linkPaths } from './worktree.js';
 import { checkWorktreePaths } from './worktreePaths.js';
 import type { Progress } from '../../common/progress.js';
@@ -57,6 +62,12 @@ export interface UpContext {
   hookEnv: NodeJS.ProcessEnv;
   plan?: { items: ServicePlanItem[]; removed: string[] };
   outcome?: StartOutcome;
+  /** the session's stable URLs (none when nothing of it is routed) */
+  urls?: SessionUrls;
+  /** blue-green candidates that wait at their manual gate, by service */
+  pending: Record<string, Green>;
+  /** services promoted blue-green in this up: their named ports moved to the new instance's */
+  moved: Record<string, Record<string, number>>;
 }
 
 export interface UpStep {
@@ -161,14 +172,10 @@ export const UP_STEPS: UpStep[] = [
     does: "each runtime's part of the session (compose: its extra port leases and overlay; see its prepareSteps)",
     async run(ctx) {
       const { repo, name, prepared, existing } = ctx;
-      const resolved = resolveAll(prepared.config, prepared.placement, ctx.ports, {
-        name,
-        branch: ctx.branch,
-        mode: prepared.mode,
-        worktree: prepared.worktree,
-        dir: paths.sessionDir(repo, name),
-        repoRoot: repo.mainRoot,
-      });
+      // the URLs first: `${svc.NAME.url}` may stand in any definition
+      const urls = await urlsOf(repo, name, prepared.config);
+      if (urls) ctx.urls = urls;
+      const resolved = resolveFor(ctx, ctx.ports);
       ctx.resolved = resolved;
       ctx.hookEnv = { ...process.env, ...resolved.hostEnv };
       const journal = runtimeJournal(ctx);
@@ -203,15 +210,7 @@ export const UP_STEPS: UpStep[] = [
   {
     name: 'env-file',
     does: 'the env file in the worktree (its previous text written back)',
-    async run(ctx) {
-      const envFile = join(ctx.prepared.worktree, ctx.prepared.config.env_file);
-      const envText = dotenv(ctx.resolved!.hostEnv);
-      const previous = readTextIfExists(envFile) ?? null;
-      if (previous === envText) return;
-      await ctx.guard.run('env-file', { kind: 'file.restore', path: envFile, previous, mode: 0o600 }, async () =>
-        writeFileAtomic(envFile, envText, 0o600),
-      );
-    },
+    run: writeEnvFile,
   },
   {
     name: 'post_create',
@@ -251,6 +250,30 @@ export const UP_STEPS: UpStep[] = [
         prepared: ctx.runtimes,
         sessionEnv: ctx.resolved!.hostEnv,
         leases: ctx.leases,
+        routePortOf: (service) => own(routedServices(ctx.prepared.config), service),
+        redefine: async (service, ports) => {
+          const def = own(resolveFor(ctx, { ...ctx.ports, ...ports }).services, service)!;
+          await ctx.runtimes[def.runtime]!.describe([def]);
+          return { def, hash: hashOf(def) };
+        },
+        ensureRoutes: async () => {
+          await ensureProxyFor(ctx.progress, ctx.signal);
+          const proxy = await import('../proxy/index.js');
+          if (proxy.routesOf({ repoId: ctx.repo.id, session: ctx.name }).length === 0) {
+            await writeRoutes(ctx, routesFor(ctx.prepared.config, ctx.ports));
+          }
+        },
+        promoteOf: (service) => own(ctx.prepared.config.services, service)!.promote,
+        onPending: (service, green) => (ctx.pending[service] = green),
+        sessionUndoAfterPromotion: (service, green) => {
+          ctx.moved[service] = green.ports;
+          if (!fallback) return undefined;
+          // a rollback after this promotion puts back a session that runs green, on green's ports
+          fallback.services[service] = { ...green.record, wanted: true };
+          Object.assign(fallback.ports, green.ports);
+          fallback.leases = { ...(fallback.leases ?? fallback.ports), ...green.ports };
+          return { kind: 'session.restore', record: fallback };
+        },
         ...(fallback
           ? {
               resume: {
@@ -264,6 +287,17 @@ export const UP_STEPS: UpStep[] = [
       };
       ctx.outcome = await startServices(start, ctx.plan!.items, ctx.actions);
       ctx.actions.push(...ctx.plan!.removed.map((n) => ({ name: n, action: 'stopped' as const })));
+      if (Object.keys(ctx.moved).length) await portsMoved(ctx);
+    },
+  },
+  {
+    name: 'routes',
+    does: "the session's routes in the machine's proxy, which is started if it does not run (the routes it had written back)",
+    when: (ctx) => Object.keys(routedServices(ctx.prepared.config)).length > 0 || !!ctx.existing?.urls,
+    async run(ctx) {
+      const routes = routesFor(ctx.prepared.config, ctx.ports, pendingPorts(ctx.pending));
+      if (routes.length) await ensureProxyFor(ctx.progress, ctx.signal);
+      await writeRoutes(ctx, routes);
     },
   },
   {
@@ -313,6 +347,8 @@ export function allFailpoints(): string[] {
     'restore:<name>',
     'service:<name>',
     'ready:<name>',
+    'promote:<name>',
+    'switch:<name>',
   ];
 }
 
@@ -342,4 +378,78 @@ function runtimeJournal(ctx: UpContext): Journal {
       return Object.fromEntries(names.map((n) => [n, own(ports, n)!]));
     },
   };
+}
+
+/** Resolve the session's definitions on these ports (with its URLs). */
+function resolveFor(ctx: UpContext, ports: Record<string, number>): Resolved {
+  const { prepared, repo, name } = ctx;
+  return resolveAll(
+    prepared.config,
+    prepared.placement,
+    ports,
+    { name, branch: ctx.branch, mode: prepared.mode, worktree: prepared.worktree, dir: paths.sessionDir(repo, name), repoRoot: repo.mainRoot },
+    ctx.urls ?? { services: {} },
+  );
+}
+
+/**
+ * A blue-green promotion moved named ports to the new instance: the session's ports, env and env
+ * file say so now. Services that read `${ports.NAME}` keep what they started with until the next
+ * `sess up` replaces them (their definitions changed); those that read `${svc.NAME.url}` never see it.
+ */
+async function portsMoved(ctx: UpContext): Promise<void> {
+  for (const ports of Object.values(ctx.moved)) {
+    Object.assign(ctx.ports, ports);
+    Object.assign(ctx.leases, ports);
+  }
+  ctx.resolved = resolveFor(ctx, ctx.ports);
+  ctx.hookEnv = { ...process.env, ...ctx.resolved.hostEnv };
+  await writeEnvFile(ctx);
+  ctx.progress.info(
+    `ports moved: ${Object.entries(ctx.moved)
+      .flatMap(([, ports]) => Object.entries(ports).map(([n, p]) => `${n}=${p}`))
+      .join(' ')} (services that read them get them at the next sess up; stable URLs do not change)`,
+  );
+}
+
+/** The env file of the worktree: the session env as the host sees it (its previous text comes back on rollback). */
+async function writeEnvFile(ctx: UpContext): Promise<void> {
+  const envFile = join(ctx.prepared.worktree, ctx.prepared.config.env_file);
+  const envText = dotenv(ctx.resolved!.hostEnv);
+  const previous = readTextIfExists(envFile) ?? null;
+  if (previous === envText) return;
+  await ctx.guard.run('env-file', { kind: 'file.restore', path: envFile, previous, mode: 0o600 }, async () => writeFileAtomic(envFile, envText, 0o600));
+}
+
+/** Write the session's routes (its routes before come back on rollback); the session's URLs. */
+async function writeRoutes(ctx: UpContext, routes: RouteInput[]): Promise<void> {
+  const proxy = await import('../proxy/index.js');
+  const { repo, name } = ctx;
+  const before = own(proxy.readTable().repos, repo.id)?.sessions[name]?.routes;
+  ctx.guard.register('routes', {
+    kind: 'routes.restore',
+    repoId: repo.id,
+    repoName: repo.name,
+    repoRoot: repo.mainRoot,
+    session: name,
+    routes: before?.length ? before.map(asInput) : null,
+  });
+  if (routes.length === 0) {
+    await proxy.removeSessionRoutes(repo.id, name);
+    delete ctx.urls;
+    return;
+  }
+  ctx.urls = await proxy.setSessionRoutes({ repoId: repo.id, repoName: repo.name, repoRoot: repo.mainRoot, session: name, routes });
+}
+
+const asInput = (r: RouteEntry): RouteInput => ({
+  service: r.service,
+  target: r.target,
+  ...(r.primary ? { primary: true } : {}),
+  ...(r.green ? { green: true } : {}),
+  ...(r.status ? { status: r.status } : {}),
+});
+
+function pendingPorts(pending: Record<string, Green>): Record<string, { ports: Record<string, number> }> {
+  return Object.fromEntries(Object.entries(pending).map(([s, g]) => [s, { ports: g.ports }]));
 }

@@ -10,7 +10,7 @@ import { runtimesIn } from '../../modes/placement.js';
 import { RollbackGuard } from '../journal/guard.js';
 import { finishInterrupted } from '../journal/recover.js';
 import type { ServiceFailure } from '../release/start.js';
-import { appendRelease, type Release, type ReleaseService, type ReleaseStatus } from '../state/history.js';
+import { appendRelease, nextReleaseId, type Release, type ReleaseService, type ReleaseStatus } from '../state/history.js';
 import { requireReadableLedger } from '../state/ledger.js';
 import { releaseUnusedLeases } from '../state/leases.js';
 import { isAlive, lookAt, sessionCtx } from '../state/liveness.js';
@@ -58,6 +58,12 @@ export async function up(options: UpOptions): Promise<UpResult> {
     // even, for another branch of the same session name).
     const existing = readSession(repo, name);
     requireOwnName(existing, name, branch);
+    const waiting = Object.keys(existing?.pending ?? {});
+    if (waiting.length) {
+      throw new UsageError(`a blue-green release of ${name} waits at its manual gate (${waiting.join(', ')})`, {
+        hint: `\`sess promote ${name}\` lets it take over, \`sess promote ${name} --abort\` keeps what runs; then sess up again`,
+      });
+    }
     // from here on the session exists (status creating), for ls/status and for commands that wait
     if (!existing) markCreating(repo, { name, branch, mode: options.mode ?? null, worktree: null });
     let moveTo: string | undefined;
@@ -159,6 +165,8 @@ async function transaction(
     leases: {},
     runtimes: {},
     hookEnv: process.env,
+    pending: {},
+    moved: {},
   };
   let releaseFailure: WorkError | undefined;
   try {
@@ -171,9 +179,12 @@ async function transaction(
     const failed = outcome.failures;
     // A resume where some services failed: those are back as they were, the others keep what
     // this up gave them. The release ends here, without a rollback of the rest.
+    const waiting = Object.keys(ctx.pending);
     const status: ReleaseStatus =
       failed.length === 0
-        ? 'completed'
+        ? waiting.length
+          ? 'awaiting_promotion'
+          : 'completed'
         : failed.some((f) => !f.restored)
           ? 'failed'
           : outcome.actions.some((a) => ['replaced', 'started', 'restarted'].includes(a.action))
@@ -201,8 +212,12 @@ async function transaction(
       leases: ctx.leases,
       overrides: prepared.overrides,
       // only a release that did all it was asked may make the next up a no-op: after a failure, the
-      // next up tries the services that did not take their new definition again
-      inputHash: failed.length === 0 ? inputHash(prepared.configText, prepared.overrides, head, worktree, inputFiles) : null,
+      // next up tries the services that did not take their new definition again; after a blue-green
+      // promotion moved ports, the services that read them get them
+      inputHash:
+        failed.length === 0 && !waiting.length && !Object.keys(ctx.moved).length
+          ? inputHash(prepared.configText, prepared.overrides, head, worktree, inputFiles)
+          : null,
       head,
       services: outcome.records,
       hostEnv: ctx.resolved!.hostEnv,
@@ -211,7 +226,18 @@ async function transaction(
       ...stashes,
       inputFiles,
       ...(pr ? { pr: { number: pr.number, remote: pr.remote, commit: pr.commit, ref: pr.ref } } : existing?.pr ? { pr: existing.pr } : {}),
+      ...(ctx.urls ? { urls: { ...(ctx.urls.url ? { url: ctx.urls.url } : {}), services: ctx.urls.services } } : {}),
     };
+    const releaseId = nextReleaseId(repo, name);
+    if (waiting.length) {
+      record.pending = Object.fromEntries(
+        Object.entries(ctx.pending).map(([service, g]) => [
+          service,
+          { release: releaseId, green: g.record, ports: g.ports, leaseNames: g.leaseNames, since: new Date().toISOString() },
+        ]),
+      );
+      for (const a of actions) if (waiting.includes(a.name)) a.promotion = 'awaiting';
+    }
     writeSession(repo, record);
     const order = ctx.plan!.items.map((i) => i.name);
     const release = appendRelease(repo, name, {
@@ -267,6 +293,7 @@ function releaseError(status: ReleaseStatus, failed: ServiceFailure[], session: 
   );
   const what = {
     rolled_back: 'nothing was changed in the end',
+    awaiting_promotion: '',
     partially_failed: 'the other changed services run their new definition',
     failed: 'some services are down',
     completed: '',

@@ -34,6 +34,7 @@ export const templateRuntime: Runtime = {
   stopsAsWhole: false,
   startReplacesLeftovers: false,
   spawnsOnThisMachine: true,
+  sideBySide: true,
   prepareSteps: [],
 
   reach: (target) => ({ host: '127.0.0.1', port: target.leasedPort }),

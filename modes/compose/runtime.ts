@@ -27,6 +27,7 @@ export const composeRuntime: Runtime = {
   startsTogether: true,
   startReplacesLeftovers: true,
   spawnsOnThisMachine: false,
+  sideBySide: false,
   stopsAsWhole: true,
   prepareSteps: ['compose-ports', 'compose-overlay'],
 

@@ -38,6 +38,7 @@ export const hostRuntime: Runtime = {
   startsTogether: false,
   startReplacesLeftovers: false,
   spawnsOnThisMachine: true,
+  sideBySide: true,
   stopsAsWhole: false,
   prepareSteps: [],
 
