@@ -84,13 +84,10 @@ export function badReferences(
       } else if (!known.servicesWithPorts.has(svc!)) problems.push(`${expr}: service "${svc}" has no named port`);
     }
     if (`${root}.${key}` === 'session.url') {
-      if (known.routed.size === 0) problems.push(`${expr}: no service has a stable URL (give one proxy: { port: NAME } or an http ready probe)`);
+      if (known.routed.size === 0)
+        problems.push(`${expr}: no service has a stable URL (give one proxy: { port: NAME } or an http ready probe)`);
     } else if ((root === 'session' || root === 'repo') && !hasOwn(SESSION_VARS, `${root}.${key}`)) {
-      problems.push(
-        `${expr}: expected one of ${[...Object.keys(SESSION_VARS), 'session.url']
-          .map((k) => `\${${k}}`)
-          .join(', ')}`,
-      );
+      problems.push(`${expr}: expected one of ${[...Object.keys(SESSION_VARS), 'session.url'].map((k) => `\${${k}}`).join(', ')}`);
     }
   }
   return problems;

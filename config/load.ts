@@ -164,21 +164,31 @@ function routingRules(config: Config): Problem[] {
   for (const [svcName, svc] of Object.entries(config.services)) {
     const at = `services.${svcName}`;
     if (svc.proxy && !hasOwn(svc.ports, svc.proxy.port)) {
-      problems.push({ path: `${at}.proxy.port`, message: `"${svc.proxy.port}" is not a named port of ${svcName} (its ports: ${Object.keys(svc.ports).join(', ') || 'none'})` });
+      problems.push({
+        path: `${at}.proxy.port`,
+        message: `"${svc.proxy.port}" is not a named port of ${svcName} (its ports: ${Object.keys(svc.ports).join(', ') || 'none'})`,
+      });
     }
     if (svc.replace === 'blue-green' && !hasOwn(routed, svcName)) {
       problems.push({
         path: `${at}.replace`,
-        message: 'blue-green switches the stable URL from the old instance to the new one: the service needs a route (proxy: { port: NAME }, or an http ready probe)',
+        message:
+          'blue-green switches the stable URL from the old instance to the new one: the service needs a route (proxy: { port: NAME }, or an http ready probe)',
       });
     }
     if (svc.replace === 'blue-green' && !svc.host) {
-      problems.push({ path: `${at}.replace`, message: 'blue-green runs the new instance beside the old one on the host: the service needs a host: definition' });
+      problems.push({
+        path: `${at}.replace`,
+        message: 'blue-green runs the new instance beside the old one on the host: the service needs a host: definition',
+      });
     }
   }
   const primary = config.proxy?.primary;
   if (primary !== undefined && !hasOwn(routed, primary)) {
-    problems.push({ path: 'proxy.primary', message: `service "${primary}" has no stable URL (routed: ${Object.keys(routed).join(', ') || 'none'})` });
+    problems.push({
+      path: 'proxy.primary',
+      message: `service "${primary}" has no stable URL (routed: ${Object.keys(routed).join(', ') || 'none'})`,
+    });
   }
   return problems;
 }

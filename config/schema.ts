@@ -84,7 +84,9 @@ const Service = z.strictObject({
   proxy: z
     .union([z.literal(false), z.strictObject({ port: name('port').describe('the named port its stable URL routes to') })])
     .optional()
-    .describe('its stable URL through the local proxy; false for none (default: services with an http ready probe, on their first named port)'),
+    .describe(
+      'its stable URL through the local proxy; false for none (default: services with an http ready probe, on their first named port)',
+    ),
 });
 
 const hookList = z.array(z.string()).default([]);

@@ -117,7 +117,9 @@ export async function holdReady(name: string, ready: ResolvedReady | undefined, 
       if (ready && probe) {
         const outcome = await probe.once(Math.max(1000, until - Date.now()));
         if (!outcome.ready) {
-          throw new WorkError(`service ${name} stopped being ready during its promote.delay of ${seconds}s (${describeProbe(ready)})${lastBlock(outcome)}`);
+          throw new WorkError(
+            `service ${name} stopped being ready during its promote.delay of ${seconds}s (${describeProbe(ready)})${lastBlock(outcome)}`,
+          );
         }
       }
       await sleep(Math.min(Math.max(until - Date.now(), 0), (ready?.interval ?? 0.25) * 1000), watch.signal);

@@ -56,6 +56,8 @@ export type CoreUndo =
       repoId: string;
       session: string;
       service: string;
+      /** the release that waited at its gate (settled as promoted once done) */
+      release?: number;
       greenTarget: string;
       blue: ServiceRecord;
       blueStash?: unknown;
@@ -145,7 +147,14 @@ async function runCoreUndo(repo: Repo, undo: CoreUndo, progress: (line: string) 
     case 'routes.restore': {
       const proxy = await import('../proxy/index.js');
       if (undo.routes === null) await proxy.removeSessionRoutes(undo.repoId, undo.session);
-      else await proxy.setSessionRoutes({ repoId: undo.repoId, repoName: undo.repoName, repoRoot: undo.repoRoot, session: undo.session, routes: undo.routes });
+      else
+        await proxy.setSessionRoutes({
+          repoId: undo.repoId,
+          repoName: undo.repoName,
+          repoRoot: undo.repoRoot,
+          session: undo.session,
+          routes: undo.routes,
+        });
       return;
     }
     case 'route.green': {

@@ -4,6 +4,7 @@
 //   ensureProxy()            start it if it is not running (up)
 //   setSessionRoutes(...)    replace one session's routes (up, down with statuses)
 //   removeSessionRoutes(...) forget them (rm)
+//   markSessionRoutes(...)   give them a status, drop green ones (down)
 //   urlsFor(...)             the URLs a session's services have, before anything runs
 //   setGreenRoute(...)       show a blue-green candidate at green.<service>.<session>.<repo>
 //   switchRoute(...)         promote: the service's route now goes to the new target
@@ -13,6 +14,7 @@ export { ensureProxy, stopProxy, proxyHealth, type ProxyInfo, type ProxyHealth }
 export {
   setSessionRoutes,
   removeSessionRoutes,
+  markSessionRoutes,
   urlsFor,
   switchRoute,
   setGreenRoute,

@@ -85,6 +85,21 @@ export async function removeSessionRoutes(repoId: string, session: string): Prom
 }
 
 /**
+ * Give every route of a session this status and drop its green routes, in one write (`down`: the
+ * 502 page then says the service is stopped and how to bring it up). Nothing when it has no routes.
+ */
+export async function markSessionRoutes(repoId: string, session: string, status: RouteStatus): Promise<boolean> {
+  if (!Object.hasOwn(readTable().repos[repoId]?.sessions ?? {}, session)) return false;
+  return updateTable((table) => {
+    const entry = table.repos[repoId]?.sessions[session];
+    if (!entry) return false;
+    entry.routes = entry.routes.filter((r) => !r.green).map((r) => ({ ...r, status }));
+    entry.updated = new Date().toISOString();
+    return true;
+  });
+}
+
+/**
  * The URLs a session's services have (or will have once routed), for `${svc.NAME.url}`,
  * `${session.url}` and `--json`: computable before anything runs. Gives the repository its label on
  * first use (a write, once per repository), so that the URL never changes afterwards.

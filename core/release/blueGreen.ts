@@ -13,9 +13,11 @@ import { runtimeOf } from '../../modes/placement.js';
 import { holdReady } from '../../modes/readiness.js';
 import type { ServiceRecord } from '../../modes/service.js';
 import type { Undo } from '../journal/undo.js';
-import { lease, renameLease } from '../state/ledger.js';
+import { settlePromotion } from '../state/history.js';
+import { lease, release, renameLease } from '../state/ledger.js';
 import { isAlive } from '../state/liveness.js';
 import { leaseOwner, paths, type Repo } from '../state/repo.js';
+import type { SessionRecord } from '../state/store.js';
 import { startNew, stashFor, type StartContext } from './context.js';
 import type { Replacement } from './strategies.js';
 
@@ -28,6 +30,8 @@ export interface Green {
   record: ServiceRecord;
   ports: Record<string, number>;
   leaseNames: Record<string, string>;
+  /** the named port its route goes to */
+  routePort: string;
 }
 
 export async function blueGreen({ ctx, item, previous, signal, onStarted }: Replacement): Promise<ServiceRecord> {
@@ -38,7 +42,7 @@ export async function blueGreen({ ctx, item, previous, signal, onStarted }: Repl
 
   // 1. ports of its own for green, under names that say so until promotion
   const portNames = Object.keys(item.def.ports);
-  const leaseNames = Object.fromEntries(portNames.map((p) => [p, `${p}~green`]));
+  const leaseNames = Object.fromEntries(portNames.map((p) => [p, `green:${p}`]));
   const names = Object.values(leaseNames);
   const { ports: leased } = await guard.runAtomic(`green-ports:${item.name}`, { kind: 'ports.release', owner, names }, () =>
     lease(
@@ -70,9 +74,11 @@ export async function blueGreen({ ctx, item, previous, signal, onStarted }: Repl
     await holdReady(def.name, def.ready, { alive: () => isAlive(record, {}), cwd: def.host!.cwd, env: process.env, signal }, promote.delay);
   }
   failpoint(`promote:${item.name}`, 'before');
-  const green: Green = { record, ports, leaseNames };
+  const green: Green = { record, ports, leaseNames, routePort };
   if (promote.gate === 'manual') {
-    progress.step(`${item.name}: the new instance is ready and waits for \`sess promote ${session}\` (see it at ${url ?? 'its green URL'})`);
+    progress.step(
+      `${item.name}: the new instance is ready and waits for \`sess promote ${session}\` (see it at ${url ?? 'its green URL'})`,
+    );
     ctx.onPending(item.name, green);
     return previous; // blue serves on until then
   }
@@ -85,13 +91,13 @@ export async function blueGreen({ ctx, item, previous, signal, onStarted }: Repl
  */
 export async function promoteNow(ctx: PromotionContext, service: string, blue: ServiceRecord, green: Green): Promise<ServiceRecord> {
   const { repo, session, guard, progress } = ctx;
-  const routePort = ctx.routePortOf(service)!;
   const finish: FinishUndo = {
     kind: 'bluegreen.finish',
     repoId: repo.id,
     session,
     service,
-    greenTarget: target(own(green.ports, routePort)!),
+    ...(ctx.release !== undefined ? { release: ctx.release } : {}),
+    greenTarget: target(own(green.ports, green.routePort)!),
     blue,
     ...(ctx.blueStash(blue) !== undefined ? { blueStash: ctx.blueStash(blue) } : {}),
     owner: leaseOwner(repo, session),
@@ -101,19 +107,37 @@ export async function promoteNow(ctx: PromotionContext, service: string, blue: S
   const sessionUndo = ctx.sessionUndoAfterPromotion?.(service, green);
   guard.rewrite((steps) => [
     ...steps.map((s) =>
-      greenLabels.has(s.label) ? { ...s, undo: { kind: 'none' as const } } : s.label === 'session' && sessionUndo ? { ...s, undo: sessionUndo } : s,
+      greenLabels.has(s.label)
+        ? { ...s, undo: { kind: 'none' as const } }
+        : s.label === 'session' && sessionUndo
+          ? { ...s, undo: sessionUndo }
+          : s,
     ),
     { label: `promote:${service}`, undo: finish },
   ]);
   failpoint(`switch:${service}`, 'before');
   const proxy = await import('../proxy/index.js');
-  const { previous, generation } = await proxy.switchRoute({ repoId: repo.id, session, service, target: finish.greenTarget, status: { state: 'running' } });
+  const { previous, generation } = await proxy.switchRoute({
+    repoId: repo.id,
+    session,
+    service,
+    target: finish.greenTarget,
+    status: { state: 'running' },
+  });
   progress.step(`${service}: its route goes to the new instance`);
   const grace = blue.def.stop.grace * 1000;
   const drained = await proxy.waitDrained(previous, { timeoutMs: grace, generation });
-  if (!drained.drained) progress.warn(`${service}: ${drained.requests} request(s) and ${drained.websockets} WebSocket(s) to the old instance were still open after its stop.grace: it stops anyway`);
-  await runtimeOf(blue.runtime).stop({ repoId: repo.id, name: session, dir: paths.sessionDir(repo, session), stash: finish.blueStash }, blue, progress);
+  if (!drained.drained)
+    progress.warn(
+      `${service}: ${drained.requests} request(s) and ${drained.websockets} WebSocket(s) to the old instance were still open after its stop.grace: it stops anyway`,
+    );
+  await runtimeOf(blue.runtime).stop(
+    { repoId: repo.id, name: session, dir: paths.sessionDir(repo, session), stash: finish.blueStash },
+    blue,
+    progress,
+  );
   for (const r of finish.renames) await renameLease(finish.owner, r.from, r.to);
+  if (finish.release !== undefined) settlePromotion(repo, session, finish.release, service, 'promoted');
   guard.rewrite((steps) => steps.map((s) => (s.label === `promote:${service}` ? { ...s, undo: { kind: 'none' as const } } : s)));
   progress.step(`${service}: promoted (the old instance is drained and stopped)`);
   return { ...green.record, wanted: true };
@@ -124,8 +148,13 @@ export async function finishPromotion(repo: Repo, u: FinishUndo, progress: (line
   const proxy = await import('../proxy/index.js');
   await proxy.switchRoute({ repoId: u.repoId, session: u.session, service: u.service, target: u.greenTarget }).catch(() => undefined);
   const quiet: Progress = { step: progress, info: progress, warn: progress };
-  await runtimeOf(u.blue.runtime).stop({ repoId: u.repoId, name: u.session, dir: paths.sessionDir(repo, u.session), stash: u.blueStash }, u.blue, quiet);
+  await runtimeOf(u.blue.runtime).stop(
+    { repoId: u.repoId, name: u.session, dir: paths.sessionDir(repo, u.session), stash: u.blueStash },
+    u.blue,
+    quiet,
+  );
   for (const r of u.renames) await renameLease(u.owner, r.from, r.to);
+  if (u.release !== undefined) settlePromotion(repo, u.session, u.release, u.service, 'promoted');
   progress(`finished promoting ${u.service}: the new instance serves, the old one is stopped`);
 }
 
@@ -135,7 +164,8 @@ export interface PromotionContext {
   session: string;
   guard: StartContext['guard'];
   progress: Progress;
-  routePortOf(service: string): string | undefined;
+  /** the release (history id) that waited at its gate: `sess promote` settles it */
+  release?: number;
   blueStash(blue: ServiceRecord): unknown;
   /** what the journal's `session` step writes back once this promotion is decided (the up's record with green) */
   sessionUndoAfterPromotion?(service: string, green: Green): Undo | undefined;
@@ -144,4 +174,25 @@ export interface PromotionContext {
 /** The up's StartContext as promotion sees it. */
 export function promotionOf(ctx: StartContext): PromotionContext {
   return { ...ctx, blueStash: (blue) => stashFor(ctx, blue) };
+}
+
+/**
+ * Take a waiting candidate away (`sess promote --abort`, `down`, `rm`): its instance stopped, its
+ * leases released, its green route gone; the record (changed here, written by the caller) forgets
+ * it. What runs (blue) and its route are untouched. Safe to repeat after an interruption.
+ */
+export async function abortPending(repo: Repo, record: SessionRecord, service: string, progress: Progress): Promise<void> {
+  const pending = own(record.pending ?? {}, service);
+  if (!pending) return;
+  const session = { repoId: repo.id, name: record.name, dir: paths.sessionDir(repo, record.name), stash: record[pending.green.runtime] };
+  await runtimeOf(pending.green.runtime).stop(session, pending.green, progress);
+  const names = Object.values(pending.leaseNames);
+  await release(leaseOwner(repo, record.name), names);
+  const proxy = await import('../proxy/index.js');
+  await proxy.setGreenRoute({ repoId: repo.id, session: record.name, service, target: null });
+  settlePromotion(repo, record.name, pending.release, service, 'aborted');
+  delete record.pending![service];
+  if (Object.keys(record.pending!).length === 0) delete record.pending;
+  if (record.leases) for (const n of names) delete record.leases[n];
+  progress.info(`${service}: the waiting new instance is stopped; the one that ran before serves on`);
 }

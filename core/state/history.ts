@@ -3,7 +3,11 @@
 import { readJson, writeJsonAtomic } from '../../adapters/fs.js';
 import { paths, type Repo } from './repo.js';
 
-export type ReleaseStatus = 'completed' | 'rolled_back' | 'failed' | 'partially_failed' | 'awaiting_promotion';
+/**
+ * `awaiting_promotion`: a blue-green replacement waits at its manual gate; `sess promote` then
+ * settles it as `promoted` (any of its services promoted) or `aborted` (all of them aborted).
+ */
+export type ReleaseStatus = 'completed' | 'rolled_back' | 'failed' | 'partially_failed' | 'awaiting_promotion' | 'promoted' | 'aborted';
 export type ServiceAction = 'unchanged' | 'started' | 'replaced' | 'restarted' | 'stopped' | 'failed';
 
 /**
@@ -29,6 +33,8 @@ export interface Release {
   status: ReleaseStatus;
   services: ReleaseService[];
   error?: string;
+  /** when a release that waited at its gate was promoted or aborted */
+  settled?: string;
 }
 
 export function readHistory(repo: Repo, session: string): Release[] {
@@ -56,4 +62,17 @@ export function updateRelease(repo: Repo, session: string, id: number, change: (
   change(release);
   writeJsonAtomic(paths.historyFile(repo, session), history);
   return release;
+}
+
+/** A service of a release that waited at its gate was promoted or aborted: the release is settled once none waits. */
+export function settlePromotion(repo: Repo, session: string, id: number, service: string, outcome: 'promoted' | 'aborted'): void {
+  updateRelease(repo, session, id, (release) => {
+    const entry = release.services.find((s) => s.name === service);
+    if (entry) entry.promotion = outcome;
+    const waiting = release.services.filter((s) => s.promotion === 'awaiting');
+    if (release.status === 'awaiting_promotion' && waiting.length === 0) {
+      release.status = release.services.some((s) => s.promotion === 'promoted') ? 'promoted' : 'aborted';
+      release.settled = new Date().toISOString();
+    }
+  });
 }

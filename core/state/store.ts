@@ -82,6 +82,12 @@ export interface PendingGreen {
   ports: Record<string, number>;
   /** named port -> the name green's lease has in the ledger until promotion */
   leaseNames: Record<string, string>;
+  /** the named port its route goes to */
+  routePort: string;
+  /** the session env's variables that change once it is promoted (those that read its ports) */
+  env: Record<string, string>;
+  /** the env file of the worktree, rewritten with them */
+  envFile: string;
   since: string;
 }
 

@@ -30,7 +30,8 @@ export function routesFor(
   }));
   for (const [service, p] of Object.entries(pending)) {
     const port = own(routed, service);
-    if (port !== undefined) routes.push({ service, target: target(own(p.ports, port)!), green: true, status: { state: 'awaiting promotion' } });
+    if (port !== undefined)
+      routes.push({ service, target: target(own(p.ports, port)!), green: true, status: { state: 'awaiting promotion' } });
   }
   return routes;
 }
@@ -41,7 +42,14 @@ export async function urlsOf(repo: Repo, session: string, config: Config): Promi
   if (services.length === 0) return undefined;
   const proxy = await import('../proxy/index.js');
   const primary = primaryOf(config);
-  return proxy.urlsFor({ repoId: repo.id, repoName: repo.name, repoRoot: repo.mainRoot, session, services, ...(primary ? { primary } : {}) });
+  return proxy.urlsFor({
+    repoId: repo.id,
+    repoName: repo.name,
+    repoRoot: repo.mainRoot,
+    session,
+    services,
+    ...(primary ? { primary } : {}),
+  });
 }
 
 /**

@@ -64,8 +64,8 @@ export interface UpContext {
   outcome?: StartOutcome;
   /** the session's stable URLs (none when nothing of it is routed) */
   urls?: SessionUrls;
-  /** blue-green candidates that wait at their manual gate, by service */
-  pending: Record<string, Green>;
+  /** blue-green candidates that wait at their manual gate, by service (with the env they bring) */
+  pending: Record<string, Green & { env: Record<string, string> }>;
   /** services promoted blue-green in this up: their named ports moved to the new instance's */
   moved: Record<string, Record<string, number>>;
 }
@@ -264,7 +264,7 @@ export const UP_STEPS: UpStep[] = [
           }
         },
         promoteOf: (service) => own(ctx.prepared.config.services, service)!.promote,
-        onPending: (service, green) => (ctx.pending[service] = green),
+        onPending: (service, green) => (ctx.pending[service] = { ...green, env: envChange(ctx, green.ports) }),
         sessionUndoAfterPromotion: (service, green) => {
           ctx.moved[service] = green.ports;
           if (!fallback) return undefined;
@@ -387,7 +387,14 @@ function resolveFor(ctx: UpContext, ports: Record<string, number>): Resolved {
     prepared.config,
     prepared.placement,
     ports,
-    { name, branch: ctx.branch, mode: prepared.mode, worktree: prepared.worktree, dir: paths.sessionDir(repo, name), repoRoot: repo.mainRoot },
+    {
+      name,
+      branch: ctx.branch,
+      mode: prepared.mode,
+      worktree: prepared.worktree,
+      dir: paths.sessionDir(repo, name),
+      repoRoot: repo.mainRoot,
+    },
     ctx.urls ?? { services: {} },
   );
 }
@@ -412,13 +419,22 @@ async function portsMoved(ctx: UpContext): Promise<void> {
   );
 }
 
+/** The session env's variables that differ when these named ports move (a promotion to come). */
+function envChange(ctx: UpContext, ports: Record<string, number>): Record<string, string> {
+  const now = ctx.resolved!.hostEnv;
+  const then = resolveFor(ctx, { ...ctx.ports, ...ports }).hostEnv;
+  return Object.fromEntries(Object.entries(then).filter(([k, v]) => own(now, k) !== v));
+}
+
 /** The env file of the worktree: the session env as the host sees it (its previous text comes back on rollback). */
 async function writeEnvFile(ctx: UpContext): Promise<void> {
-  const envFile = join(ctx.prepared.worktree, ctx.prepared.config.env_file);
+  const envFile = envFileOf(ctx);
   const envText = dotenv(ctx.resolved!.hostEnv);
   const previous = readTextIfExists(envFile) ?? null;
   if (previous === envText) return;
-  await ctx.guard.run('env-file', { kind: 'file.restore', path: envFile, previous, mode: 0o600 }, async () => writeFileAtomic(envFile, envText, 0o600));
+  await ctx.guard.run('env-file', { kind: 'file.restore', path: envFile, previous, mode: 0o600 }, async () =>
+    writeFileAtomic(envFile, envText, 0o600),
+  );
 }
 
 /** Write the session's routes (its routes before come back on rollback); the session's URLs. */
@@ -453,3 +469,5 @@ const asInput = (r: RouteEntry): RouteInput => ({
 function pendingPorts(pending: Record<string, Green>): Record<string, { ports: Record<string, number> }> {
   return Object.fromEntries(Object.entries(pending).map(([s, g]) => [s, { ports: g.ports }]));
 }
+
+export const envFileOf = (ctx: UpContext): string => join(ctx.prepared.worktree, ctx.prepared.config.env_file);

@@ -20,7 +20,7 @@ import { lockSession, requireOwnName, resolveUpTarget } from '../sessions/names.
 import { checkSandboxMovable, fetchPullRequest, makeRoomForSandbox, requireRemote, type PullRequestHead } from '../sessions/sandbox.js';
 import { serviceUrls, sessionView, type SessionView } from '../sessions/view.js';
 import { inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
-import { UP_STEPS, type UpContext } from './steps.js';
+import { envFileOf, UP_STEPS, type UpContext } from './steps.js';
 
 export interface UpOptions extends UpRequest {
   cwd: string;
@@ -233,10 +233,21 @@ async function transaction(
       record.pending = Object.fromEntries(
         Object.entries(ctx.pending).map(([service, g]) => [
           service,
-          { release: releaseId, green: g.record, ports: g.ports, leaseNames: g.leaseNames, since: new Date().toISOString() },
+          {
+            release: releaseId,
+            green: g.record,
+            ports: g.ports,
+            leaseNames: g.leaseNames,
+            routePort: g.routePort,
+            env: g.env,
+            envFile: envFileOf(ctx),
+            since: new Date().toISOString(),
+          },
         ]),
       );
       for (const a of actions) if (waiting.includes(a.name)) a.promotion = 'awaiting';
+      // the candidates' leases are the session's too (a ledger rebuilt from records keeps them)
+      for (const g of Object.values(ctx.pending)) for (const [p, n] of Object.entries(g.leaseNames)) record.leases![n] = own(g.ports, p)!;
     }
     writeSession(repo, record);
     const order = ctx.plan!.items.map((i) => i.name);
@@ -294,6 +305,8 @@ function releaseError(status: ReleaseStatus, failed: ServiceFailure[], session: 
   const what = {
     rolled_back: 'nothing was changed in the end',
     awaiting_promotion: '',
+    promoted: '',
+    aborted: '',
     partially_failed: 'the other changed services run their new definition',
     failed: 'some services are down',
     completed: '',
