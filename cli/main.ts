@@ -6,6 +6,7 @@ import { SessError, ConfigError } from '../common/errors.js';
 import { red, dim } from './output.js';
 import { register as up } from './commands/up.js';
 import { register as down } from './commands/down.js';
+import { register as promote } from './commands/promote.js';
 import { register as rm } from './commands/rm.js';
 import { register as ls } from './commands/ls.js';
 import { register as status } from './commands/status.js';
@@ -29,7 +30,7 @@ function program(): Command {
     .enablePositionalOptions()
     .showHelpAfterError('(run sess --help for usage)')
     .exitOverride();
-  for (const register of [up, down, rm, ls, status, logs, exec, env, history, doctor, gc, config, init, proxy, mcp]) register(p);
+  for (const register of [up, down, promote, rm, ls, status, logs, exec, env, history, doctor, gc, config, init, proxy, mcp]) register(p);
   for (const sub of p.commands) {
     sub.exitOverride();
     for (const subsub of sub.commands) subsub.exitOverride();

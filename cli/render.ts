@@ -33,15 +33,17 @@ const portsText = (ports: Record<string, number>) =>
 export function renderList(views: ListedSession[], now = Date.now()): string {
   if (views.length === 0) return 'no sessions (start one with `sess up <branch>`)';
   const sized = views.some((v) => v.disk);
+  const routed = views.some((v) => v.url);
   return table([
-    ['SESSION', 'STATUS', 'MODE', 'BRANCH', 'LAST UP', ...(sized ? ['DISK'] : []), 'PORTS'],
+    ['SESSION', 'STATUS', 'MODE', 'BRANCH', 'LAST UP', ...(sized ? ['DISK'] : []), ...(routed ? ['URL'] : []), 'PORTS'],
     ...views.map((v) => [
       v.name,
-      stateColor(v.status),
+      v.awaiting_promotion ? `${stateColor(v.status)} ${yellow('(awaiting promotion)')}` : stateColor(v.status),
       v.mode,
       v.pr ? `${v.branch} ${dim(`(PR #${v.pr.number} @${v.pr.commit.slice(0, 8)})`)}` : v.branch,
       v.lastUp ? ago(now - Date.parse(v.lastUp)) : '-',
       ...(sized ? [v.disk ? `${bytes(v.disk.worktree)} + ${bytes(v.disk.volumes)} vol` : '-'] : []),
+      ...(routed ? [v.url ?? '-'] : []),
       portsText(v.ports),
     ]),
   ]);
@@ -66,32 +68,51 @@ function bytes(n: number): string {
 }
 
 export function renderStatus(view: SessionView): string {
-  const head = `${bold(view.name)}  ${stateColor(view.status)}  ${view.mode} mode  branch ${view.branch}\nworktree ${view.worktree}\n`;
+  const head =
+    `${bold(view.name)}  ${stateColor(view.status)}  ${view.mode} mode  branch ${view.branch}\nworktree ${view.worktree}\n` +
+    (view.url ? `url      ${view.url}\n` : '') +
+    awaiting(view);
+  const routed = view.services.some((s) => s.url);
   return (
     head +
     '\n' +
     table([
-      ['SERVICE', 'RUNTIME', 'STATE', 'PID', 'PORTS'],
-      ...view.services.map((s) => [s.name, s.runtime, stateColor(s.state), s.pid ? String(s.pid) : '-', portsText(s.ports)]),
+      ['SERVICE', 'RUNTIME', 'STATE', 'PID', ...(routed ? ['URL'] : []), 'PORTS'],
+      ...view.services.map((s) => [
+        s.name,
+        s.runtime,
+        stateColor(s.state),
+        s.pid ? String(s.pid) : '-',
+        ...(routed ? [s.url ?? '-'] : []),
+        portsText(s.ports),
+      ]),
     ])
   );
 }
 
+const awaiting = (view: SessionView) =>
+  view.awaiting_promotion
+    ? `${yellow('awaiting promotion')}: ${view.awaiting_promotion.join(', ')} (\`sess promote ${view.name}\` or \`sess promote ${view.name} --abort\`)\n`
+    : '';
+
 export function renderUp(view: SessionView, urls: Record<string, string>): string {
   const lines = [`${bold(view.name)} is ${stateColor(view.status)} (${view.mode} mode, branch ${view.branch})`];
   const rows: string[][] = [['  worktree', view.worktree]];
+  if (view.url) rows.push(['  url', view.url]);
   for (const s of view.services) {
-    const where =
+    const direct =
       own(urls, s.name) ??
       Object.values(s.ports)
         .map((p) => `127.0.0.1:${p}`)
         .join(' ');
+    const where = s.url ? `${s.url}${direct ? `  ${dim(`(${direct})`)}` : ''}` : direct;
     rows.push([`  ${s.name}`, `${where || dim('(no ports)')}  ${dim(`${s.runtime}${s.pid ? ` pid ${s.pid}` : ''}`)}`]);
   }
   rows.push(['  logs', `sess logs ${view.name} [-f]`]);
   rows.push(['  env', `sess exec ${view.name} -- <command>   (or source ${dim('the env file in the worktree')})`]);
   rows.push(['  stop', `sess down ${view.name}`]);
-  return lines.join('\n') + '\n' + table(rows);
+  const waiting = awaiting(view);
+  return lines.join('\n') + '\n' + (waiting ? `  ${waiting}` : '') + table(rows);
 }
 
 export function renderHistory(releases: Release[]): string {
@@ -103,7 +124,11 @@ export function renderHistory(releases: Release[]): string {
       r.started,
       `${((Date.parse(r.ended) - Date.parse(r.started)) / 1000).toFixed(1)}s`,
       r.trigger,
-      r.status === 'completed' ? green(r.status) : red(r.status),
+      r.status === 'completed' || r.status === 'promoted'
+        ? green(r.status)
+        : r.status === 'awaiting_promotion'
+          ? yellow(r.status)
+          : red(r.status),
       r.services.map((s) => `${s.name}:${s.action}${s.then ? `→${s.then}` : ''}`).join(' '),
     ]),
   ]);

@@ -1,6 +1,6 @@
 // Journals left behind: a command that died half way (a SIGKILL, a power cut) left its journal in
 // the session's folder. The next command on the session (or `sess doctor --fix`), holding the
-// session's lock, finishes it: an `up` is unwound; a `down` or an `rm`, whose intent was recorded
+// session's lock, finishes it: an `up` (or a `promote`) is unwound; a `down` or an `rm`, whose intent was recorded
 // before it acted, is carried to its end.
 import { readJson, removePath, writeJsonAtomic } from '../../adapters/fs.js';
 import { processStartTime } from '../../adapters/proc.js';
@@ -37,8 +37,9 @@ export function clearIntent(repo: Repo, name: string): void {
 export async function finishInterrupted(repo: Repo, name: string, progress: Progress): Promise<UnwindFailure[]> {
   const journal = readJournal(repo, name);
   if (!journal) return [];
-  if (journal.command === 'up') {
-    progress.info(`finishing the rollback of an interrupted \`sess up\` (pid ${journal.pid}, ${journal.started})`);
+  if (journal.command === 'up' || journal.command === 'promote') {
+    // a promote's journal is an up's: what it decided is finished, what it had not is left as it was
+    progress.info(`finishing the rollback of an interrupted \`sess ${journal.command}\` (pid ${journal.pid}, ${journal.started})`);
     const failures = await unwindSteps(repo, journal.steps, progress.info);
     if (failures.length === 0) clearIntent(repo, name);
     return failures;

@@ -5,7 +5,7 @@
 // was in flight to blue has finished (up to its `stop.grace`), stops blue, and gives green's leases
 // the service's port names. Before promotion, any failure takes green away and leaves blue and its
 // route as they were; from the moment promotion is decided, whatever ends the command finishes it.
-import { WorkError } from '../../common/errors.js';
+import { CancelledError, messageOf, WorkError } from '../../common/errors.js';
 import { failpoint } from '../../common/failpoint.js';
 import type { Progress } from '../../common/progress.js';
 import { own } from '../../common/records.js';
@@ -54,35 +54,61 @@ export async function blueGreen({ ctx, item, previous, signal, onStarted }: Repl
   );
   const ports = Object.fromEntries(portNames.map((p) => [p, own(leased, leaseNames[p]!)!]));
 
-  // 2. green: the new definition on green's ports, started beside blue, ready, then steady
-  const { def, hash } = await ctx.redefine(item.name, ports);
-  progress.info(`replacing ${item.name} blue-green: the new instance starts beside the running one, on port ${own(ports, routePort)}`);
-  const record = await startNew(ctx, { ...item, def, hash }, signal, onStarted);
-  await ctx.ensureRoutes();
-  guard.register(`green-route:${item.name}`, { kind: 'route.green', repoId: repo.id, session, service: item.name });
-  const proxy = await import('../proxy/index.js');
-  const { url } = await proxy.setGreenRoute({
-    repoId: repo.id,
-    session,
-    service: item.name,
-    target: target(own(ports, routePort)!),
-    status: { state: 'starting' },
-  });
-  const promote = ctx.promoteOf(item.name);
-  if (promote.delay > 0) {
-    progress.info(`${item.name}: the new instance must stay ready for ${promote.delay}s`);
-    await holdReady(def.name, def.ready, { alive: () => isAlive(record, {}), cwd: def.host!.cwd, env: process.env, signal }, promote.delay);
+  try {
+    // 2. green: the new definition on green's ports, started beside blue, ready, then steady
+    const { def, hash } = await ctx.redefine(item.name, ports);
+    progress.info(`replacing ${item.name} blue-green: the new instance starts beside the running one, on port ${own(ports, routePort)}`);
+    const record = await startNew(ctx, { ...item, def, hash }, signal, onStarted);
+    await ctx.ensureRoutes();
+    guard.register(`green-route:${item.name}`, { kind: 'route.green', repoId: repo.id, session, service: item.name });
+    const proxy = await import('../proxy/index.js');
+    const { url } = await proxy.setGreenRoute({
+      repoId: repo.id,
+      session,
+      service: item.name,
+      target: target(own(ports, routePort)!),
+      status: { state: 'starting' },
+    });
+    const promote = ctx.promoteOf(item.name);
+    if (promote.delay > 0) {
+      progress.info(`${item.name}: the new instance must stay ready for ${promote.delay}s`);
+      await holdReady(
+        def.name,
+        def.ready,
+        { alive: () => isAlive(record, {}), cwd: def.host!.cwd, env: process.env, signal },
+        promote.delay,
+      );
+    }
+    failpoint(`promote:${item.name}`, 'before');
+    failpoint(`promote:${item.name}`);
+    const green: Green = { record, ports, leaseNames, routePort };
+    if (promote.gate === 'manual') {
+      progress.step(
+        `${item.name}: the new instance is ready and waits for \`sess promote ${session}\` (see it at ${url ?? 'its green URL'})`,
+      );
+      ctx.onPending(item.name, green);
+      return previous; // blue serves on until then
+    }
+    return promoteNow(promotionOf(ctx), item.name, previous, green);
+  } catch (error) {
+    // before the switch: blue serves as it did; the candidate's process goes (the caller discards
+    // it), and here its leases and its green route. Ctrl+C leaves that to the up's rollback.
+    if (!(error instanceof CancelledError)) await forgetCandidate(ctx, item.name, owner, names);
+    throw error;
   }
-  failpoint(`promote:${item.name}`, 'before');
-  const green: Green = { record, ports, leaseNames, routePort };
-  if (promote.gate === 'manual') {
-    progress.step(
-      `${item.name}: the new instance is ready and waits for \`sess promote ${session}\` (see it at ${url ?? 'its green URL'})`,
-    );
-    ctx.onPending(item.name, green);
-    return previous; // blue serves on until then
+}
+
+async function forgetCandidate(ctx: StartContext, service: string, owner: string, names: string[]): Promise<void> {
+  const { repo, session, guard, progress } = ctx;
+  try {
+    await release(owner, names);
+    guard.amendLabel(`green-ports:${service}`, { kind: 'none' });
+    const proxy = await import('../proxy/index.js');
+    await proxy.setGreenRoute({ repoId: repo.id, session, service, target: null });
+    guard.amendLabel(`green-route:${service}`, { kind: 'none' });
+  } catch (error) {
+    progress.warn(`${service}: could not take away all of the candidate that failed (its rollback will): ${messageOf(error)}`);
   }
-  return promoteNow(promotionOf(ctx), item.name, previous, green);
 }
 
 /**
@@ -105,39 +131,56 @@ export async function promoteNow(ctx: PromotionContext, service: string, blue: S
   };
   const greenLabels = new Set([`green-ports:${service}`, `service:${service}`, `green-route:${service}`]);
   const sessionUndo = ctx.sessionUndoAfterPromotion?.(service, green);
-  guard.rewrite((steps) => [
-    ...steps.map((s) =>
-      greenLabels.has(s.label)
-        ? { ...s, undo: { kind: 'none' as const } }
-        : s.label === 'session' && sessionUndo
-          ? { ...s, undo: sessionUndo }
-          : s,
-    ),
-    { label: `promote:${service}`, undo: finish },
-  ]);
-  failpoint(`switch:${service}`, 'before');
-  const proxy = await import('../proxy/index.js');
-  const { previous, generation } = await proxy.switchRoute({
-    repoId: repo.id,
-    session,
-    service,
-    target: finish.greenTarget,
-    status: { state: 'running' },
+  let before: Parameters<Parameters<typeof guard.rewrite>[0]>[0] = [];
+  guard.rewrite((steps) => {
+    before = steps;
+    return [
+      ...steps.map((s) =>
+        greenLabels.has(s.label)
+          ? { ...s, undo: { kind: 'none' as const } }
+          : s.label === 'session' && sessionUndo
+            ? { ...s, undo: sessionUndo }
+            : s,
+      ),
+      { label: `promote:${service}`, undo: finish },
+    ];
   });
+  const proxy = await import('../proxy/index.js');
+  let switched: { previous: string; generation: number };
+  try {
+    failpoint(`switch:${service}`, 'before');
+    failpoint(`switch:${service}`);
+    switched = await proxy.switchRoute({ repoId: repo.id, session, service, target: finish.greenTarget, status: { state: 'running' } });
+  } catch (error) {
+    // the switch did not happen: green is still only a candidate, and its inverses come back
+    guard.rewrite(() => before);
+    ctx.promotionNotDecided?.(service);
+    throw error;
+  }
+  const { previous, generation } = switched;
   progress.step(`${service}: its route goes to the new instance`);
+  // decided: what follows is finished whatever fails in it (a step that fails is said, and the rest done)
+  const attempt = async (what: string, fn: () => Promise<unknown>) =>
+    fn().catch((error: unknown) => progress.warn(`${service}: could not ${what}: ${messageOf(error)} (\`sess doctor\` looks at it)`));
   const grace = blue.def.stop.grace * 1000;
   const drained = await proxy.waitDrained(previous, { timeoutMs: grace, generation });
   if (!drained.drained)
     progress.warn(
       `${service}: ${drained.requests} request(s) and ${drained.websockets} WebSocket(s) to the old instance were still open after its stop.grace: it stops anyway`,
     );
-  await runtimeOf(blue.runtime).stop(
-    { repoId: repo.id, name: session, dir: paths.sessionDir(repo, session), stash: finish.blueStash },
-    blue,
-    progress,
+  await attempt('stop the old instance', () =>
+    runtimeOf(blue.runtime).stop(
+      { repoId: repo.id, name: session, dir: paths.sessionDir(repo, session), stash: finish.blueStash },
+      blue,
+      progress,
+    ),
   );
-  for (const r of finish.renames) await renameLease(finish.owner, r.from, r.to);
-  if (finish.release !== undefined) settlePromotion(repo, session, finish.release, service, 'promoted');
+  for (const r of finish.renames)
+    await attempt(`give its new instance the port name ${r.to}`, () => renameLease(finish.owner, r.from, r.to));
+  if (finish.release !== undefined) {
+    const id = finish.release;
+    await attempt('settle its release in the history', async () => settlePromotion(repo, session, id, service, 'promoted'));
+  }
   guard.rewrite((steps) => steps.map((s) => (s.label === `promote:${service}` ? { ...s, undo: { kind: 'none' as const } } : s)));
   progress.step(`${service}: promoted (the old instance is drained and stopped)`);
   return { ...green.record, wanted: true };
@@ -169,6 +212,8 @@ export interface PromotionContext {
   blueStash(blue: ServiceRecord): unknown;
   /** what the journal's `session` step writes back once this promotion is decided (the up's record with green) */
   sessionUndoAfterPromotion?(service: string, green: Green): Undo | undefined;
+  /** the switch failed after all: what sessionUndoAfterPromotion changed goes back */
+  promotionNotDecided?(service: string): void;
 }
 
 /** The up's StartContext as promotion sees it. */
@@ -189,7 +234,9 @@ export async function abortPending(repo: Repo, record: SessionRecord, service: s
   const names = Object.values(pending.leaseNames);
   await release(leaseOwner(repo, record.name), names);
   const proxy = await import('../proxy/index.js');
-  await proxy.setGreenRoute({ repoId: repo.id, session: record.name, service, target: null });
+  await proxy.setGreenRoute({ repoId: repo.id, session: record.name, service, target: null }).catch((error: unknown) => {
+    progress.warn(`${service}: could not remove its green route from the local proxy: ${messageOf(error)}`);
+  });
   settlePromotion(repo, record.name, pending.release, service, 'aborted');
   delete record.pending![service];
   if (Object.keys(record.pending!).length === 0) delete record.pending;

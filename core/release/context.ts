@@ -47,6 +47,8 @@ export interface StartContext {
   onPending(service: string, green: Green): void;
   /** a new instance is being promoted: the session's record after a rollback must have it (its undo) */
   sessionUndoAfterPromotion(service: string, green: Green): Undo | undefined;
+  /** the switch failed after all: what sessionUndoAfterPromotion changed goes back */
+  promotionNotDecided(service: string): void;
 }
 
 /** Start a new instance through this up's part in its runtime, and wait until it is ready. */

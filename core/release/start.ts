@@ -9,7 +9,7 @@ import { sessionCtx } from '../state/liveness.js';
 import type { ReleaseService } from '../state/history.js';
 import { stashFor, startNew, stopPrevious, type StartContext } from './context.js';
 import type { ServicePlanItem } from './plan.js';
-import { STRATEGIES } from './strategies.js';
+import { KEEPS_PREVIOUS_ON_FAILURE, STRATEGIES } from './strategies.js';
 
 export type { StartContext };
 
@@ -121,7 +121,10 @@ export async function startServices(
       }
       if (!ctx.resume || !replacing || error instanceof CancelledError) throw error;
       if (instance) await instance.discard().catch(() => undefined);
-      const restored = await restorePrevious(ctx, item, prev, records);
+      // a strategy that starts the new one beside the old one failed before it switched: the old one never stopped
+      const restored = KEEPS_PREVIOUS_ON_FAILURE.has(item.strategy)
+        ? ((records[item.name] = prev!), true)
+        : await restorePrevious(ctx, item, prev, records);
       // brought back here (or it would not come back): nothing left for a rollback to do
       if (restoreStep !== undefined) ctx.guard.amend(restoreStep, { kind: 'none' });
       if (restored) entry.then = 'restored';

@@ -43,3 +43,10 @@ const recreate: Strategy = async ({ ctx, item, previous, signal, onInverse, onSt
 };
 
 export const STRATEGIES: Record<StrategyName, Strategy> = { recreate, 'blue-green': blueGreen };
+
+/**
+ * Strategies whose failure leaves the previous instance serving as it was (the new one ran beside
+ * it and was never switched to): nothing to bring back. Once blue-green has switched, it does not
+ * fail: what is left of the promotion is finished with warnings.
+ */
+export const KEEPS_PREVIOUS_ON_FAILURE: ReadonlySet<StrategyName> = new Set(['blue-green']);

@@ -7,6 +7,7 @@ import { deleteBranch, git, hasLocalBranch, listWorktrees, pruneWorktrees, unpus
 import { runShell } from '../../adapters/process.js';
 import { messageOf } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
+import { abortPending } from '../release/blueGreen.js';
 import { stopServices } from '../release/stop.js';
 import { release, requireReadableLedger } from '../state/ledger.js';
 import { mayRun } from '../state/liveness.js';
@@ -14,10 +15,32 @@ import { leaseOwner, withWorktreesLock, type Repo } from '../state/repo.js';
 import { markStopped, removeSessionDir, writeSession, type SessionRecord } from '../state/store.js';
 
 export async function downRecord(repo: Repo, record: SessionRecord, progress: Progress): Promise<void> {
+  await abortAllPending(repo, record, progress);
   await stopAll(repo, record, progress);
   for (const svc of Object.values(record.services)) markStopped(svc);
   record.status = 'down';
   writeSession(repo, record);
+  // its URLs stay, and say the service is stopped and how to bring it up
+  if (record.urls)
+    await proxyStep(progress, 'mark its routes stopped', (p) => p.markSessionRoutes(repo.id, record.name, { state: 'stopped' }));
+}
+
+/** Blue-green candidates waiting at their gate go with what runs: a down or rm aborts them. */
+async function abortAllPending(repo: Repo, record: SessionRecord, progress: Progress): Promise<void> {
+  for (const service of Object.keys(record.pending ?? {})) await abortPending(repo, record, service, progress);
+}
+
+/** A change to the machine's proxy routes that must not stop a teardown (a broken table: doctor says so). */
+async function proxyStep(
+  progress: Progress,
+  what: string,
+  fn: (proxy: typeof import('../proxy/index.js')) => Promise<unknown>,
+): Promise<void> {
+  try {
+    await fn(await import('../proxy/index.js'));
+  } catch (error) {
+    progress.warn(`could not ${what} in the local proxy's route table: ${messageOf(error)} (\`sess doctor\` looks at it)`);
+  }
 }
 
 /** The pre_down hook (when something may run), then every service and the rest of the session in its runtimes. */
@@ -47,7 +70,9 @@ export async function rmRecord(
   requireReadableLedger(); // released last, after the worktree is gone: known readable first
   const removed: string[] = [];
   const unpushed = await unpushedCommits(record.branch, repo.mainRoot);
+  await abortAllPending(repo, record, progress);
   await stopAll(repo, record, progress, options.volumes);
+  await proxyStep(progress, 'remove its routes', (p) => p.removeSessionRoutes(repo.id, record.name));
   // The files go first, outside the worktrees lock (a large worktree takes a while, and git's
   // commands elsewhere only read the admin folders); then, under it, git forgets the worktree.
   // A link into the main checkout is removed as a link: what it points at stays.

@@ -1,4 +1,5 @@
 // A session as `up`, `status` and `ls` show it (SPEC.md "--json shapes"), with live service states.
+import { own } from '../../common/records.js';
 import type { LiveStates, RuntimeName, ServiceState } from '../../modes/service.js';
 import { serviceState } from '../state/liveness.js';
 import type { CreatingMark, SessionRecord, SessionStatus } from '../state/store.js';
@@ -11,6 +12,8 @@ export interface ServiceView {
   state: ServiceState;
   pid?: number;
   ports: Record<string, number>;
+  /** its stable URL through the local proxy, when it is routed */
+  url?: string;
 }
 
 export interface SessionView {
@@ -21,6 +24,10 @@ export interface SessionView {
   worktree: string;
   ports: Record<string, number>;
   services: ServiceView[];
+  /** the session's stable URL (its primary service's), when something of it is routed */
+  url?: string;
+  /** services whose blue-green candidate waits at its manual gate for `sess promote` */
+  awaiting_promotion?: string[];
 }
 
 /** `live`: what the runtimes found of this session's services (see lookAt). */
@@ -29,8 +36,11 @@ export function sessionView(record: SessionRecord, live: LiveStates = {}): Sessi
     const state = serviceState(rec, live);
     const view: ServiceView = { name, runtime: rec.runtime, state, ports: rec.def.ports };
     if (state === 'running' && rec.pid !== undefined) view.pid = rec.pid;
+    const url = own(record.urls?.services ?? {}, name);
+    if (url !== undefined) view.url = url;
     return view;
   });
+  const waiting = Object.keys(record.pending ?? {});
   return {
     name: record.name,
     branch: record.branch,
@@ -39,6 +49,8 @@ export function sessionView(record: SessionRecord, live: LiveStates = {}): Sessi
     worktree: record.worktree,
     ports: record.ports,
     services,
+    ...(record.urls?.url !== undefined ? { url: record.urls.url } : {}),
+    ...(waiting.length ? { awaiting_promotion: waiting } : {}),
   };
 }
 

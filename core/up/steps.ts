@@ -240,6 +240,7 @@ export const UP_STEPS: UpStep[] = [
     does: 'each service started (service:<name>, then ready:<name>), or replaced by its strategy (restore:<name> first): stopped, or its previous instance back',
     async run(ctx) {
       const { guard, fallback } = ctx;
+      const undecided: Record<string, Pick<SessionRecord, 'ports' | 'leases'> & { service: SessionRecord['services'][string] }> = {};
       const start: StartContext = {
         repo: ctx.repo,
         session: ctx.name,
@@ -268,11 +269,22 @@ export const UP_STEPS: UpStep[] = [
         sessionUndoAfterPromotion: (service, green) => {
           ctx.moved[service] = green.ports;
           if (!fallback) return undefined;
+          undecided[service] = structuredClone({ service: fallback.services[service]!, ports: fallback.ports, leases: fallback.leases });
           // a rollback after this promotion puts back a session that runs green, on green's ports
           fallback.services[service] = { ...green.record, wanted: true };
           Object.assign(fallback.ports, green.ports);
           fallback.leases = { ...(fallback.leases ?? fallback.ports), ...green.ports };
           return { kind: 'session.restore', record: fallback };
+        },
+        promotionNotDecided: (service) => {
+          delete ctx.moved[service];
+          const saved = own(undecided, service);
+          if (!fallback || !saved) return;
+          fallback.services[service] = saved.service;
+          fallback.ports = saved.ports;
+          if (saved.leases) fallback.leases = saved.leases;
+          else delete fallback.leases;
+          guard.amendLabel('session', { kind: 'session.restore', record: fallback });
         },
         ...(fallback
           ? {
