@@ -7,6 +7,7 @@ import type { Progress } from '../../common/progress.js';
 import { openRepo } from '../state/repo.js';
 import { corruptLedgerChecks, staleLeases } from './ledger.js';
 import { runtimeOrphans } from './orphans.js';
+import { proxyChecks } from './proxy.js';
 import { journalChecks, lostWorktrees, servicesDown, staleState } from './sessions.js';
 import type { Check, Finding } from './types.js';
 import { orphanWorktrees, staleWorktreeEntries } from './worktrees.js';
@@ -27,7 +28,16 @@ export async function doctor(options: { cwd: string; fix: boolean; progress: Pro
   const journals = await journalChecks(repo, options.progress);
   await runChecks(journals, options);
   const rest: Check[] = [];
-  for (const find of [lostWorktrees, staleWorktreeEntries, orphanWorktrees, runtimeOrphans, staleLeases, servicesDown, staleState]) {
+  for (const find of [
+    lostWorktrees,
+    staleWorktreeEntries,
+    orphanWorktrees,
+    runtimeOrphans,
+    staleLeases,
+    servicesDown,
+    staleState,
+    proxyChecks,
+  ]) {
     rest.push(...(await find(repo, options.progress)));
   }
   await runChecks(rest, options);

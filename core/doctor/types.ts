@@ -11,7 +11,9 @@ export interface Finding {
     | 'stale-lease'
     | 'service-down'
     | 'stale-state'
-    | 'corrupt-ledger';
+    | 'corrupt-ledger'
+    | 'proxy-down'
+    | 'stale-route';
   /** what it is about (a session, a pid, a container, a port) */
   subject: string;
   detail: string;

@@ -20,6 +20,7 @@ import { lockSession, requireOwnName, resolveUpTarget } from '../sessions/names.
 import { checkSandboxMovable, fetchPullRequest, makeRoomForSandbox, requireRemote, type PullRequestHead } from '../sessions/sandbox.js';
 import { serviceUrls, sessionView, type SessionView } from '../sessions/view.js';
 import { inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
+import { ensureProxyFor } from './routes.js';
 import { envFileOf, UP_STEPS, type UpContext } from './steps.js';
 
 export interface UpOptions extends UpRequest {
@@ -107,8 +108,10 @@ async function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions):
   if (inputHash(text, existing.overrides, head, existing.worktree, existing.inputFiles) !== existing.inputHash) return undefined;
   const services = Object.values(existing.services);
   // what no file shows (an image rebuilt under its tag) is asked of the runtimes beside the look
-  const [looked, ...current] = await Promise.all([
+  // a session with stable URLs needs the proxy (one local request when it runs; started when not)
+  const [looked, , ...current] = await Promise.all([
     lookAt(repo, [existing]),
+    existing.urls ? ensureProxyFor(options.progress, options.signal) : undefined,
     ...runtimesIn(services.map((s) => s.runtime)).map((rt) =>
       rt.stillCurrent(
         services.filter((s) => s.runtime === rt.name),

@@ -8,6 +8,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alive, eventually, isolatedLedger, leasesOf, makeRepo, ourProcesses, sleep, type TestRepo } from '../helpers/sess.js';
 import { get, quietPort } from '../helpers/http.js';
+import { closeServersAfterEach, doc, serve, toolError } from '../helpers/mcp.js';
 
 const home = isolatedLedger();
 let proxyPort: number;
@@ -318,5 +319,56 @@ describe('blue-green, interrupted', () => {
     expect(await pidOf('api')).toBe(blue);
     await consistent('v1');
     expect((await lastRelease()).status).toBe('rolled_back');
+  });
+});
+
+describe('the proxy behind the URLs', () => {
+  it('killed: doctor reports it down, the next up (a no-op) starts it again; a route of a removed session is stale', async () => {
+    const status = JSON.parse((await repo.sess(['proxy', 'status', '--json'])).stdout);
+    expect(status.state).toBe('running');
+    process.kill(status.pid, 'SIGKILL');
+    await eventually(() => !alive(status.pid), 5000, 'the proxy to die');
+    const d = await repo.sess(['doctor', '--json']);
+    expect(d.code).toBe(1);
+    expect(JSON.parse(d.stdout).findings.map((f: any) => f.kind)).toContain('proxy-down');
+    const r = await repo.sess(['up', 'bg']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('already up and unchanged');
+    expect(r.stderr).toContain('started the local proxy');
+    expect(await body()).toContain('(v1)');
+    expect((await repo.sess(['doctor'])).code).toBe(0);
+
+    // a route left behind by hand (a session that is not there): found, and removed with --fix
+    const { openRepo } = await import('../../core/state/repo.js');
+    const proxy = await import('../../core/proxy/index.js');
+    const opened = await openRepo(repo.root);
+    await proxy.setSessionRoutes({
+      repoId: opened.id,
+      repoName: opened.name,
+      session: 'ghost',
+      routes: [{ service: 'api', target: 'http://127.0.0.1:1' }],
+    });
+    const found = await repo.sess(['doctor', '--json']);
+    expect(JSON.parse(found.stdout).findings).toEqual([expect.objectContaining({ kind: 'stale-route', subject: 'routes of ghost' })]);
+    expect((await repo.sess(['doctor', '--fix'])).code).toBe(0);
+    expect(proxy.routesOf({ repoId: opened.id, session: 'ghost' })).toEqual([]);
+  });
+});
+
+describe('blue-green over MCP', () => {
+  closeServersAfterEach();
+  it('an agent sees the waiting release in up, and promotes it with the promote tool; nothing waits: a usage error', async () => {
+    manual();
+    edit('GREETING: "v1"', 'GREETING: "v2"');
+    const s = await serve(repo);
+    const view = doc(await s.call('up', { branch: 'bg' }));
+    expect(view.awaiting_promotion).toEqual(['api']);
+    const progress: string[] = [];
+    const done = doc(await s.call('promote', { session: 'bg' }, { progress }));
+    expect(done.promoted).toEqual(['api']);
+    expect(progress.join('\n')).toContain('route goes to the new instance');
+    expect(await body()).toContain('(v2)');
+    const err = toolError(await s.call('promote', { session: 'bg' }));
+    expect(err).toMatchObject({ kind: 'usage', exitCode: 2 });
   });
 });

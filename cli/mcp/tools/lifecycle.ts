@@ -1,4 +1,4 @@
-// The tools that change sessions: up, down, rm. Each calls the core function its CLI command calls,
+// The tools that change sessions: up, down, rm, promote. Each calls the core function its CLI command calls,
 // under the same session lock, with the call's abort signal and a progress that reaches the client.
 import { z } from 'zod';
 import { UsageError } from '../../../common/errors.js';
@@ -82,8 +82,36 @@ export const rm = defineTool({
   },
 });
 
-// promote: when blue-green releases land, `promote` (finish or abort a release waiting at its manual
-// gate) is one more tool here, beside up, calling core's promote with the call's signal and progress.
+export const promote = defineTool({
+  name: 'promote',
+  title: 'Promote (or abort) a blue-green release',
+  description:
+    'A service with `replace: blue-green` and a manual gate waits after `up`: its new instance runs beside the ' +
+    "old one, on its own green URL, while the service's stable URL still goes to the old one (the session's " +
+    '`awaiting_promotion` lists them). `promote` switches the stable URL to the new instance, lets what was in ' +
+    'flight to the old one finish, and stops it. With `abort` true, the new instances are stopped instead and the ' +
+    'old ones serve on. `services` limits it to some of the waiting services (default: all). Refused (usage ' +
+    'error) when nothing waits. A promotion that has begun switching is finished even if the call is cancelled.',
+  input: z.strictObject({
+    session: schemas.session(),
+    services: z.array(schemas.service()).optional().describe('only these waiting services (default: every one that waits)'),
+    abort: z.boolean().default(false).describe('stop the waiting new instances; the old ones serve on'),
+  }),
+  annotations: { destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  async run(args, ctx) {
+    const { promote } = await import('../../../core/sessions/promote.js');
+    const result = await promote({
+      cwd: ctx.cwd,
+      target: args.session,
+      services: args.services ?? [],
+      abort: args.abort,
+      signal: ctx.signal,
+      progress: ctx.progress,
+    });
+    const what = result.promoted.length ? `promoted ${result.promoted.join(', ')}` : `aborted ${result.aborted.join(', ')}`;
+    return { document: result, summary: `${result.session.name}: ${what}. ${describeSession(result.session)}` };
+  },
+});
 
 /** One line a person or an agent reads first: what runs where. */
 export function describeSession(view: SessionView, urls: Record<string, string> = {}): string {
