@@ -105,8 +105,10 @@ export function renderUp(view: SessionView, urls: Record<string, string>): strin
       Object.values(s.ports)
         .map((p) => `127.0.0.1:${p}`)
         .join(' ');
-    const where = s.url ? `${s.url}${direct ? `  ${dim(`(${direct})`)}` : ''}` : direct;
-    rows.push([`  ${s.name}`, `${where || dim('(no ports)')}  ${dim(`${s.runtime}${s.pid ? ` pid ${s.pid}` : ''}`)}`]);
+    rows.push([
+      `  ${s.name}`,
+      `${direct || dim('(no ports)')}  ${dim(`${s.runtime}${s.pid ? ` pid ${s.pid}` : ''}`)}${s.url ? `  ${s.url}` : ''}`,
+    ]);
   }
   rows.push(['  logs', `sess logs ${view.name} [-f]`]);
   rows.push(['  env', `sess exec ${view.name} -- <command>   (or source ${dim('the env file in the worktree')})`]);

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { readTextIfExists, writeFileAtomic } from '../../adapters/fs.js';
 import { addWorktree, readHead, resetHard, worktreeGitDir } from '../../adapters/git.js';
 import { CancelledError } from '../../common/errors.js';
+import { failpoint } from '../../common/failpoint.js';
 import { dependencyOrder } from '../../config/order.js';
 import { runtimeOf, runtimesIn, RUNTIMES } from '../../modes/placement.js';
 import type { Journal, PreparedUp } from '../../modes/runtime.js';
@@ -465,9 +466,10 @@ async function writeRoutes(ctx: UpContext, routes: RouteInput[]): Promise<void> 
   if (routes.length === 0) {
     await proxy.removeSessionRoutes(repo.id, name);
     delete ctx.urls;
-    return;
+  } else {
+    ctx.urls = await proxy.setSessionRoutes({ repoId: repo.id, repoName: repo.name, repoRoot: repo.mainRoot, session: name, routes });
   }
-  ctx.urls = await proxy.setSessionRoutes({ repoId: repo.id, repoName: repo.name, repoRoot: repo.mainRoot, session: name, routes });
+  failpoint('routes');
 }
 
 const asInput = (r: RouteEntry): RouteInput => ({

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 export default function setup() {
   if (!existsSync(join(process.cwd(), 'dist', 'main.js'))) {
@@ -11,5 +11,27 @@ export default function setup() {
   }
   const home = mkdtempSync(join(tmpdir(), 'sess-test-home-'));
   process.env.SESS_HOME = home;
-  return () => rmSync(home, { recursive: true, force: true });
+  // never the developer's proxy port (7377): a proxy of the run's own
+  process.env.SESS_PROXY_PORT = String(10000 + Math.floor(Math.random() * 10000));
+  return () => {
+    stopTestProxies();
+    rmSync(home, { recursive: true, force: true });
+  };
+}
+
+/** The proxies sess started for the run's test homes (detached, they outlive their tests). */
+function stopTestProxies(): void {
+  const program = join(process.cwd(), 'dist', 'proxy.js');
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (!cmdline.includes(program)) continue;
+      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      const home = env.find((kv) => kv.startsWith('SESS_HOME='))?.slice('SESS_HOME='.length) ?? '';
+      if (home.startsWith(join(tmpdir(), 'sess-'))) process.kill(Number(entry), 'SIGTERM');
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
 }

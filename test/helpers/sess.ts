@@ -198,7 +198,16 @@ export function alive(pid: number): boolean {
 export function isolatedLedger(): string {
   const home = mkdtempSync(join(tmpdir(), 'sess-home-'));
   process.env.SESS_HOME = home;
+  // and a proxy of its own: a proxy belongs to one $SESS_HOME, and another home's on the same port
+  // would make this file's URLs (and doctor) find the port taken. Test proxies are stopped when the
+  // run ends (globalSetup).
+  process.env.SESS_PROXY_PORT = String(testProxyPort());
   return home;
+}
+
+/** A port for a test's proxy: below the lease range and the kernel's range for outgoing connections. */
+export function testProxyPort(): number {
+  return 10000 + Math.floor(Math.random() * 10000);
 }
 
 /** git in any folder (a worktree, a clone), as the test's author. */

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, eventually, isolatedLedger, leasesOf, makeRepo, ourProcesses, sleep, type TestRepo } from '../helpers/sess.js';
+import { alive, eventually, isolatedLedger, leasesOf, makeRepo, ourProcesses, sleep, worktrees, type TestRepo } from '../helpers/sess.js';
 import { get, quietPort } from '../helpers/http.js';
 import { closeServersAfterEach, doc, serve, toolError } from '../helpers/mcp.js';
 
@@ -250,6 +250,20 @@ describe('blue-green, interrupted', () => {
     expect(await pidOf('api')).toBe(blue);
   });
 
+  // every step of the strategy before the decision: green's leases, its start, its readiness, its route
+  it.each(['green-ports:api:kill-before', 'green-ports:api:kill', 'service:api:kill', 'ready:api:kill', 'green-route:api:kill-before'])(
+    'SIGKILL at %s: the next command takes everything of the candidate away',
+    async (step) => {
+      const blue = await pidOf('api');
+      edit('GREETING: "v1"', 'GREETING: "v2"');
+      const r = await repo.sess(['up', 'bg'], { env: { SESS_FAILPOINT: step } });
+      expect(r.code).toBe(null);
+      expect((await repo.sess(['doctor', '--fix'])).code).toBe(0);
+      expect(alive(blue)).toBe(true);
+      await consistent('v1');
+    },
+  );
+
   it('SIGKILL once the switch is decided: the next command finishes the promotion', async () => {
     const blue = await pidOf('api');
     edit('GREETING: "v1"', 'GREETING: "v2"');
@@ -370,5 +384,38 @@ describe('blue-green over MCP', () => {
     expect(await body()).toContain('(v2)');
     const err = toolError(await s.call('promote', { session: 'bg' }));
     expect(err).toMatchObject({ kind: 'usage', exitCode: 2 });
+  });
+});
+
+describe('blue-green, refused up front', () => {
+  const base = readFileSync(join(import.meta.dirname, '../../fixtures/host-bluegreen/sess.yaml'), 'utf8');
+  it.each([
+    [
+      'a service without a stable URL',
+      base.replace('    ready: { http: "http://127.0.0.1:${ports.api}/health", timeout: 10 }\n    stop', '    proxy: false\n    stop'),
+      'services.api',
+      'needs a route',
+    ],
+    [
+      'a service placed in compose',
+      base.replace('  api:\n    ports', '  api:\n    compose: api\n    ports'),
+      'services.api.replace',
+      'compose',
+    ],
+  ])('%s: exit 2 naming the key, nothing created', async (_what, text, key, words) => {
+    const other = makeRepo('host-bluegreen', {
+      files: { 'sess.yaml': text, 'compose.yaml': 'services:\n  api:\n    image: sess-test-busybox\n' },
+    });
+    try {
+      const args = key === 'services.api.replace' ? ['up', 'x', '--container', 'api'] : ['up', 'x'];
+      const r = await other.sess(args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(key);
+      expect(r.stderr).toContain(words);
+      expect(worktrees(other)).toEqual([]);
+      expect(leasesOf(other, 'x')).toEqual({});
+    } finally {
+      await other.cleanup();
+    }
   });
 });

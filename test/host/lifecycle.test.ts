@@ -47,14 +47,18 @@ describe('host mode lifecycle', () => {
     const r = await repo.sess(['up', 'feature/login', '--json']);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(Object.keys(doc)).toEqual(['name', 'branch', 'mode', 'status', 'worktree', 'ports', 'services']);
+    // SPEC's shape, and `url` (the stable URLs: web has an http probe, so it is routed; db is not)
+    expect(Object.keys(doc)).toEqual(['name', 'branch', 'mode', 'status', 'worktree', 'ports', 'services', 'url']);
+    expect(doc.url).toMatch(/^http:\/\/feature-login\.app(-[0-9a-f]{4})?\.localhost:\d+\/$/);
     expect(doc.services[1]).toEqual({
       name: 'web',
       runtime: 'host',
       state: 'running',
       pid: expect.any(Number),
       ports: { web: first.ports.web },
+      url: doc.url.replace('//', '//web.'),
     });
+    expect(doc.services[0].url).toBeUndefined();
   });
 
   let second: any;
