@@ -433,6 +433,98 @@ function answers(target) {
   });
 }
 
+/**
+ * Blue-green against recreate, the same change of the same host service (web, of the re-up
+ * fixture), in two sessions of one repository, alternating in each round: the time from the start
+ * of `sess up` until the stable URL answers with the new version, and the requests that failed
+ * meanwhile (a client asks through the URL about 50 times a second during every up).
+ */
+async function blueGreenBench() {
+  const { root } = makeRepo('reup', 'bluegreen');
+  const proxyPort = await quietPort();
+  env.SESS_PROXY_PORT = String(proxyPort);
+  const sessions = { recreate: 'rc', 'blue-green': 'bg' };
+  const files = {};
+  const urls = {};
+  try {
+    for (const [strategy, name] of Object.entries(sessions)) {
+      sess(['up', name], root);
+      const view = JSON.parse(spawnSync(process.execPath, [BIN, 'status', name, '--json'], { cwd: root, env, encoding: 'utf8' }).stdout);
+      files[strategy] = join(view.worktree, 'sess.yaml');
+      urls[strategy] = view.services.find((sv) => sv.name === 'web').url;
+      const text = readFileSync(files[strategy], 'utf8');
+      // the tiny server says its GREETING: the answer tells which version serves
+      writeFileSync(
+        files[strategy],
+        text.replace('env: { WEB_VERSION: "1" }', `env: { WEB_VERSION: "1", GREETING: "v1" }\n    replace: ${strategy}`),
+      );
+      sess(['up', name], root); // the strategy is no change of the service: nothing restarts
+    }
+    const served = { recreate: [], 'blue-green': [] };
+    const failed = { recreate: 0, 'blue-green': 0 };
+    for (let i = -1; i < ROUNDS; i++) {
+      const version = String(2 + (i & 1));
+      for (const [strategy, name] of Object.entries(sessions)) {
+        const file = files[strategy];
+        writeFileSync(file, readFileSync(file, 'utf8').replace(/GREETING: "v\d+"/, `GREETING: "v${version}"`));
+        const { ms, failures } = await untilServing(root, name, urls[strategy], proxyPort, version);
+        if (i >= 0) {
+          served[strategy].push(ms);
+          failed[strategy] += failures;
+        }
+      }
+    }
+    report('blue-green up until the URL serves it', served['blue-green'], served.recreate, 1.5, 'recreate, same change (until served)');
+    reportValue(
+      'failed requests during blue-green ups',
+      failed['blue-green'],
+      { atMost: 0 },
+      failed.recreate,
+      failed['blue-green'],
+      `(recreate: ${failed.recreate}); columns: failed requests in all rounds`,
+    );
+  } finally {
+    for (const name of Object.values(sessions)) spawnSync(process.execPath, [BIN, 'rm', name, '--force'], { cwd: root, env });
+    spawnSync(process.execPath, [BIN, 'proxy', 'stop'], { cwd: root, env });
+    delete env.SESS_PROXY_PORT;
+  }
+}
+
+/** Run `sess up name` while asking through `url`; ms from its start until the URL answers the new version. */
+async function untilServing(root, name, url, proxyPort, version) {
+  const host = new URL(url).host;
+  const ask = () =>
+    new Promise((resolve) => {
+      const req = httpRequest({ host: '127.0.0.1', port: proxyPort, path: '/', headers: { host }, agent: false, timeout: 5000 }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ ok: res.statusCode === 200, body }));
+      });
+      req.on('error', () => resolve({ ok: false, body: '' }));
+      req.on('timeout', () => req.destroy());
+      req.end();
+    });
+  let failures = 0;
+  let servedAt;
+  const t0 = process.hrtime.bigint();
+  const child = spawn(process.execPath, [BIN, 'up', name], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  let exited = false;
+  const done = new Promise((resolve) => child.on('close', (code) => ((exited = true), resolve(code))));
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  while (!exited || servedAt === undefined) {
+    const r = await ask();
+    if (!r.ok) failures++;
+    else if (servedAt === undefined && r.body.includes(`(v${version})`)) servedAt = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (Number(process.hrtime.bigint() - t0) / 1e6 > 60_000) throw new Error(`sess up ${name}: the new version never answered`);
+    await sleep(20);
+  }
+  const code = await done;
+  if (code !== 0) throw new Error(`sess up ${name} failed (${code}):\n${stderr}`);
+  return { ms: servedAt, failures };
+}
+
 const only = process.argv.slice(2);
 const suites = {
   fresh: () => freshHostUp(0),
@@ -445,6 +537,7 @@ const suites = {
   'reup-boot': () => reupHost(500),
   'reup-container': reupContainer,
   proxy: proxyBench,
+  bluegreen: blueGreenBench,
 };
 try {
   for (const [name, fn] of Object.entries(suites)) {

@@ -7,6 +7,7 @@ import { messageOf, WorkError } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
 import { own } from '../../common/records.js';
 import { finishInterrupted, readJournal } from '../journal/recover.js';
+import { abortPending } from '../release/blueGreen.js';
 import { stopServices } from '../release/stop.js';
 import { release } from '../state/ledger.js';
 import { isAlive, lookAt } from '../state/liveness.js';
@@ -66,7 +67,10 @@ export async function lostWorktrees(repo: Repo, progress: Progress): Promise<Che
       fix: () =>
         underLock(repo, found.name, progress, async (record) => {
           if (!record || existsSync(record.worktree)) return;
+          for (const service of Object.keys(record.pending ?? {})) await abortPending(repo, record, service, progress);
           await stopServices(repo, record, progress, { whole: true });
+          const proxy = await import('../proxy/index.js');
+          await proxy.removeSessionRoutes(repo.id, record.name);
           await withWorktreesLock(repo, () => pruneWorktrees(repo.mainRoot));
           await release(leaseOwner(repo, record.name));
           removeSessionDir(repo, record.name);

@@ -15,7 +15,7 @@ import type { RuntimeName } from '../../modes/service.js';
 import { dotenv } from '../dotenv.js';
 import type { RollbackGuard } from '../journal/guard.js';
 import type { Undo } from '../journal/undo.js';
-import { planServices, type ServicePlanItem, type StrategyName } from '../release/plan.js';
+import { definitionHash, movablePortVariables, planServices, type ServicePlanItem, type StrategyName } from '../release/plan.js';
 import { startServices, type StartContext, type StartOutcome } from '../release/start.js';
 import { stopServices } from '../release/stop.js';
 import type { ReleaseService } from '../state/history.js';
@@ -25,7 +25,7 @@ import { leaseOwner, paths, sessHome, withWorktreesLock, type Repo } from '../st
 import type { SessionRecord } from '../state/store.js';
 import { runHooks } from './hooks.js';
 import type { Prepared, UpRequest } from './prepare.js';
-import { hashOf, resolveAll, type Resolved } from './resolve.js';
+import { resolveAll, type Resolved } from './resolve.js';
 import { ensureProxyFor, routesFor, urlsOf } from './routes.js';
 import { routedServices } from '../../config/routing.js';
 import type { RouteInput, SessionUrls } from '../proxy/index.js';
@@ -225,8 +225,13 @@ export const UP_STEPS: UpStep[] = [
     async run(ctx) {
       const { repo, name, existing, prepared } = ctx;
       const live = existing ? (own(await lookAt(repo, [existing]), name) ?? {}) : {};
-      const strategies = Object.fromEntries(Object.entries(prepared.config.services).map(([n, s]) => [n, s.replace as StrategyName]));
-      ctx.plan = planServices(dependencyOrder(prepared.config), ctx.resolved!.services, strategies, existing?.services ?? {}, live);
+      ctx.plan = planServices(
+        dependencyOrder(prepared.config),
+        ctx.resolved!.services,
+        strategiesOf(prepared.config),
+        existing?.services ?? {},
+        live,
+      );
       if (ctx.plan.removed.length && existing) await stopServices(repo, existing, ctx.progress, { names: ctx.plan.removed });
     },
   },
@@ -254,9 +259,10 @@ export const UP_STEPS: UpStep[] = [
         leases: ctx.leases,
         routePortOf: (service) => own(routedServices(ctx.prepared.config), service),
         redefine: async (service, ports) => {
-          const def = own(resolveFor(ctx, { ...ctx.ports, ...ports }).services, service)!;
+          const defs = resolveFor(ctx, { ...ctx.ports, ...ports }).services;
+          const def = own(defs, service)!;
           await ctx.runtimes[def.runtime]!.describe([def]);
-          return { def, hash: hashOf(def) };
+          return { def, hash: definitionHash(def, movablePortVariables(defs, strategiesOf(ctx.prepared.config))) };
         },
         ensureRoutes: async () => {
           await ensureProxyFor(ctx.progress, ctx.signal);
@@ -485,3 +491,6 @@ function pendingPorts(pending: Record<string, Green>): Record<string, { ports: R
 }
 
 export const envFileOf = (ctx: UpContext): string => join(ctx.prepared.worktree, ctx.prepared.config.env_file);
+
+const strategiesOf = (config: UpContext['prepared']['config']): Record<string, StrategyName> =>
+  Object.fromEntries(Object.entries(config.services).map(([n, s]) => [n, s.replace as StrategyName]));

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { leasesOf, type TestRepo } from '../helpers/sess.js';
+import { get } from '../helpers/http.js';
 import { containersOf, dockerRepo, networksOf, projectOf, volumesOf } from '../helpers/docker.js';
 
 describe('container mode over fixed ports and names', () => {
@@ -29,6 +30,13 @@ describe('container mode over fixed ports and names', () => {
     expect(await (await fetch(`http://127.0.0.1:${a.ports.web}/`)).text()).toBe('web of feat-a, kv at kv:6379\n');
     expect(await (await fetch(`http://127.0.0.1:${b.ports.web}/`)).text()).toBe('web of feat-b, kv at kv:6379\n');
     expect(rb.stderr + ra.stderr).toContain('container_name shop-web dropped');
+    // each session's web through its stable URL (the local proxy, to the port compose publishes)
+    const urlA = a.services.find((s: any) => s.name === 'web').url;
+    const urlB = b.services.find((s: any) => s.name === 'web').url;
+    expect(urlA).not.toBe(urlB);
+    expect((await get(urlA)).body).toBe('web of feat-a, kv at kv:6379\n');
+    expect((await get(urlB)).body).toBe('web of feat-b, kv at kv:6379\n');
+    expect((await get(a.url)).body).toBe('web of feat-a, kv at kv:6379\n');
   });
 
   it('publishes only on 127.0.0.1, with names, networks and volumes of their own', () => {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { alive, eventually, ourProcesses, type TestRepo } from '../helpers/sess.js';
 import { containersOf, dockerRepo, projectOf, volumesOf } from '../helpers/docker.js';
+import { get as viaProxy } from '../helpers/http.js';
 
 const get = async (url: string, init?: RequestInit) => {
   const res = await fetch(url, init);
@@ -28,6 +29,11 @@ describe('hybrid: Postgres + Redis in compose, web on the host', () => {
     expect((await get(`${web()}/env`)).text).toBe(
       `DATABASE_URL=postgres://postgres@127.0.0.1:${view.ports.db}/postgres\nREDIS_ADDR=127.0.0.1:${view.ports.cache}\n`,
     );
+    // web (an http probe) has a stable URL through the local proxy; db and cache (tcp, none) do not
+    const url = view.services.find((s: any) => s.name === 'web').url;
+    expect(url).toMatch(/^http:\/\/web\.feature-data\.app(-[0-9a-f]{4})?\.localhost:\d+\/$/);
+    expect(view.services.filter((s: any) => s.url).map((s: any) => s.name)).toEqual(['web']);
+    expect((await viaProxy(`${url}env`)).body).toContain(`REDIS_ADDR=127.0.0.1:${view.ports.cache}`);
   });
 
   it('writes rows to Postgres and a counter to Redis', async () => {
@@ -81,6 +87,10 @@ describe('hybrid: Postgres + Redis in compose, web on the host', () => {
     expect(moved.services.find((s: any) => s.name === 'web')).toMatchObject({ runtime: 'compose', state: 'running' });
     expect(ourProcesses(repo.id(), 'feature-data')).toEqual([]);
     expect((await get(`${web()}/cgi-bin/env`)).text).toBe('DATABASE_URL=postgres://postgres@db:5432/postgres\nREDIS_ADDR=cache:6379\n');
+    // its stable URL did not move with it: the proxy reaches it in compose as it did on the host
+    const url = moved.services.find((s: any) => s.name === 'web').url;
+    expect(url).toBe(view.services.find((s: any) => s.name === 'web').url);
+    expect((await viaProxy(`${url}cgi-bin/env`)).body).toContain('DATABASE_URL=postgres://postgres@db:5432/postgres');
     // sticky: a plain up keeps web in compose and changes nothing
     const again = await repo.sess(['up', 'feature-data']);
     expect(again.stderr).toContain('already up and unchanged');
