@@ -243,3 +243,11 @@ export function pushPullRequest(
 
 // ignored files of the main checkout: one copied into new worktrees (include), one linked (link)
 export const FAULTS_UNTRACKED = { 'local.cache': 'cached\n', 'shared.env': 'SHARED=1\n' };
+
+/** Change `from` to `to` in a session's sess.yaml (the text must be there: a fixture that moved fails loudly). */
+export function editConfig(worktree: string, from: string, to: string): void {
+  const file = join(worktree, 'sess.yaml');
+  const text = readFileSync(file, 'utf8');
+  if (!text.includes(from)) throw new Error(`${file} has no ${JSON.stringify(from)}`);
+  writeFileSync(file, text.replace(from, to));
+}

@@ -6,7 +6,18 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, eventually, isolatedLedger, leasesOf, makeRepo, ourProcesses, sleep, worktrees, type TestRepo } from '../helpers/sess.js';
+import {
+  alive,
+  eventually,
+  isolatedLedger,
+  leasesOf,
+  makeRepo,
+  ourProcesses,
+  sleep,
+  worktrees,
+  editConfig,
+  type TestRepo,
+} from '../helpers/sess.js';
 import { get, quietPort } from '../helpers/http.js';
 import { closeServersAfterEach, doc, serve, toolError } from '../helpers/mcp.js';
 
@@ -38,12 +49,7 @@ beforeEach(async () => {
 });
 afterEach(() => repo.cleanup());
 
-const edit = (from: string, to: string) => {
-  const file = join(wt, 'sess.yaml');
-  const text = readFileSync(file, 'utf8');
-  expect(text).toContain(from);
-  writeFileSync(file, text.replace(from, to));
-};
+const edit = (from: string, to: string) => editConfig(wt, from, to);
 const greenUrl = () => apiUrl.replace('//api.', '//green.api.');
 const manual = () => edit('replace: blue-green', 'replace: blue-green\n    promote: { gate: manual }');
 const pidOf = async (service: string) => (await repo.json(['status', 'bg'])).services.find((s: any) => s.name === service).pid as number;

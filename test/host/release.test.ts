@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync, rmSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, isolatedLedger, makeRepo, ourProcesses, type TestRepo } from '../helpers/sess.js';
+import { alive, isolatedLedger, makeRepo, ourProcesses, editConfig, type TestRepo } from '../helpers/sess.js';
 
 const home = isolatedLedger();
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -19,12 +19,7 @@ beforeEach(async () => {
 });
 afterEach(() => repo.cleanup());
 
-const edit = (from: string, to: string) => {
-  const file = join(wt, 'sess.yaml');
-  const text = readFileSync(file, 'utf8');
-  expect(text).toContain(from);
-  writeFileSync(file, text.replace(from, to));
-};
+const edit = (from: string, to: string) => editConfig(wt, from, to);
 async function pids(): Promise<Record<string, number>> {
   const st = await repo.json(['status', 'rel']);
   return Object.fromEntries(st.services.map((s: any) => [s.name, s.pid]));
