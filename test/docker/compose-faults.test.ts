@@ -5,6 +5,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { failpointsOf } from '../../core/up/steps.js';
 import { branches, eventually, leasesOf, worktrees, type TestRepo } from '../helpers/sess.js';
 import {
   containersOf,

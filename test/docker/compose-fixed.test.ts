@@ -150,5 +150,5 @@ describe('a change that replaces a compose service and what depends on it', () =
     }
     expect((await repo.json(['status', 'dep'])).status).toBe('up');
     expect((await repo.sess(['rm', 'dep', '--volumes', '--force'])).code).toBe(0);
-  });
+  }, 180_000); // four compose replacements of two services: over a minute on a loaded 2-core machine
 });
