@@ -441,8 +441,7 @@ function answers(target) {
  */
 async function blueGreenBench() {
   const { root } = makeRepo('reup', 'bluegreen');
-  const proxyPort = await quietPort();
-  env.SESS_PROXY_PORT = String(proxyPort);
+  const proxyPort = Number(env.SESS_PROXY_PORT);
   const sessions = { recreate: 'rc', 'blue-green': 'bg' };
   const files = {};
   const urls = {};
@@ -485,8 +484,6 @@ async function blueGreenBench() {
     );
   } finally {
     for (const name of Object.values(sessions)) spawnSync(process.execPath, [BIN, 'rm', name, '--force'], { cwd: root, env });
-    spawnSync(process.execPath, [BIN, 'proxy', 'stop'], { cwd: root, env });
-    delete env.SESS_PROXY_PORT;
   }
 }
 
@@ -539,6 +536,8 @@ const suites = {
   proxy: proxyBench,
   bluegreen: blueGreenBench,
 };
+// routed sessions start the machine's proxy: one of the bench's own, stopped at the end
+env.SESS_PROXY_PORT = String(await quietPort());
 try {
   for (const [name, fn] of Object.entries(suites)) {
     if (only.length && !only.includes(name)) continue;
@@ -546,6 +545,7 @@ try {
     await fn();
   }
 } finally {
+  spawnSync(process.execPath, [BIN, 'proxy', 'stop'], { env, stdio: 'ignore' });
   rmSync(tmp, { recursive: true, force: true });
 }
 

@@ -64,6 +64,20 @@ export interface ListedRoute extends HostRoute {
  */
 export async function setSessionRoutes(input: SessionRoutesInput): Promise<SessionUrls> {
   const routes = checkRoutes(input.session, input.routes);
+  // the same routes again (a re-up that moved no port): no write, no new generation. Read without
+  // the table's lock: only commands holding this session's lock write its routes.
+  const known = readTable().repos[input.repoId];
+  const current = known?.sessions[input.session];
+  if (
+    known &&
+    current &&
+    routes.length > 0 &&
+    known.name === input.repoName &&
+    (input.repoRoot === undefined || known.root === input.repoRoot) &&
+    JSON.stringify(current.routes) === JSON.stringify(routes)
+  ) {
+    return sessionUrls(known.label, current.label, routes);
+  }
   return updateTable((table) => {
     const repo = claimRepo(table, input.repoId, input.repoName, input.repoRoot);
     if (routes.length === 0) delete repo.sessions[input.session];
