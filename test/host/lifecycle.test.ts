@@ -1,9 +1,9 @@
 // The main job in host mode: up, a second session beside it, down, up again, inspect, rm.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { alive, branches, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+import { alive, branches, eventually, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
 
 async function get(url: string): Promise<string> {
   const res = await fetch(url);
@@ -100,8 +100,18 @@ describe('host mode lifecycle', () => {
 
   it('logs -f follows new output until interrupted', async () => {
     const { child, done } = repo.start(['logs', 'feature-login', 'web', '-f', '--tail', '0']);
-    await new Promise((r) => setTimeout(r, 500));
-    await get(`http://127.0.0.1:${first.ports.web}/`);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    const logFile = join(repo.root, '.git', 'sess', 'sessions', 'feature-login', 'logs', 'web.log');
+    // a line appended until it is shown: then it follows (however long this machine took to start it)
+    await eventually(
+      () => {
+        appendFileSync(logFile, 'followed line\n');
+        return out.includes('web | followed line');
+      },
+      20_000,
+      'logs -f to show a new line',
+    );
     child.kill('SIGINT');
     const r = await done;
     expect(r.code).toBe(130); // ended by Ctrl+C
