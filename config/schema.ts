@@ -115,6 +115,12 @@ export const ConfigSchema = z
       )
       .default({}),
     env: envMap.default({}).describe('for every service and hook, and written to the env file'),
+    env_from: z
+      .array(relativePath)
+      .default([])
+      .describe(
+        "the project's own env files (paths in the worktree; missing ones skipped, later ones win), read into every service's and hook's env below `env` and the service's own `env`",
+      ),
     env_file: worktreePath.default('.env.sess').describe('written into the worktree (mode 0600)'),
     services: z.record(name('service'), Service).refine((s) => Object.keys(s).length > 0, {
       message: 'at least one service',

@@ -128,3 +128,17 @@ export async function holdReady(name: string, ready: ResolvedReady | undefined, 
     probe?.close();
   }
 }
+
+/**
+ * One attempt of a running service's probe, for `sess status`: is it ready now? A `log` probe
+ * matched once when the service started and says nothing after, so a running service passes it.
+ */
+export async function probeOnce(ready: ResolvedReady | undefined, cwd: string, env: NodeJS.ProcessEnv): Promise<ProbeOutcome> {
+  if (!ready || ready.kind === 'log') return { ready: true, detail: 'running' };
+  const probe = prober(ready, { alive: () => true, cwd, env });
+  try {
+    return await probe.once(Math.min(ready.timeout * 1000, CMD_ATTEMPT_MS));
+  } finally {
+    probe.close();
+  }
+}

@@ -9,6 +9,7 @@ import type { Placement, ResolvedReady, ResolvedService, RuntimeName } from '../
 
 export type { ResolvedReady, ResolvedService };
 import { own } from '../../common/records.js';
+import { readEnvFrom } from './envFrom.js';
 
 export interface SessionInfo {
   name: string;
@@ -51,6 +52,8 @@ export function resolveAll(
   urls: Scope['urls'] = { services: {} },
 ): Resolved {
   const base = sessionVars(session, ports);
+  // the project's env files lie below everything sess sets (core/up/envFrom.ts)
+  const fromFiles = readEnvFrom(config.env_from, session.worktree, session.repoRoot);
   const values: Record<string, string> = {};
   for (const [expr, variable] of Object.entries(SESSION_VARS)) values[expr] = own(base, variable)!;
 
@@ -62,7 +65,7 @@ export function resolveAll(
   });
   const envFor = (reader: RuntimeName, extra: Record<string, string>) => {
     const scope = scopeFor(reader);
-    const env: Record<string, string> = { ...base };
+    const env: Record<string, string> = { ...fromFiles, ...base };
     for (const [k, v] of Object.entries({ ...config.env, ...extra })) env[k] = interpolate(v, scope, false);
     return env;
   };

@@ -195,7 +195,8 @@ async function transaction(
             : 'rolled_back';
     if (failed.length) releaseFailure = releaseError(status, failed, name);
 
-    const inputFiles = [...new Set(Object.values(ctx.runtimes).flatMap((up) => up.inputFiles))];
+    // env_from's files too: a changed .env makes the next up more than a no-op
+    const inputFiles = [...new Set([...Object.values(ctx.runtimes).flatMap((up) => up.inputFiles), ...config.env_from])];
     const head = readHead(worktreeGitDir(worktree), repo.commonDir);
     const stashes = Object.fromEntries(
       Object.entries(ctx.runtimes).flatMap(([rt, up]) => (up.stash !== undefined ? [[rt, up.stash]] : [])),

@@ -79,7 +79,9 @@ export function makeRepo(
     start: run,
     async json(args) {
       const r = await run([...args, '--json']).done;
-      if (r.code !== 0) throw new Error(`sess ${args.join(' ')} exited ${r.code}\n${r.stderr}`);
+      // `status` prints its document with exit 1 when the session is not ready (down, partial...)
+      const answered = r.code === 0 || (args[0] === 'status' && r.code === 1 && !JSON.parse(r.stdout).error);
+      if (!answered) throw new Error(`sess ${args.join(' ')} exited ${r.code}\n${r.stderr}`);
       return JSON.parse(r.stdout);
     },
     git,

@@ -67,7 +67,7 @@ describe('bad input: exit 2, nothing changed', () => {
   it.each([
     [['up', 'x', '--mode', 'bogus', '--json'], /bogus/],
     [['ls', '--json', '--bogus'], /unknown option '--bogus'/],
-    [['status', '--json'], /missing required argument 'session'/],
+    [['up', 'x', '--json', '--pr'], /option '--pr <number>' argument missing/],
     [['gc', '--older-than', 'x', '--json'], /older-than/],
   ])('--json usage errors the argument parser finds print one JSON document too: %j', async (args, message) => {
     const r = await repo.sess(args);

@@ -12,7 +12,21 @@ describe('schema/sess.schema.json', () => {
   it('covers every top-level key of SPEC.md', () => {
     const keys = Object.keys((jsonSchema() as { properties: object }).properties);
     expect(keys.sort()).toEqual(
-      ['compose', 'env', 'env_file', 'hooks', 'hybrid', 'mode', 'ports', 'proxy', 'sandboxes', 'services', 'version', 'worktree'].sort(),
+      [
+        'compose',
+        'env',
+        'env_file',
+        'env_from',
+        'hooks',
+        'hybrid',
+        'mode',
+        'ports',
+        'proxy',
+        'sandboxes',
+        'services',
+        'version',
+        'worktree',
+      ].sort(),
     );
   });
 });
