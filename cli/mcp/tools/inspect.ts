@@ -31,13 +31,14 @@ export const status = defineTool({
   title: 'Session status',
   description:
     'One session, service by service: status, worktree, ports, and for each service its runtime (host or ' +
-    'compose), state (running, stopped, exited, unhealthy) and pid. The session is fully up when status is "up".',
+    'compose), state (running, stopped, exited, unhealthy) and pid, and `ready`: true only when every service ' +
+    'meant to run is running and passes its ready probe now (the same document as `sess status --json`).',
   input: z.strictObject({ session: schemas.session() }),
   annotations: readOnly,
   async run(args, ctx) {
-    const { status } = await import('../../../core/sessions/inspect.js');
-    const view = await status(ctx.cwd, args.session);
-    return { document: view, summary: describeSession(view) };
+    const { readiness, notReady } = await import('../../../core/sessions/preflight.js');
+    const view = await readiness(ctx.cwd, args.session);
+    return { document: view, summary: `${describeSession(view)}; ${view.ready ? 'ready' : `not ready: ${notReady(view)}`}` };
   },
 });
 
