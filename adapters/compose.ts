@@ -138,17 +138,26 @@ export interface ComposeService {
   [key: string]: unknown;
 }
 
-/** `up -d --wait` of these services (compose starts what they depend on). */
+/**
+ * `up -d --wait` of these services (compose starts what they depend on). `timeoutMs` bounds the whole
+ * call: compose waits for a `service_healthy` dependency before it creates the dependent, outside
+ * its own `--wait-timeout`.
+ */
 export async function composeUp(
   p: ComposeProject,
   services: string[],
-  options: { waitTimeout: number; signal?: AbortSignal; noDeps?: boolean; build?: boolean },
+  options: { waitTimeout: number; timeoutMs?: number; signal?: AbortSignal; noDeps?: boolean },
 ): Promise<void> {
   const wait = ['--wait', '--wait-timeout', String(Math.ceil(options.waitTimeout))];
-  const flags = [...(options.noDeps ? ['--no-deps'] : []), ...(options.build ? ['--build'] : [])];
-  await compose(p, ['up', '--detach', ...wait, ...flags, ...services], {
+  await compose(p, ['up', '--detach', ...wait, ...(options.noDeps ? ['--no-deps'] : []), ...services], {
     signal: options.signal,
+    timeoutMs: options.timeoutMs,
   });
+}
+
+/** `build` of these services: before `up`, so that a build's time is not taken from the wait. */
+export async function composeBuild(p: ComposeProject, services: string[], signal?: AbortSignal): Promise<void> {
+  await compose(p, ['build', ...services], { signal });
 }
 
 export async function composeDown(p: Omit<ComposeProject, 'files'>, volumes: boolean): Promise<void> {

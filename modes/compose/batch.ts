@@ -1,6 +1,7 @@
 // Compose services of an up: started in waves (one `compose up --wait` for all that may start
 // together), then checked with sess.yaml's own ready probes from the host.
-import { COMPOSE_SERVICE, containerLogsTail, containersByLabel, projectLabel } from '../../adapters/compose.js';
+import { COMPOSE_SERVICE, containerLogsTail, containersByLabel, imageIds, projectLabel } from '../../adapters/compose.js';
+import { own } from '../../common/records.js';
 import { WorkError, indent } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
 import { waitReady } from '../readiness.js';
@@ -107,14 +108,25 @@ export class ComposeBatch {
       this.handles.push(journal.register(`compose:${services.join('+')}`, undo));
       progress.info(`compose up ${services.join(' ')}`);
       const timeout = Math.max(...wave.map((w) => w.item.def.ready?.timeout ?? 60));
-      // a service built from a context that changed is rebuilt
-      const build = wave.some((w) => w.item.replacing && (w.item.def.compose?.model as { build?: unknown })?.build);
+      const build = await servicesToBuild(ref, wave.map((w) => w.item));
       await startCompose(ref, env, services, timeout, wave[0]!.signal, { build });
       for (const w of wave) w.done();
     } catch (error) {
       for (const w of wave) w.done(error);
     }
   }
+}
+
+/**
+ * Services of a wave that are built before their `compose up`: one replaced from a context that
+ * changed, and one whose image is not there yet (compose would build it inside the bounded `up`).
+ */
+async function servicesToBuild(ref: ComposeRef, items: StartItem[]): Promise<string[]> {
+  const built = items.filter((i) => (i.def.compose?.model as { build?: unknown } | undefined)?.build);
+  if (built.length === 0) return [];
+  const imageOf = (i: StartItem) => (i.def.compose!.model as { image?: string }).image ?? `${ref.project}-${i.def.compose!.service}`;
+  const present = await imageIds(ref.cli.engine, built.filter((i) => !i.replacing).map(imageOf));
+  return built.filter((i) => i.replacing || !own(present, imageOf(i))).map((i) => i.def.compose!.service);
 }
 
 async function withContainerLogs(error: unknown, ref: ComposeRef, service: string): Promise<unknown> {

@@ -4,6 +4,7 @@ import {
   COMPOSE_SERVICE,
   projectLabel,
   composeDown,
+  composeBuild,
   composeUp,
   containerLogsTail,
   containersByLabel,
@@ -96,38 +97,69 @@ export async function rollbackProject(engine: string, project: string, before: P
   await removeNetworks(engine, networks);
 }
 
+/**
+ * Compose's own work besides the wait (create, start, network): the part of the bound of a
+ * `compose up` that is not the services' ready timeout.
+ */
+const COMPOSE_OVERHEAD_S = 15;
+
+/**
+ * `compose up --wait` of these services, bounded as a whole by `waitTimeout` (plus compose's own
+ * work): a `service_healthy` dependency with long retries holds compose before its wait begins.
+ * Services in `build` are built first, outside that bound. On failure the error names the services
+ * that are not up, with their state and log tail.
+ */
 export async function startCompose(
   ref: ComposeRef,
   env: NodeJS.ProcessEnv,
   services: string[],
   waitTimeout: number,
   signal?: AbortSignal,
-  options: { noDeps?: boolean; build?: boolean } = {},
+  options: { noDeps?: boolean; build?: string[] } = {},
 ): Promise<void> {
   const project = { cli: ref.cli, name: ref.project, files: ref.files, projectDir: ref.projectDir, env };
+  if (options.build?.length) {
+    try {
+      await composeBuild(project, options.build, signal);
+    } catch (error) {
+      if (signal?.aborted || !(error instanceof SessError)) throw error;
+      throw new WorkError(`compose could not build ${options.build.join(', ')}: ${error.message}`, { cause: error });
+    }
+  }
   const started = Date.now();
+  const timeoutMs = (waitTimeout + COMPOSE_OVERHEAD_S) * 1000;
   try {
-    await composeUp(project, services, { waitTimeout, signal, noDeps: !!options.noDeps, build: !!options.build });
+    await composeUp(project, services, { waitTimeout, timeoutMs, signal, noDeps: !!options.noDeps });
   } catch (error) {
     if (signal?.aborted || !(error instanceof SessError)) throw error;
-    throw new WorkError(`compose could not start ${services.join(', ')}: ${error.message}${await failingLogs(ref)}`, {
-      cause: error,
-    });
+    const timedOut = Date.now() - started >= timeoutMs;
+    if (!timedOut) throw await notStarted(ref, services, '', error);
+    throw await notStarted(ref, services, `within ${waitTimeout}s (the longest ready timeout of these services)`);
   }
   // Compose 2.26 can end `up --wait` with success when its deadline passes while it still waits
   // for a dependency: a call that took the whole wait is checked against the engine.
   if (Date.now() - started >= waitTimeout * 1000 * 0.9) {
     const notUp = await servicesNotUp(ref, services);
-    if (notUp.length) {
-      const states = notUp.map((n) => `${n.service} (${n.state})`).join(', ');
-      throw new WorkError(
-        `compose could not start ${notUp.map((n) => n.service).join(', ')}: after ${waitTimeout}s (compose's wait ended without saying so): ${states}${await failingLogs(
-          ref,
-          notUp.map((n) => n.service),
-        )}`,
-      );
-    }
+    if (notUp.length) throw await notStarted(ref, services, `after ${waitTimeout}s (compose's wait ended without saying so)`);
   }
+}
+
+/**
+ * The error of a `compose up` that failed: the services that are not up (of those asked for, and
+ * any other of the project, a dependency), not the list compose printed, with their state and the
+ * tail of their logs; what compose said comes last.
+ */
+async function notStarted(ref: ComposeRef, services: string[], when: string, error?: SessError): Promise<WorkError> {
+  const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project)]).catch(() => []);
+  const others = [...new Set(containers.map((c) => c.service))].filter((s) => !services.includes(s));
+  const notUp = await servicesNotUp(ref, [...services, ...others]).catch(() => []);
+  const names = notUp.length ? notUp.map((n) => n.service) : services;
+  const states = notUp.map((n) => `${n.service} (${n.state})`).join(', ');
+  const said = error ? `${states ? '; ' : ''}compose said: ${error.message}` : '';
+  return new WorkError(
+    `compose could not start ${names.join(', ')}: ${when ? `${when}: ` : ''}${states}${said}${await failingLogs(ref, names)}`,
+    error ? { cause: error } : {},
+  );
 }
 
 /**
