@@ -11,7 +11,8 @@ import {
   isComposeServiceUp,
   removeServiceContainers,
   snapshotProject,
-  startCompose,
+  inComposeTurn,
+  startComposeInTurn,
   type ComposeRef,
   type ProjectSnapshot,
 } from './project.js';
@@ -94,9 +95,18 @@ export class ComposeBatch {
     }
   }
 
-  private async flush(): Promise<void> {
+  /**
+   * One `compose up` for what is pending when the project's turn comes: services that became
+   * startable while another compose call of the project ran go together.
+   */
+  private flush(): Promise<void> {
+    return inComposeTurn(this.ctx.ref.project, () => this.flushInTurn());
+  }
+
+  private async flushInTurn(): Promise<void> {
     const wave = this.pending.splice(0);
     this.scheduled = false;
+    if (wave.length === 0) return;
     const { ref, env, fresh, volumesBefore, journal, progress } = this.ctx;
     const services = wave.map((w) => w.item.def.compose!.service);
     try {
@@ -108,8 +118,11 @@ export class ComposeBatch {
       this.handles.push(journal.register(`compose:${services.join('+')}`, undo));
       progress.info(`compose up ${services.join(' ')}`);
       const timeout = Math.max(...wave.map((w) => w.item.def.ready?.timeout ?? 60));
-      const build = await servicesToBuild(ref, wave.map((w) => w.item));
-      await startCompose(ref, env, services, timeout, wave[0]!.signal, { build });
+      const build = await servicesToBuild(
+        ref,
+        wave.map((w) => w.item),
+      );
+      await startComposeInTurn(ref, env, services, timeout, wave[0]!.signal, { build });
       for (const w of wave) w.done();
     } catch (error) {
       for (const w of wave) w.done(error);

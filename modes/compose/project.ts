@@ -17,7 +17,7 @@ import {
   type ComposeCli,
   type Container,
 } from '../../adapters/compose.js';
-import { indent, SessError, WorkError } from '../../common/errors.js';
+import { CancelledError, indent, SessError, WorkError } from '../../common/errors.js';
 import { sleep } from '../../common/sleep.js';
 import { LABEL_REPO, LABEL_SERVICE, LABEL_SESSION } from './labels.js';
 import { dict, own } from '../../common/records.js';
@@ -117,6 +117,37 @@ export async function startCompose(
   signal?: AbortSignal,
   options: { noDeps?: boolean; build?: string[] } = {},
 ): Promise<void> {
+  return inComposeTurn(ref.project, () => startComposeInTurn(ref, env, services, waitTimeout, signal, options));
+}
+
+/**
+ * Compose operations of one project, one at a time (within this sess; the session lock serializes
+ * sess processes): two `compose up`s at once recreate a shared dependency together ("the container
+ * name is already in use"), and a restore could start what the other call wrote.
+ */
+const running = new Map<string, Promise<unknown>>();
+export async function inComposeTurn<T>(project: string, work: () => Promise<T>): Promise<T> {
+  const before = running.get(project) ?? Promise.resolve();
+  const mine = before.catch(() => {}).then(work);
+  const settled = mine.catch(() => {});
+  running.set(project, settled);
+  try {
+    return await mine;
+  } finally {
+    if (running.get(project) === settled) running.delete(project);
+  }
+}
+
+/** `startCompose` for a caller that holds the project's turn (`inComposeTurn`). */
+export async function startComposeInTurn(
+  ref: ComposeRef,
+  env: NodeJS.ProcessEnv,
+  services: string[],
+  waitTimeout: number,
+  signal?: AbortSignal,
+  options: { noDeps?: boolean; build?: string[] } = {},
+): Promise<void> {
+  if (signal?.aborted) throw CancelledError.from(signal); // stopped while it waited its turn
   const project = { cli: ref.cli, name: ref.project, files: ref.files, projectDir: ref.projectDir, env };
   if (options.build?.length) {
     try {
@@ -216,7 +247,11 @@ async function failingLogs(ref: ComposeRef, alsoStarting: string[] = []): Promis
 }
 
 /** Stop and remove the containers of some services (a replacement, a service that left the config). */
-export async function removeServiceContainers(ref: ComposeRef, composeServices: string[], grace: number): Promise<void> {
+export function removeServiceContainers(ref: ComposeRef, composeServices: string[], grace: number): Promise<void> {
+  return inComposeTurn(ref.project, () => removeServiceContainersNow(ref, composeServices, grace));
+}
+
+async function removeServiceContainersNow(ref: ComposeRef, composeServices: string[], grace: number): Promise<void> {
   const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project)]);
   const ids = containers.filter((c) => composeServices.includes(c.service)).map((c) => c.id);
   await stopContainers(ref.cli.engine, ids, grace);

@@ -170,7 +170,8 @@ export async function restoreComposeService(
     baseEnv: {},
     extraPorts,
   });
-  const files = [join(session.dir, 'compose.restore-base.yaml'), join(session.dir, 'compose.restore-overlay.yaml')];
+  // a file set of its own per restored service: restores of several services run at once
+  const files = [join(session.dir, `compose.restore-${svc}-base.yaml`), join(session.dir, `compose.restore-${svc}-overlay.yaml`)];
   writeFileAtomic(files[0]!, base.toString(), 0o600);
   writeFileAtomic(files[1]!, yaml, 0o600);
   await startCompose({ ...ref, files: [...ref.files, ...files] }, env, [svc], previous.def.ready?.timeout ?? 60, signal, {
