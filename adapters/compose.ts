@@ -193,8 +193,17 @@ export interface Container {
 }
 
 /** Containers (running or not) carrying all these labels (`key=value` or `key`). */
-export async function containersByLabel(engine: string, labels: string[]): Promise<Container[]> {
-  const r = await run(engine, ['ps', '-a', '--no-trunc', ...labels.flatMap((l) => ['--filter', `label=${l}`]), '--format', '{{json .}}']);
+export function containersByLabel(engine: string, labels: string[]): Promise<Container[]> {
+  return listContainers(engine, ['-a', ...labels.flatMap((l) => ['--filter', `label=${l}`])]);
+}
+
+/** Running containers that mount this volume (by its engine name). */
+export function containersMounting(engine: string, volume: string): Promise<Container[]> {
+  return listContainers(engine, ['--filter', `volume=${volume}`]);
+}
+
+async function listContainers(engine: string, filters: string[]): Promise<Container[]> {
+  const r = await run(engine, ['ps', '--no-trunc', ...filters, '--format', '{{json .}}']);
   return r.stdout
     .split('\n')
     .filter(Boolean)
@@ -285,4 +294,26 @@ export async function volumeSizes(engine: string): Promise<Record<string, number
     out[v.Name] = m ? Math.round(Number(m[1]) * (units[m[2]!] ?? 1)) : 0;
   }
   return out;
+}
+
+/** Every network of the engine with the subnets of its IPAM config and its labels. */
+export async function networkSubnets(engine: string): Promise<{ name: string; subnets: string[]; labels: Record<string, string> }[]> {
+  const ids = (await run(engine, ['network', 'ls', '--quiet'])).stdout.split('\n').filter(Boolean);
+  if (ids.length === 0) return [];
+  const r = await run(engine, ['network', 'inspect', '--format', '{{json .}}', ...ids], { allowFailure: true });
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const raw = JSON.parse(line) as {
+        Name: string;
+        IPAM?: { Config?: { Subnet?: string }[] | null };
+        Labels?: Record<string, string> | null;
+      };
+      return {
+        name: raw.Name,
+        subnets: (raw.IPAM?.Config ?? []).map((c) => c.Subnet ?? '').filter(Boolean),
+        labels: raw.Labels ?? {},
+      };
+    });
 }

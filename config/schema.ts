@@ -106,6 +106,10 @@ export const ConfigSchema = z
     compose: z
       .strictObject({
         files: z.array(relativePath).min(1).default(['compose.yaml']).describe('base compose files, relative to the repo root'),
+        shared_volumes: z
+          .array(z.string().min(1))
+          .default([])
+          .describe('external volumes that sessions may mount at the same time (otherwise the second up is refused)'),
       })
       .optional(),
     ports: z

@@ -15,6 +15,7 @@ import type { Placement, ResolvedService, ServiceRecord } from '../service.js';
 import { composeFilesMissingIn, composeFilesOf } from './files.js';
 import { buildOverlay, projectName, unnamedPublishedPorts, type SessComposeService } from './overlay.js';
 import { startCompose, type ComposeRef } from './project.js';
+import { refuseWhatSessionsCannotShare } from './sharing.js';
 
 /** Lease names of host ports compose publishes that are not named ports (`compose:web.8080`). */
 export const EXTRA_PORT_PREFIX = 'compose:';
@@ -60,6 +61,7 @@ export async function setUpCompose(input: PrepareInput, recordedProject?: string
     .filter(([, s]) => s.compose && !hasOwn(model.services, s.compose))
     .map(([n, s]) => ({ path: `services.${n}.compose`, message: `no service "${s.compose}" in ${fileNames.join(', ')}` }));
   if (problems.length) throw new ConfigError(join(worktree, 'sess.yaml'), problems);
+  await refuseWhatSessionsCannotShare(cli.engine, model, project, fileNames.join(', '), config.compose?.shared_volumes ?? []);
 
   const skeleton = managedServices(config, placement, {}, {});
   const keys = unnamedPublishedPorts(model, skeleton);
