@@ -11,13 +11,16 @@ import { sessionView, type SessionView } from './view.js';
 
 export type { SessionCommand };
 
-export function down(options: SessionCommand): Promise<SessionView> {
+/** `sess down --json`: the session, and `warnings` when a pre_down or post_down hook failed (down completed all the same). */
+export type DownView = SessionView & { warnings?: string[] };
+
+export function down(options: SessionCommand): Promise<DownView> {
   return withSession(options, async (repo, record) => {
     recordIntent(repo, record.name, 'down');
-    await downRecord(repo, record, options.progress);
+    const warnings = await downRecord(repo, record, options.progress);
     clearIntent(repo, record.name);
     options.progress.step(`${record.name} is down (worktree, ports and volumes kept)`);
-    return sessionView(record);
+    return { ...sessionView(record), ...(warnings.length ? { warnings } : {}) };
   });
 }
 
@@ -28,7 +31,7 @@ export interface DownFailure {
 }
 
 export interface DownAllResult {
-  sessions: SessionView[];
+  sessions: DownView[];
   failed: DownFailure[];
 }
 
