@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, branches, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
+import { alive, branches, eventually, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
 
 let repo: TestRepo;
 beforeAll(() => {
@@ -54,6 +54,20 @@ describe('pre_up', () => {
     expectNothingOf('feat-b', 'feat/b');
     expect((await repo.json(['ls'])).map((s: any) => s.name)).toEqual(['feat-a']);
     expect(r.stderr).not.toContain('rolling back'); // there was nothing to roll back
+  });
+
+  it('Ctrl+C while it runs: exit 130, its processes stopped, nothing left', async () => {
+    const { child, done } = repo.start(['up', 'feat/b'], { env: { SLOW: 'pre_up' } });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    await eventually(() => err.includes('pre_up-waiting'), 15_000, 'pre_up to run');
+    const started = Date.now();
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code, r.stderr).toBe(130);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(alive(helperPid())).toBe(false);
+    expectNothingOf('feat-b', 'feat/b');
   });
 
   it('failing on a resume: the session is left exactly as it was (record, history, leases)', async () => {
