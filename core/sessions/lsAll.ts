@@ -1,7 +1,7 @@
 // `sess ls --all`: what holds ports on this machine. The machine-wide ledger names every session of
 // every repository that leases a port; each session's record (in its repository's state folder)
 // says the rest. Only reads: no lock, no git.
-import { own } from '../../common/records.js';
+import { dict, own } from '../../common/records.js';
 import { messageOf } from '../../common/errors.js';
 import { allLeases } from '../state/ledger.js';
 import { lookAt } from '../state/liveness.js';
@@ -29,12 +29,15 @@ export async function lsAll(): Promise<MachineSession[]> {
   const byRepo = new Map<string, { id: string; sessions: Map<string, Record<string, number>> }>();
   for (const [port, lease] of Object.entries(allLeases())) {
     const slash = lease.owner.indexOf('/');
+    if (slash <= 0) continue; // no owner sess writes (`<repo id>/<session>`)
     const id = lease.owner.slice(0, slash);
     const session = lease.owner.slice(slash + 1);
     const repo = byRepo.get(lease.stateDir) ?? { id, sessions: new Map() };
     byRepo.set(lease.stateDir, repo);
-    const ports = repo.sessions.get(session) ?? {};
-    repo.sessions.set(session, Object.assign(ports, { [lease.name]: Number(port) }));
+    // names come from a file anyone may edit: a record without a prototype takes any of them as data
+    const ports = repo.sessions.get(session) ?? dict<number>();
+    ports[lease.name] = Number(port);
+    repo.sessions.set(session, ports);
   }
   const listed = await Promise.all(
     [...byRepo].map(async ([stateDir, { id, sessions }]) => {
@@ -43,6 +46,11 @@ export async function lsAll(): Promise<MachineSession[]> {
       const out: MachineSession[] = [];
       for (const [name, ports] of sessions) {
         const base = { repo: repo.mainRoot, repoId: id, name, ports };
+        // a name no session could have (a hand-edited ledger) is no path to read from
+        if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name)) {
+          out.push({ ...base, status: 'stale' });
+          continue;
+        }
         let record: SessionRecord | undefined;
         try {
           record = readSession(repo, name);
