@@ -4,11 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { closeServersAfterEach, doc, serve, toolError } from '../helpers/mcp.js';
 import { isolatedLedger, leasesOf, makeRepo, ourProcesses, type TestRepo } from '../helpers/sess.js';
 
 const home = isolatedLedger(); // ls --all reads the whole ledger: only this file's repositories in it
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 const ledgerFile = join(home, 'ports.json');
+closeServersAfterEach();
 
 async function ok(repo: TestRepo, args: string[], cwd?: string) {
   const r = await repo.sess(args, cwd ? { cwd } : {});
@@ -60,6 +62,13 @@ describe('ls --all and down --all over two repositories', () => {
       new RegExp(`^${b.root}\\s+other\\s+up\\s+other\\s+\\d+s ago\\s+db=${other.ports.db} web=${other.ports.web}$`, 'm'),
     );
     expect(text).toContain(`${a.root} `);
+  });
+
+  it('the MCP ls tool with `all` answers the same document as ls --all --json', async () => {
+    const cli = await b.json(['ls', '--all']);
+    const s = await serve(b);
+    expect(doc(await s.call('ls', { all: true }), 'sessions')).toEqual(cli);
+    expect(toolError(await s.call('ls', { all: true, size: true }))).toMatchObject({ kind: 'usage', exitCode: 2 });
   });
 
   it('ls --all shows a lease whose session is gone as stale (doctor releases it)', async () => {
