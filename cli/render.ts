@@ -1,6 +1,7 @@
 // Tables and summaries for people. Programs use --json.
 import type { SessionView } from '../core/sessions/view.js';
 import type { ListedSession } from '../core/sessions/inspect.js';
+import type { MachineSession } from '../core/sessions/lsAll.js';
 import type { Release } from '../core/state/history.js';
 import { out } from './output.js';
 import { own } from '../common/records.js';
@@ -33,18 +34,55 @@ const portsText = (ports: Record<string, number>) =>
 export function renderList(views: ListedSession[], now = Date.now()): string {
   if (views.length === 0) return 'no sessions (start one with `sess up <branch>`)';
   const sized = views.some((v) => v.disk);
-  const routed = views.some((v) => v.url);
   return table([
-    ['SESSION', 'STATUS', 'MODE', 'BRANCH', 'LAST UP', ...(sized ? ['DISK'] : []), ...(routed ? ['URL'] : []), 'PORTS'],
+    ['SESSION', 'STATUS', 'MODE', 'BRANCH', 'LAST UP', ...(sized ? ['DISK'] : []), 'SERVICES'],
     ...views.map((v) => [
       v.name,
       v.awaiting_promotion ? `${stateColor(v.status)} ${yellow('(awaiting promotion)')}` : stateColor(v.status),
       v.mode,
       v.pr ? `${v.branch} ${dim(`(PR #${v.pr.number} @${v.pr.commit.slice(0, 8)})`)}` : v.branch,
-      v.lastUp ? ago(now - Date.parse(v.lastUp)) : '-',
+      lastUp(v.lastUp, now),
       ...(sized ? [v.disk ? `${bytes(v.disk.worktree)} + ${bytes(v.disk.volumes)} vol` : '-'] : []),
-      ...(routed ? [v.url ?? '-'] : []),
-      portsText(v.ports),
+      servicesText(v),
+    ]),
+  ]);
+}
+
+/**
+ * Where each service is, on one line: its stable URL when it is routed, else its ports. A service
+ * that is not running while its session is meant to run is marked (✗) with its state: `ls` only
+ * looks at what runs; `sess status` tries the ready probes.
+ */
+function servicesText(view: SessionView): string {
+  if (view.services.length === 0) return portsText(view.ports) || '-';
+  const meantToRun = view.status !== 'down' && view.status !== 'creating';
+  return view.services
+    .map((s) => {
+      const where = s.url ?? Object.values(s.ports).join(',');
+      const text = `${s.name}${where ? `=${where}` : ''}`;
+      return meantToRun && s.state !== 'running' ? red(`✗${text} (${s.state})`) : text;
+    })
+    .join('  ');
+}
+
+const lastUp = (at: string | null | undefined, now: number) => (at ? ago(now - Date.parse(at)) : '-');
+
+/** `sess ls --all`: every session of every repository that holds ports on this machine, and its ports. */
+export function renderMachine(sessions: MachineSession[], now = Date.now()): string {
+  if (sessions.length === 0) return 'no sessions hold ports on this machine';
+  return table([
+    ['REPOSITORY', 'SESSION', 'STATUS', 'BRANCH', 'LAST UP', 'PORTS'],
+    ...sessions.map((s) => [
+      s.repo,
+      s.name,
+      s.problem
+        ? `${stateColor(s.status)} ${dim(`(${s.problem})`)}`
+        : s.status === 'stale'
+          ? `${red('stale')} ${dim('(sess doctor --fix)')}`
+          : stateColor(s.status),
+      s.branch ?? '-',
+      lastUp(s.lastUp, now),
+      portsText(s.ports),
     ]),
   ]);
 }

@@ -141,6 +141,12 @@ function crossKeyRules(config: Config): Problem[] {
   };
   for (const [k, v] of Object.entries(config.env)) check(`env.${k}`, v);
   for (const [hook, list] of Object.entries(config.hooks)) list.forEach((cmd, i) => check(`hooks.${hook}.${i}`, cmd));
+  // pre_up runs before the session has ports or routes: nothing of them to interpolate
+  config.hooks.pre_up.forEach((cmd, i) => {
+    for (const m of cmd.matchAll(/\$\{(?:ports\.|svc\.|session\.url\})[^}]*\}?/g)) {
+      problems.push({ path: `hooks.pre_up.${i}`, message: `${m[0]}: pre_up runs before ports are leased and routes made` });
+    }
+  });
   for (const [svcName, svc] of Object.entries(config.services)) {
     const at = `services.${svcName}`;
     for (const [k, v] of Object.entries(svc.env)) check(`${at}.env.${k}`, v);

@@ -134,10 +134,14 @@ export const ConfigSchema = z
       .optional(),
     hooks: z
       .strictObject({
+        pre_up: hookList.describe(
+          'before anything is created, in the main checkout (no ports yet: ${ports.*}, ${svc.*} and ${session.url} are refused); a failure aborts up with nothing changed',
+        ),
         post_create: hookList.describe('only after a worktree was created (not on resume)'),
         pre_spawn: hookList.describe('before host services start'),
         post_up: hookList.describe('after every service is ready'),
         pre_down: hookList.describe('before services stop'),
+        post_down: hookList.describe('after services stopped (down, rm); a failure is reported as a warning, down still completes'),
       })
       .prefault({}),
     proxy: z

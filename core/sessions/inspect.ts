@@ -8,6 +8,7 @@ import { findSession, noSession, requireSession } from './names.js';
 import { listCreating, listSessions, type SessionRecord } from '../state/store.js';
 import { creatingView, sessionView, type SessionView } from './view.js';
 import { runtimesIn } from '../../modes/placement.js';
+import type { LiveStates } from '../../modes/service.js';
 import { lookAt, sessionCtx, stashOf } from '../state/liveness.js';
 import { dotenv } from '../dotenv.js';
 import { dict, own } from '../../common/records.js';
@@ -25,13 +26,20 @@ export async function ls(cwd: string, options: { size?: boolean } = {}): Promise
   const states = await lookAt(repo, records);
   const sizes = options.size ? await diskUse(records) : undefined;
   const listed: ListedSession[] = records.map((record) => ({
-    ...sessionView(record, own(states, record.name) ?? {}),
-    lastUp: record.lastUp,
-    ...(record.pr ? { pr: { number: record.pr.number, remote: record.pr.remote, commit: record.pr.commit } } : {}),
+    ...listedSession(record, own(states, record.name) ?? {}),
     ...(sizes ? { disk: own(sizes, record.name)! } : {}),
   }));
   const creating = listCreating(repo).map((mark): ListedSession => ({ ...creatingView(mark), lastUp: null }));
   return [...listed, ...creating].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** A session as `ls` shows it, from its record and what its runtimes found running. */
+export function listedSession(record: SessionRecord, live: LiveStates): ListedSession {
+  return {
+    ...sessionView(record, live),
+    lastUp: record.lastUp,
+    ...(record.pr ? { pr: { number: record.pr.number, remote: record.pr.remote, commit: record.pr.commit } } : {}),
+  };
 }
 
 /** Worktree (du) and what the runtimes hold besides (volumes) of each session: only on request, it walks them. */

@@ -8,21 +8,24 @@ import { runShell } from '../../adapters/process.js';
 import { messageOf } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
 import { abortPending } from '../release/blueGreen.js';
+import { hookFailure } from '../up/hooks.js';
 import { stopServices } from '../release/stop.js';
 import { release, requireReadableLedger } from '../state/ledger.js';
 import { mayRun } from '../state/liveness.js';
 import { leaseOwner, withWorktreesLock, type Repo } from '../state/repo.js';
 import { markStopped, removeSessionDir, writeSession, type SessionRecord } from '../state/store.js';
 
-export async function downRecord(repo: Repo, record: SessionRecord, progress: Progress): Promise<void> {
+/** Returns the warnings of its hooks (a failed pre_down or post_down does not stop a down). */
+export async function downRecord(repo: Repo, record: SessionRecord, progress: Progress): Promise<string[]> {
   await abortAllPending(repo, record, progress);
-  await stopAll(repo, record, progress);
+  const warnings = await stopAll(repo, record, progress);
   for (const svc of Object.values(record.services)) markStopped(svc);
   record.status = 'down';
   writeSession(repo, record);
   // its URLs stay, and say the service is stopped and how to bring it up
   if (record.urls)
     await proxyStep(progress, 'mark its routes stopped', (p) => p.markSessionRoutes(repo.id, record.name, { state: 'stopped' }));
+  return warnings;
 }
 
 /** Blue-green candidates waiting at their gate go with what runs: a down or rm aborts them. */
@@ -43,21 +46,37 @@ async function proxyStep(
   }
 }
 
-/** The pre_down hook (when something may run), then every service and the rest of the session in its runtimes. */
-async function stopAll(repo: Repo, record: SessionRecord, progress: Progress, volumes = false): Promise<void> {
-  if (mayRun(record) && existsSync(record.worktree)) {
-    for (const command of record.hooks.pre_down) {
-      progress.info(`pre_down: ${command}`);
-      const r = await runShell(command, {
-        cwd: record.worktree,
-        env: { ...process.env, ...record.hostEnv },
-        echo: true,
-        allowFailure: true,
-      });
-      if (r.exitCode !== 0) progress.warn(`pre_down hook \`${command}\` exited with ${r.exitCode}; stopping anyway`);
+/**
+ * The pre_down hook (when something may run), every service and the rest of the session in its
+ * runtimes, then post_down. A hook that fails is a warning (returned, and said): the teardown goes on.
+ */
+async function stopAll(repo: Repo, record: SessionRecord, progress: Progress, volumes = false): Promise<string[]> {
+  const hooksRun = mayRun(record) && existsSync(record.worktree);
+  const warnings: string[] = [];
+  if (hooksRun) warnings.push(...(await teardownHook('pre_down', record.hooks.pre_down, record, progress, 'stopping anyway')));
+  await stopServices(repo, record, progress, { whole: true, volumes });
+  if (hooksRun) warnings.push(...(await teardownHook('post_down', record.hooks.post_down ?? [], record, progress, 'going on')));
+  return warnings;
+}
+
+/** A hook of down and rm: in the worktree with the session env, as the hooks of up run. */
+async function teardownHook(hook: string, commands: string[], record: SessionRecord, progress: Progress, then: string): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const command of commands) {
+    progress.info(`${hook}: ${command}`);
+    const r = await runShell(command, {
+      cwd: record.worktree,
+      env: { ...process.env, ...record.hostEnv },
+      echo: true,
+      allowFailure: true,
+    });
+    if (r.exitCode !== 0) {
+      const warning = hookFailure(hook, command, r);
+      progress.warn(`${warning}\n(${then})`);
+      warnings.push(warning);
     }
   }
-  await stopServices(repo, record, progress, { whole: true, volumes });
+  return warnings;
 }
 
 /** Take a session away: services, worktree (and the branch sess made, if it holds nothing), leases, state. */

@@ -1,7 +1,7 @@
 // Where things live: the repository (found from any of its checkouts), its state folder in the git
 // common dir, and the machine-wide $SESS_HOME of the port ledger.
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { homedir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { acquireLock, describeHolder } from '../../adapters/fs.js';
@@ -19,6 +19,16 @@ export async function openRepo(cwd: string): Promise<Repo> {
   const location = await findRepo(cwd);
   const stateDir = join(location.commonDir, 'sess');
   return { ...location, id: repoId(stateDir), name: basename(location.mainRoot), stateDir };
+}
+
+/**
+ * A repository known only by its state folder and id (another repository's, from the machine-wide
+ * ledger): runs nothing and writes nothing. Its main checkout is the folder holding its `.git`.
+ */
+export function repoAt(stateDir: string, id: string): Repo {
+  const commonDir = dirname(stateDir);
+  const mainRoot = basename(commonDir) === '.git' ? dirname(commonDir) : commonDir;
+  return { worktreeRoot: mainRoot, gitDir: commonDir, commonDir, mainRoot, id, name: basename(mainRoot), stateDir };
 }
 
 function repoId(stateDir: string): string {

@@ -51,7 +51,8 @@ export interface SessionRecord extends Stashes {
   hostEnv: Record<string, string>;
   /** Paths sess wrote into the worktree (env file, links): not the user's uncommitted work. */
   ownFiles: string[];
-  hooks: { pre_down: string[] };
+  /** The hooks of down and rm (records written before post_down existed have none). */
+  hooks: { pre_down: string[]; post_down?: string[] };
   /** Files whose text decides the no-op check besides sess.yaml (the compose files...; worktree-relative or absolute). */
   inputFiles: string[];
   /**

@@ -101,6 +101,17 @@ export function resolveAll(
   return { services, hostEnv: envFor(LOCAL, {}), hooks, unnamedEnv };
 }
 
+/**
+ * A hook command that runs before the session has ports or routes (pre_up): `${session.*}` and
+ * `${repo.root}` become references to their variables; config rules keep the rest out of it.
+ */
+export function interpolateHook(command: string): string {
+  const none = (): never => {
+    throw new Error('no ports or services before the session exists');
+  };
+  return interpolate(command, { ports: {}, values: {}, urls: { services: {} }, svc: none }, true);
+}
+
 function resolveReady(ready: NonNullable<Config['services'][string]['ready']>, scope: Scope): ResolvedReady {
   const { timeout, interval } = ready;
   if (ready.http !== undefined) return { kind: 'http', url: interpolate(ready.http, scope, false), timeout, interval };

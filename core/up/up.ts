@@ -14,12 +14,14 @@ import { appendRelease, nextReleaseId, type Release, type ReleaseService, type R
 import { requireReadableLedger } from '../state/ledger.js';
 import { releaseUnusedLeases } from '../state/leases.js';
 import { isAlive, lookAt, sessionCtx } from '../state/liveness.js';
-import { leaseOwner, openRepo, type Repo } from '../state/repo.js';
+import { leaseOwner, openRepo, paths, type Repo } from '../state/repo.js';
 import { clearCreating, markCreating, readSession, writeSession, type SessionRecord } from '../state/store.js';
 import { lockSession, requireOwnName, resolveUpTarget } from '../sessions/names.js';
 import { checkSandboxMovable, fetchPullRequest, makeRoomForSandbox, requireRemote, type PullRequestHead } from '../sessions/sandbox.js';
 import { serviceUrls, sessionView, type SessionView } from '../sessions/view.js';
 import { inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
+import { runPreUp } from './hooks.js';
+import { interpolateHook, sessionVars } from './resolve.js';
 import { ensureProxyFor } from './routes.js';
 import { envFileOf, UP_STEPS, type UpContext } from './steps.js';
 
@@ -79,6 +81,8 @@ export async function up(options: UpOptions): Promise<UpResult> {
     }
     const request = { ...options, ...(pr ? { remote: pr.remote } : {}), ...(moveTo ? { moveTo } : {}) };
     const prepared = await prepareUp(repo, name, branch, request, existing);
+    // before anything of this up exists: a failure here leaves the world as it was
+    await preUp(repo, name, branch, prepared, options);
     if (!existing) markCreating(repo, { name, branch, mode: prepared.mode, worktree: prepared.worktree });
     if (pr && !existing && prepared.config.sandboxes?.max !== undefined) {
       await makeRoomForSandbox(repo, prepared.config.sandboxes.max, name, options.progress);
@@ -88,6 +92,30 @@ export async function up(options: UpOptions): Promise<UpResult> {
     clearCreating(repo, name);
     lock.release();
   }
+}
+
+/**
+ * The pre_up hook, in the main checkout, before the session gets anything (no worktree, lease or
+ * record): its env has the session's names and paths, no ports (config rules keep them out of it).
+ */
+async function preUp(repo: Repo, name: string, branch: string, prepared: Prepared, options: UpOptions): Promise<void> {
+  const commands = prepared.config.hooks.pre_up;
+  if (commands.length === 0) return;
+  const info = {
+    name,
+    branch,
+    mode: prepared.mode,
+    worktree: prepared.worktree,
+    dir: paths.sessionDir(repo, name),
+    repoRoot: repo.mainRoot,
+  };
+  const env = { ...process.env, ...sessionVars(info, {}) };
+  await runPreUp(
+    commands.map((c) => interpolateHook(c)),
+    repo.mainRoot,
+    env,
+    { signal: options.signal, progress: options.progress, owner: leaseOwner(repo, name) },
+  );
 }
 
 /**
@@ -226,7 +254,7 @@ async function transaction(
       services: outcome.records,
       hostEnv: ctx.resolved!.hostEnv,
       ownFiles: [config.env_file, ...ctx.links],
-      hooks: { pre_down: ctx.resolved!.hooks.pre_down },
+      hooks: { pre_down: ctx.resolved!.hooks.pre_down, post_down: ctx.resolved!.hooks.post_down },
       ...stashes,
       inputFiles,
       ...(pr ? { pr: { number: pr.number, remote: pr.remote, commit: pr.commit, ref: pr.ref } } : existing?.pr ? { pr: existing.pr } : {}),

@@ -47,7 +47,7 @@ describe('bad input: exit 2, nothing changed', () => {
 
   it.each([
     ['up', 'x', '--frobnicate'],
-    ['ls', '--all'],
+    ['ls', '--all', '--size'],
     ['frob'],
     ['up'],
     ['logs', 'keep', '--tail', 'many'],

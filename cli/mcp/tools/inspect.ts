@@ -1,6 +1,7 @@
 // The tools that only read: ls, status, logs, env, history. None takes the session lock, as their
 // CLI commands don't (state files are replaced whole, a reader always sees a whole one).
 import { z } from 'zod';
+import { UsageError } from '../../../common/errors.js';
 import { defineTool, schemas } from '../tool.js';
 import { describeSession } from './lifecycle.js';
 
@@ -14,9 +15,24 @@ export const ls = defineTool({
     'worktree, ports, services, when it was last up (and the pull request of a sandbox). Start here to see what runs.',
   input: z.strictObject({
     size: z.boolean().default(false).describe('also the disk use of each session (walks its worktree and volumes: slower)'),
+    all: z
+      .boolean()
+      .default(false)
+      .describe(
+        'instead, every session of every repository on this machine that holds ports (what holds my ports?), as `sess ls --all --json`: repo, repoId, name, status, ports (each lease)',
+      ),
   }),
   annotations: readOnly,
   async run(args, ctx) {
+    if (args.all) {
+      if (args.size) throw new UsageError('`size` lists the sessions of this repository only: give `all` or `size`');
+      const { lsAll } = await import('../../../core/sessions/lsAll.js');
+      const sessions = await lsAll();
+      const summary = sessions.length
+        ? `${sessions.length} session(s) hold ports on this machine: ${sessions.map((s) => `${s.name} of ${s.repo} (${s.status})`).join(', ')}`
+        : 'no sessions hold ports on this machine';
+      return { document: sessions, listKey: 'sessions', summary };
+    }
     const { ls } = await import('../../../core/sessions/inspect.js');
     const sessions = await ls(ctx.cwd, { size: args.size });
     const summary = sessions.length
