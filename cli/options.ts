@@ -3,6 +3,15 @@ import { InvalidArgumentError } from 'commander';
 
 export const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** `--only a,b --only c`: every name of every use, commas and repeats alike. */
+export const collectList = (value: string, previous: string[]) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+];
+
 export function parseMode(value: string): string {
   if (!['container', 'hybrid', 'host'].includes(value)) {
     throw new InvalidArgumentError('expected container, hybrid or host');

@@ -22,6 +22,7 @@ import { placeServices, runtimeOf, runtimesIn } from '../../modes/placement.js';
 import type { Placement } from '../../modes/service.js';
 import { own } from '../../common/records.js';
 import { hashOf } from './resolve.js';
+import { requireServices, selectServices } from './selection.js';
 import type { Repo } from '../state/repo.js';
 import type { SessionRecord } from '../state/store.js';
 
@@ -34,6 +35,12 @@ export interface UpRequest {
   moveTo?: string;
   host?: string[];
   container?: string[];
+  /** `--only`: these services and what they depend on; the others are left as they are */
+  only?: string[];
+  /** `--skip`: not these, nor what depends on them */
+  skip?: string[];
+  /** `sess restart`: these services (none: all) are replaced even when their definition did not change */
+  restart?: string[];
 }
 
 export interface FreshSource {
@@ -53,6 +60,12 @@ export interface Prepared {
   placement: Placement;
   worktree: string;
   fresh?: FreshSource & { commit: string };
+  /** the services this up may start or replace (undefined: all); the others are left as they are */
+  selected?: string[];
+  /** services replaced even when unchanged (`sess restart`) */
+  force?: string[];
+  /** what the selection left out, for the person */
+  notes: string[];
 }
 
 /** The folder the worktrees of sessions go into (worktree.dir; SPEC's default without a config). */
@@ -146,6 +159,13 @@ export async function prepareUp(
     configText = text;
   }
   const config = await validator.parse(configText, configFile);
+  const selection = selectServices(config, request.only, request.skip);
+  let force: string[] | undefined;
+  if (request.restart) {
+    requireServices(config, request.restart, 'sess restart');
+    force = request.restart.length ? [...new Set(request.restart)] : Object.keys(config.services);
+  }
+  const selected = force ?? selection?.names;
   const overrides = effectiveOverrides(request, existing);
   const mode = overrides.mode ?? config.mode;
   const placement = placeServices(config, mode, overrides);
@@ -159,7 +179,19 @@ export async function prepareUp(
       hint: 'move it away, or set worktree.dir in sess.yaml',
     });
   }
-  return { config, configFile, configText, mode, overrides, placement, worktree, ...(fresh ? { fresh } : {}) };
+  return {
+    config,
+    configFile,
+    configText,
+    mode,
+    overrides,
+    placement,
+    worktree,
+    ...(fresh ? { fresh } : {}),
+    ...(selected ? { selected } : {}),
+    ...(force ? { force } : {}),
+    notes: selection?.notes ?? [],
+  };
 }
 
 declare const __SESS_CONFIG_ID__: string | undefined;

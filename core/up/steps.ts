@@ -11,7 +11,7 @@ import { failpoint } from '../../common/failpoint.js';
 import { dependencyOrder } from '../../config/order.js';
 import { runtimeOf, runtimesIn, RUNTIMES } from '../../modes/placement.js';
 import type { Journal, PreparedUp } from '../../modes/runtime.js';
-import type { RuntimeName } from '../../modes/service.js';
+import type { RuntimeName, ServiceRecord } from '../../modes/service.js';
 import { dotenv } from '../dotenv.js';
 import type { RollbackGuard } from '../journal/guard.js';
 import type { Undo } from '../journal/undo.js';
@@ -62,6 +62,8 @@ export interface UpContext {
   runtimes: Partial<Record<RuntimeName, PreparedUp>>;
   hookEnv: NodeJS.ProcessEnv;
   plan?: { items: ServicePlanItem[]; removed: string[] };
+  /** services this up leaves as they are (--only, --skip, a restart of others): their records, by name */
+  leftAlone: Record<string, ServiceRecord>;
   outcome?: StartOutcome;
   /** the session's stable URLs (none when nothing of it is routed) */
   urls?: SessionUrls;
@@ -225,13 +227,29 @@ export const UP_STEPS: UpStep[] = [
     async run(ctx) {
       const { repo, name, existing, prepared } = ctx;
       const live = existing ? (own(await lookAt(repo, [existing]), name) ?? {}) : {};
+      const order = dependencyOrder(prepared.config);
+      const { selected } = prepared;
+      const defs = ctx.resolved!.services;
+      const strategies = strategiesOf(prepared.config);
       ctx.plan = planServices(
-        dependencyOrder(prepared.config),
-        ctx.resolved!.services,
-        strategiesOf(prepared.config),
+        selected ? order.filter((n) => selected.includes(n)) : order,
+        defs,
+        strategies,
         existing?.services ?? {},
         live,
+        prepared.force,
       );
+      // what is left out keeps its record as it is; one that never ran is recorded as not meant to run
+      const movable = movablePortVariables(defs, strategies);
+      for (const n of order.filter((o) => selected && !selected.includes(o))) {
+        const def = own(defs, n)!;
+        ctx.leftAlone[n] = own(existing?.services ?? {}, n) ?? {
+          runtime: def.runtime,
+          hash: definitionHash(def, movable),
+          def,
+          wanted: false,
+        };
+      }
       if (ctx.plan.removed.length && existing) await stopServices(repo, existing, ctx.progress, { names: ctx.plan.removed });
     },
   },
@@ -304,7 +322,16 @@ export const UP_STEPS: UpStep[] = [
             }
           : {}),
       };
-      ctx.outcome = await startServices(start, ctx.plan!.items, ctx.actions);
+      const outcome = await startServices(start, ctx.plan!.items, ctx.actions);
+      // the session's services in the config's dependency order, those left alone among them
+      const records = { ...outcome.records, ...ctx.leftAlone };
+      outcome.records = Object.fromEntries(
+        dependencyOrder(ctx.prepared.config)
+          .filter((n) => hasOwn(records, n))
+          .map((n) => [n, own(records, n)!]),
+      );
+      ctx.outcome = outcome;
+      ctx.actions.push(...Object.keys(ctx.leftAlone).map((n) => ({ name: n, action: 'unchanged' as const })));
       ctx.actions.push(...ctx.plan!.removed.map((n) => ({ name: n, action: 'stopped' as const })));
       if (Object.keys(ctx.moved).length) await portsMoved(ctx);
     },
