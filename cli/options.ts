@@ -45,3 +45,10 @@ export async function withSignals<T>(fn: (signal: AbortSignal) => Promise<T>): P
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
 }
+
+/** `--port NAME=N` (repeatable): the named ports to pin, by name. */
+export function collectPort(value: string, previous: Record<string, number>): Record<string, number> {
+  const m = /^([^=\s]+)=(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new InvalidArgumentError('expected NAME=PORT, a port from 1 to 65535');
+  return { ...previous, [m[1]!]: Number(m[2]) };
+}

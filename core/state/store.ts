@@ -41,8 +41,14 @@ export interface SessionRecord extends Stashes {
    * What `sess doctor --fix` rebuilds a corrupt ledger from; records written before it have only `ports`.
    */
   leases?: Record<string, number>;
-  /** --mode/--host/--container given to an earlier `up`: they stick to the session. */
-  overrides: { mode?: Mode; host: string[]; container: string[] };
+  /** --mode/--host/--container/--port given to an earlier `up`: they stick to the session. */
+  overrides: {
+    mode?: Mode;
+    host: string[];
+    container: string[];
+    /** `--port NAME=N`: ports pinned for this session */
+    ports?: Record<string, number>;
+  };
   /** Hash of sess.yaml's text + mode + overrides + HEAD at the last completed up: the fast no-op check. */
   inputHash: string | null;
   head: string | null;

@@ -20,7 +20,7 @@ import type { Config, Mode } from '../../config/schema.js';
 import { checkConfigSize } from '../../config/limits.js';
 import { placeServices, runtimeOf, runtimesIn } from '../../modes/placement.js';
 import type { Placement } from '../../modes/service.js';
-import { own } from '../../common/records.js';
+import { hasOwn, own } from '../../common/records.js';
 import { hashOf } from './resolve.js';
 import { requireServices, selectServices } from './selection.js';
 import type { Repo } from '../state/repo.js';
@@ -39,6 +39,10 @@ export interface UpRequest {
   only?: string[];
   /** `--skip`: not these, nor what depends on them */
   skip?: string[];
+  /** `--adopt`: the branch's worktree that sess did not make is the session's (never deleted by sess) */
+  adopt?: boolean;
+  /** `--port NAME=N`: lease exactly these ports (sticks to the session) */
+  ports?: Record<string, number>;
   /** `sess restart`: these services (none: all) are replaced even when their definition did not change */
   restart?: string[];
 }
@@ -81,10 +85,13 @@ export function worktreePathFor(repo: Repo, config: Config, session: string): st
 export function effectiveOverrides(request: UpRequest, existing?: SessionRecord): SessionRecord['overrides'] {
   const mode = request.mode ?? existing?.overrides.mode;
   const moved = (request.host?.length ?? 0) + (request.container?.length ?? 0) > 0;
+  // pins add up: `--port web=3000` now and `--port db=5432` later pin both
+  const ports = { ...existing?.overrides.ports, ...request.ports };
   return {
     ...(mode ? { mode } : {}),
     host: moved ? (request.host ?? []) : (existing?.overrides.host ?? []),
     container: moved ? (request.container ?? []) : (existing?.overrides.container ?? []),
+    ...(Object.keys(ports).length ? { ports } : {}),
   };
 }
 
@@ -166,7 +173,13 @@ export async function prepareUp(
     force = request.restart.length ? [...new Set(request.restart)] : Object.keys(config.services);
   }
   const selected = force ?? selection?.names;
+  requirePinnable(config, request.ports ?? {}, configFile);
   const overrides = effectiveOverrides(request, existing);
+  // a pin of a port the config no longer names is forgotten
+  if (overrides.ports) {
+    overrides.ports = Object.fromEntries(Object.entries(overrides.ports).filter(([n]) => own(config.ports, n)));
+    if (!Object.keys(overrides.ports).length) delete overrides.ports;
+  }
   const mode = overrides.mode ?? config.mode;
   const placement = placeServices(config, mode, overrides);
   requireSideBySide(config, placement, configFile);
@@ -306,6 +319,27 @@ export async function mainConfig(repo: Repo): Promise<Config | undefined> {
     return await new ConfigValidator(repo).parse(text, `${CONFIG_FILE} at HEAD`);
   } catch {
     return undefined;
+  }
+}
+
+/** `--port NAME=N`: NAME must be a named port of the config (exit 2), pinned once, and not one that moves. */
+function requirePinnable(config: Config, pins: Record<string, number>, configFile: string): void {
+  const unknown = Object.keys(pins).filter((n) => !own(config.ports, n));
+  if (unknown.length) {
+    throw new UsageError(`--port: no such named port${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, {
+      hint: `the named ports of ${configFile}: ${Object.keys(config.ports).join(', ') || '(none)'}`,
+    });
+  }
+  const twice = Object.values(pins).filter((p, i, all) => all.indexOf(p) !== i);
+  if (twice.length) throw new UsageError(`--port: port ${twice[0]} is pinned for two names`);
+  // a blue-green promotion moves its service's ports to the new instance: a pin could not hold
+  for (const [name, svc] of Object.entries(config.services)) {
+    const pinned = Object.keys(svc.ports).filter((p) => hasOwn(pins, p));
+    if (svc.replace === 'blue-green' && pinned.length) {
+      throw new UsageError(
+        `--port: ${pinned.join(', ')} belongs to ${name}, which is replaced blue-green (its ports move at each promotion)`,
+      );
+    }
   }
 }
 

@@ -160,11 +160,22 @@ export const UP_STEPS: UpStep[] = [
       const { config } = ctx.prepared;
       const owner = leaseOwner(repo, name);
       const held = leasesOf(owner);
-      const wanted = Object.entries(config.ports).map(([portName, p]) => ({ name: portName, prefer: p.prefer }));
-      const newNames = wanted.map((w) => w.name).filter((n) => !hasOwn(held, n));
-      const { ports } = await guard.runAtomic('ports', { kind: 'ports.release', owner, names: newNames }, () =>
-        lease(owner, repo.stateDir, wanted, signal),
+      const pins = ctx.prepared.overrides.ports ?? {};
+      const wanted = Object.entries(config.ports).map(([portName, p]) => ({ name: portName, prefer: p.prefer, pin: own(pins, portName) }));
+      // a pin moves a name the session holds on another port: a rollback gives it back that port
+      const moved = Object.fromEntries(
+        wanted.flatMap((w) =>
+          w.pin !== undefined && hasOwn(held, w.name) && own(held, w.name) !== w.pin ? [[w.name, own(held, w.name)!]] : [],
+        ),
       );
+      const newNames = wanted.map((w) => w.name).filter((n) => !hasOwn(held, n) || hasOwn(moved, n));
+      const undo: Undo = {
+        kind: 'ports.release',
+        owner,
+        names: newNames,
+        ...(Object.keys(moved).length ? { restore: { stateDir: repo.stateDir, leases: moved } } : {}),
+      };
+      const { ports } = await guard.runAtomic('ports', undo, () => lease(owner, repo.stateDir, wanted, signal));
       ctx.ports = Object.fromEntries(Object.keys(config.ports).map((n) => [n, own(ports, n)!]));
       ctx.leases = { ...ctx.ports };
       if (newNames.length) progress.step(`ports ${newNames.map((n) => `${n}=${own(ctx.ports, n)}`).join(' ')}`);

@@ -111,6 +111,8 @@ async function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions):
   if (!existing.inputHash || existing.status !== 'up' || !existsSync(existing.worktree)) return undefined;
   if (options.mode && options.mode !== (existing.overrides.mode ?? existing.mode)) return undefined;
   if (options.host?.length || options.container?.length) return undefined;
+  // a new pin moves a lease
+  if (Object.entries(options.ports ?? {}).some(([n, p]) => own(existing.overrides.ports ?? {}, n) !== p)) return undefined;
   // a subset or a restart asks for work even when nothing changed
   if (options.only?.length || options.skip?.length || options.restart) return undefined;
   let text: string;
