@@ -28,6 +28,8 @@ export interface SessionView {
   url?: string;
   /** services whose blue-green candidate waits at its manual gate for `sess promote` */
   awaiting_promotion?: string[];
+  /** the worktree is one sess did not make (`up --adopt`): sess never deletes it */
+  adopted?: true;
 }
 
 /** `live`: what the runtimes found of this session's services (see lookAt). */
@@ -51,6 +53,7 @@ export function sessionView(record: SessionRecord, live: LiveStates = {}): Sessi
     services,
     ...(record.urls?.url !== undefined ? { url: record.urls.url } : {}),
     ...(waiting.length ? { awaiting_promotion: waiting } : {}),
+    ...(record.adopted ? { adopted: true as const } : {}),
   };
 }
 

@@ -28,6 +28,8 @@ export interface SessionRecord extends Stashes {
   branch: string;
   mode: Mode;
   worktree: string;
+  /** `--adopt`: the worktree is one sess did not make; `rm` and rollbacks leave it in place. */
+  adopted?: true;
   /** sess created the branch (so `rm` may delete it when it holds nothing of its own). */
   createdBranch: boolean;
   /** The commit the worktree started at: a branch still there has no work of its own to merge. */

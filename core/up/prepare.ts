@@ -1,8 +1,8 @@
 // Everything `up` can work out before it changes anything: which commit the session runs, its
 // sess.yaml (read from that commit, or from the worktree of an existing session), where each service
 // runs, where the worktree goes. Bad input fails here, with nothing changed.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import {
   checkoutOf,
   git,
@@ -49,6 +49,8 @@ export interface UpRequest {
 
 export interface FreshSource {
   source: WorktreeSource;
+  /** `--adopt`: the worktree sess did not make that the session uses as it is */
+  adopted?: string;
   /** For a branch sess creates: where it starts, so a rollback deletes it only if it did not move. */
   branchTip: string | null;
   describe: string;
@@ -155,7 +157,7 @@ export async function prepareUp(
     }
   } else {
     const commits = new CommitConfigs(repo, validator);
-    fresh = await chooseSource(repo, branch, request.base, commits, request.remote ?? 'origin');
+    fresh = await chooseSource(repo, branch, request.base, commits, request.remote ?? 'origin', !!request.adopt);
     configFile = `${CONFIG_FILE} at ${fresh.describe}`;
     const text = await commits.text(fresh.commit);
     if (text === undefined) {
@@ -186,8 +188,11 @@ export async function prepareUp(
   if (fresh) await requireRuntimeFiles(repo, config, placement, fresh.commit, configFile);
   const commit = fresh?.commit ?? request.moveTo ?? (existing && readHead(worktreeGitDir(existing.worktree), repo.commonDir));
   if (commit) await checkEnvFileUntracked(config, commit, repo.mainRoot, configFile);
-  const worktree = existing?.worktree ?? worktreePathFor(repo, config, name);
-  if (!existing && existsSync(worktree)) {
+  if (existing && request.adopt && !existing.adopted) {
+    throw new UsageError(`--adopt: session ${name} exists already, with the worktree sess made for it (${existing.worktree})`);
+  }
+  const worktree = existing?.worktree ?? fresh?.adopted ?? worktreePathFor(repo, config, name);
+  if (!existing && !fresh?.adopted && existsSync(worktree)) {
     throw new UsageError(`the worktree folder of session ${name} already exists: ${worktree}`, {
       hint: 'move it away, or set worktree.dir in sess.yaml',
     });
@@ -279,13 +284,31 @@ async function chooseSource(
   base: string | undefined,
   commits: CommitConfigs,
   remote: string,
+  adopt: boolean,
 ): Promise<FreshSource & { commit: string }> {
   const local = await commitOf(repo, `refs/heads/${branch}`);
+  const checkout = local ? checkoutOf(branch, repo.commonDir, repo.mainRoot) : undefined;
+  if (adopt) {
+    if (!local || !checkout) {
+      throw new UsageError(`--adopt: branch "${branch}" is checked out in no worktree`, {
+        hint: `without --adopt, \`sess up ${branch}\` makes a worktree for it`,
+      });
+    }
+    return {
+      source: { kind: 'existing', branch },
+      branchTip: null,
+      describe: `branch ${branch}`,
+      commit: local,
+      adopted: adoptable(repo, checkout),
+    };
+  }
   if (local) {
-    const checkout = checkoutOf(branch, repo.commonDir, repo.mainRoot);
     if (checkout) {
+      const main = checkout === repo.mainRoot;
       throw new UsageError(`branch "${branch}" is checked out in ${checkout}: a session needs a worktree of its own for it`, {
-        hint: `switch that checkout to another branch first, or give the session another branch (\`sess up --base ${branch} <new-branch>\`)`,
+        hint: main
+          ? `switch that checkout to another branch first, or give the session another branch (\`sess up --base ${branch} <new-branch>\`)`
+          : `\`sess up ${branch} --adopt\` makes that worktree the session's (sess never deletes it); or remove it, or give the session another branch (\`sess up --base ${branch} <new-branch>\`)`,
       });
     }
     return { source: { kind: 'existing', branch }, branchTip: null, describe: `branch ${branch}`, commit: local };
@@ -308,6 +331,41 @@ async function chooseSource(
     describe: `${baseRef} (${startPoint.slice(0, 8)})`,
     commit: startPoint,
   };
+}
+
+/**
+ * A worktree of the branch that sess did not make, as git's admin files name it (untrusted: a
+ * hand-made path). Not the main checkout; a real folder (not a symlink to one), that git knows
+ * as a worktree of this repository. The session uses its real path.
+ */
+function adoptable(repo: Repo, checkout: string): string {
+  const refuse = (why: string) => new UsageError(`--adopt: ${checkout} ${why}`);
+  if (checkout === repo.mainRoot) throw refuse('is the main checkout: a session needs a worktree of its own');
+  let stat;
+  try {
+    stat = lstatSync(checkout);
+  } catch {
+    throw refuse('is gone (git still lists it: `git worktree prune` forgets it)');
+  }
+  if (stat.isSymbolicLink()) throw refuse('is a symlink: adopt the folder it leads to by its own path');
+  if (!stat.isDirectory()) throw refuse('is not a folder');
+  const real = realpathSync(checkout);
+  if (real === realpathSync(repo.mainRoot) || real.startsWith(realpathSync(repo.commonDir) + sep))
+    throw refuse('is not a worktree of its own');
+  // its .git must lead back to this repository's admin folder for it
+  const gitDir = worktreeGitDir(real);
+  if (!realpathSafe(gitDir).startsWith(join(realpathSync(repo.commonDir), 'worktrees') + sep)) {
+    throw refuse(`is not a worktree of this repository (its .git leads to ${gitDir})`);
+  }
+  return real;
+}
+
+function realpathSafe(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 /** The main checkout's committed sess.yaml (settings that are the repository's, not a branch's), if valid. */

@@ -84,6 +84,8 @@ export interface UpStep {
 }
 
 const fresh = (ctx: UpContext) => !!ctx.prepared.fresh;
+/** a worktree this up makes (not one it adopts): includes are copied into it, post_create runs */
+const made = (ctx: UpContext) => !!ctx.prepared.fresh && !ctx.prepared.fresh.adopted;
 const starting = (ctx: UpContext) => ctx.plan!.items.filter((i) => i.action !== 'unchanged');
 const hookOptions = (ctx: UpContext) => ({ signal: ctx.signal, progress: ctx.progress, owner: `${ctx.repo.id}/${ctx.name}` });
 
@@ -118,7 +120,9 @@ export const UP_STEPS: UpStep[] = [
     async run(ctx) {
       const { repo, branch, guard, signal, progress } = ctx;
       const { worktree } = ctx.prepared;
-      const { source, branchTip, describe } = ctx.prepared.fresh!;
+      const { source, branchTip, describe, adopted } = ctx.prepared.fresh!;
+      // an adopted worktree is the user's: nothing to make, and nothing for a rollback to remove
+      if (adopted) return progress.step(`worktree ${worktree} (adopted, branch ${branch}: sess never deletes it)`);
       const createdBranch = source.kind !== 'existing';
       const undo: Undo = {
         kind: 'worktree.remove',
@@ -142,7 +146,7 @@ export const UP_STEPS: UpStep[] = [
       const { config, placement, worktree, configFile } = ctx.prepared;
       // the branch's files are on disk now: no path sess writes may lead out of them
       checkWorktreePaths(config, placement, worktree, configFile);
-      if (fresh(ctx)) await ctx.guard.run('include', { kind: 'none' }, () => copyIncludes(ctx.repo, config, worktree, ctx.progress));
+      if (made(ctx)) await ctx.guard.run('include', { kind: 'none' }, () => copyIncludes(ctx.repo, config, worktree, ctx.progress));
     },
   },
   {
@@ -229,7 +233,7 @@ export const UP_STEPS: UpStep[] = [
   {
     name: 'post_create',
     does: 'the post_create hook of a new worktree (what it left running is stopped)',
-    when: fresh,
+    when: made,
     run: (ctx) => runHooks('post_create', ctx.resolved!.hooks.post_create, ctx.prepared.worktree, ctx.hookEnv, ctx.guard, hookOptions(ctx)),
   },
   {

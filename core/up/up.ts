@@ -226,6 +226,7 @@ async function transaction(
       mode: prepared.mode,
       worktree,
       createdBranch: existing?.createdBranch ?? prepared.fresh?.source.kind !== 'existing',
+      ...(existing?.adopted || prepared.fresh?.adopted ? { adopted: true as const } : {}),
       ...((existing?.baseCommit ?? prepared.fresh?.commit) ? { baseCommit: (existing?.baseCommit ?? prepared.fresh?.commit)! } : {}),
       created: existing?.created ?? started,
       lastUp: new Date().toISOString(),
