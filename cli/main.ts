@@ -7,6 +7,7 @@ import { red, dim } from './output.js';
 import { register as up } from './commands/up.js';
 import { register as down } from './commands/down.js';
 import { register as promote } from './commands/promote.js';
+import { register as restart } from './commands/restart.js';
 import { register as rm } from './commands/rm.js';
 import { register as ls } from './commands/ls.js';
 import { register as status } from './commands/status.js';
@@ -30,7 +31,8 @@ function program(): Command {
     .enablePositionalOptions()
     .showHelpAfterError('(run sess --help for usage)')
     .exitOverride();
-  for (const register of [up, down, promote, rm, ls, status, logs, exec, env, history, doctor, gc, config, init, proxy, mcp]) register(p);
+  for (const register of [up, down, restart, promote, rm, ls, status, logs, exec, env, history, doctor, gc, config, init, proxy, mcp])
+    register(p);
   for (const sub of p.commands) {
     sub.exitOverride();
     for (const subsub of sub.commands) subsub.exitOverride();

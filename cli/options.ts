@@ -3,6 +3,15 @@ import { InvalidArgumentError } from 'commander';
 
 export const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** `--only a,b --only c`: every name of every use, commas and repeats alike. */
+export const collectList = (value: string, previous: string[]) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+];
+
 export function parseMode(value: string): string {
   if (!['container', 'hybrid', 'host'].includes(value)) {
     throw new InvalidArgumentError('expected container, hybrid or host');
@@ -35,4 +44,11 @@ export async function withSignals<T>(fn: (signal: AbortSignal) => Promise<T>): P
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
+}
+
+/** `--port NAME=N` (repeatable): the named ports to pin, by name. */
+export function collectPort(value: string, previous: Record<string, number>): Record<string, number> {
+  const m = /^([^=\s]+)=(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new InvalidArgumentError('expected NAME=PORT, a port from 1 to 65535');
+  return { ...previous, [m[1]!]: Number(m[2]) };
 }

@@ -40,7 +40,8 @@ export function renderList(views: ListedSession[], now = Date.now()): string {
       v.name,
       v.awaiting_promotion ? `${stateColor(v.status)} ${yellow('(awaiting promotion)')}` : stateColor(v.status),
       v.mode,
-      v.pr ? `${v.branch} ${dim(`(PR #${v.pr.number} @${v.pr.commit.slice(0, 8)})`)}` : v.branch,
+      (v.pr ? `${v.branch} ${dim(`(PR #${v.pr.number} @${v.pr.commit.slice(0, 8)})`)}` : v.branch) +
+        (v.adopted ? ` ${dim('(adopted)')}` : ''),
       lastUp(v.lastUp, now),
       ...(sized ? [v.disk ? `${bytes(v.disk.worktree)} + ${bytes(v.disk.volumes)} vol` : '-'] : []),
       servicesText(v),

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { collect, parseMode, withSignals } from '../options.js';
+import { collect, collectList, collectPort, parseMode, withSignals } from '../options.js';
 import { UsageError } from '../../common/errors.js';
 import { printJson, printOut, stderrProgress } from '../output.js';
 
@@ -14,6 +14,10 @@ export function register(program: Command): void {
     .option('--remote <name>', 'the remote of --pr (default origin)')
     .option('--host <service>', 'run this service on the host for this session (repeatable)', collect, [])
     .option('--container <service>', 'run this service in compose for this session (repeatable)', collect, [])
+    .option('--only <services>', 'start only these services (comma-separated) and what they depend on', collectList, [])
+    .option('--skip <services>', 'start everything but these services (comma-separated) and what depends on them', collectList, [])
+    .option('--port <name=port>', 'lease exactly this port for a named port (repeatable; sticks to the session)', collectPort, {})
+    .option('--adopt', 'use the worktree of the branch that sess did not make (never deleted by sess)')
     .option('--json', 'print the session as JSON on stdout')
     .action(async (branch: string | undefined, opts) => {
       const { up } = await import('../../core/up/up.js');
@@ -28,6 +32,10 @@ export function register(program: Command): void {
           base: opts.base,
           host: opts.host,
           container: opts.container,
+          only: opts.only,
+          ports: opts.port,
+          adopt: !!opts.adopt,
+          skip: opts.skip,
           signal,
           progress: stderrProgress(),
         }),

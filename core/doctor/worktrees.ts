@@ -26,7 +26,8 @@ export async function staleWorktreeEntries(repo: Repo): Promise<Check[]> {
  */
 export async function orphanWorktrees(repo: Repo, progress: Progress): Promise<Check[]> {
   const config = await mainConfig(repo);
-  const folders = new Set([worktreesFolder(repo, config), ...sessions(repo).map((r) => dirname(r.worktree))]);
+  // an adopted worktree's folder is the user's, with worktrees sess knows nothing of beside it
+  const folders = new Set([worktreesFolder(repo, config), ...sessions(repo).flatMap((r) => (r.adopted ? [] : [dirname(r.worktree)]))]);
   const known = (path: string) => sessions(repo).some((r) => r.worktree === path) || listCreating(repo).some((c) => c.worktree === path);
   const entries = await withWorktreesLock(repo, () => listWorktrees(repo.mainRoot));
   const ownFiles = [config?.env_file ?? '.env.sess', ...(config?.worktree.link ?? [])];

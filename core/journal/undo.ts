@@ -8,7 +8,7 @@ import { runtimeForUndo, runtimeOf } from '../../modes/placement.js';
 import type { RouteInput } from '../proxy/index.js';
 import type { RuntimeUndo } from '../../modes/runtime.js';
 import { paths, withWorktreesLock, type Repo } from '../state/repo.js';
-import { release } from '../state/ledger.js';
+import { release, restoreLeases } from '../state/ledger.js';
 import { writeSession, type ServiceRecord, type SessionRecord } from '../state/store.js';
 import { dict } from '../../common/records.js';
 import { WorkError } from '../../common/errors.js';
@@ -26,7 +26,8 @@ export type CoreUndo =
     }
   | { kind: 'symlink.remove'; path: string; target: string }
   | { kind: 'file.restore'; path: string; previous: string | null; mode: number }
-  | { kind: 'ports.release'; owner: string; names: string[] }
+  /** `restore`: earlier ports of these names (a pin moved them), leased again once the names are released */
+  | { kind: 'ports.release'; owner: string; names: string[]; restore?: { stateDir: string; leases: Record<string, number> } }
   /**
    * A replacement stopped this previous instance: its runtime starts it again (its record goes into
    * the session record that `session.restore` writes back, through the unwind's context). `stash`:
@@ -128,6 +129,8 @@ async function runCoreUndo(repo: Repo, undo: CoreUndo, progress: (line: string) 
       return;
     case 'ports.release':
       if (undo.names.length) await release(undo.owner, undo.names);
+      if (undo.restore && Object.keys(undo.restore.leases).length)
+        await restoreLeases(undo.owner, undo.restore.stateDir, undo.restore.leases);
       return;
     case 'session.remove':
       removePath(paths.sessionDir(repo, undo.session));

@@ -16,6 +16,8 @@ export interface ServicePlanItem {
   action: 'unchanged' | 'start' | 'replace';
   /** how it is replaced (sess.yaml's `replace:`); not part of its definition: changing it restarts nothing */
   strategy: StrategyName;
+  /** replaced although its definition did not change (`sess restart`) */
+  forced?: boolean;
 }
 
 /** For each wanted service: unchanged (running, same definition), start, or replace. */
@@ -25,6 +27,8 @@ export function planServices(
   strategies: Record<string, StrategyName>,
   previous: Record<string, ServiceRecord>,
   live: LiveStates,
+  /** services replaced even when unchanged (`sess restart`) */
+  force: string[] = [],
 ): { items: ServicePlanItem[]; removed: string[] } {
   const movable = movablePortVariables(defs, strategies);
   const items = order.map((name): ServicePlanItem => {
@@ -35,8 +39,10 @@ export function planServices(
     // what does not run is started (with its new definition, if that changed): only a running
     // service is replaced, and only a replacement has a previous instance to go back to
     if (!prev || !prev.wanted || !isAlive(prev, live)) return { name, def, hash, action: 'start', strategy };
+    if (force.includes(name)) return { name, def, hash, action: 'replace', strategy, forced: true };
     return { name, def, hash, action: prev.hash === hash ? 'unchanged' : 'replace', strategy };
   });
+  // services of the config left out of `order` (--only, --skip, a restart of some) are no item
   const removed = Object.keys(previous).filter((n) => !own(defs, n));
   return { items, removed };
 }

@@ -27,7 +27,7 @@ export type Strategy = (replacement: Replacement) => Promise<ServiceRecord>;
  * the new one starts (a single-writer store holding a lock never races its successor).
  */
 const recreate: Strategy = async ({ ctx, item, previous, signal, onInverse, onStarted }) => {
-  ctx.progress.info(`replacing ${item.name}: its definition changed (stopping the old one first)`);
+  ctx.progress.info(`replacing ${item.name}: ${item.forced ? 'restart' : 'its definition changed'} (stopping the old one first)`);
   onInverse(
     ctx.guard.register(`restore:${item.name}`, {
       kind: 'service.restore',

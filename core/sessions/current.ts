@@ -42,12 +42,20 @@ export async function currentSession(cwd: string, command: string): Promise<stri
  * `sess logs [session] [services...]`: the first word is a session when it names one; inside a
  * session's worktree it may be the first service instead (`sess logs web`).
  */
-export async function logsTarget(cwd: string, words: string[]): Promise<{ target: string; services: string[] }> {
+export function logsTarget(cwd: string, words: string[]): Promise<{ target: string; services: string[] }> {
+  return sessionAndServices(cwd, words, 'logs');
+}
+
+/**
+ * `sess <command> [session] [services...]` (logs, restart): the first word is a session when it
+ * names one; inside a session's worktree it may be the first service instead.
+ */
+export async function sessionAndServices(cwd: string, words: string[], command: string): Promise<{ target: string; services: string[] }> {
   const [first, ...rest] = words;
-  if (first === undefined) return { target: await currentSession(cwd, 'logs'), services: [] };
+  if (first === undefined) return { target: await currentSession(cwd, command), services: [] };
   const repo = await openRepo(cwd);
   if (findSession(repo, first)) return { target: first, services: rest };
   const here = sessionOfFolder(repo, cwd);
-  // not a session here: logs reports the unknown session, with the sessions it knows
+  // not a session here: the command reports the unknown session, with the sessions it knows
   return here ? { target: here, services: words } : { target: first, services: rest };
 }

@@ -33,7 +33,7 @@ export async function readiness(cwd: string, target: string): Promise<ReadyView>
   const services = await Promise.all(
     view.services.map(async (s): Promise<ReadyServiceView> => {
       const rec = own(record.services, s.name)!;
-      if (!rec.wanted) return { ...s, ready: false, detail: 'not meant to run (sess down)' };
+      if (!rec.wanted) return { ...s, ready: false, detail: 'not meant to run' };
       if (s.state !== 'running') return { ...s, ready: false, detail: s.state };
       const def = rec.def;
       const dir = def.host?.cwd && existsSync(def.host.cwd) ? def.host.cwd : record.worktree;
@@ -42,7 +42,9 @@ export async function readiness(cwd: string, target: string): Promise<ReadyView>
     }),
   );
   // a session with nothing meant to run (down) is not ready: there is nothing to gate on
-  const ready = view.status === 'up' && services.length > 0 && services.every((s) => s.ready);
+  // services not meant to run (left out by `up --only`/`--skip`) are no reason to wait
+  const meant = services.filter((s) => own(record.services, s.name)!.wanted);
+  const ready = view.status === 'up' && meant.length > 0 && meant.every((s) => s.ready);
   return { ...view, ready, services };
 }
 
@@ -63,6 +65,8 @@ export async function waitForReady(cwd: string, target: string, seconds: number,
 }
 
 export function notReady(view: ReadyView): string {
-  const services = view.services.filter((s) => !s.ready).map((s) => `${s.name} (${s.detail ?? s.state})`);
+  const services = view.services
+    .filter((s) => !s.ready && s.detail !== 'not meant to run')
+    .map((s) => `${s.name} (${s.detail ?? s.state})`);
   return services.length ? services.join(', ') : `the session is ${view.status}`;
 }

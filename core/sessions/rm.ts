@@ -16,7 +16,8 @@ export function rm(options: RmOptions): Promise<{ name: string; removed: string[
   return withSession(options, async (repo, record) => {
     // rm releases the leases last: a corrupt ledger must stop it before its intent is recorded
     requireReadableLedger();
-    if (!options.force) {
+    // an adopted worktree stays where it is: rm loses none of its work
+    if (!options.force && !record.adopted) {
       const work = await workOfItsOwn(repo, record);
       const problems: string[] = [];
       if (work.dirty.length) problems.push(`uncommitted changes: ${list(work.dirty)}`);

@@ -95,6 +95,36 @@ export async function rmRecord(
   // The files go first, outside the worktrees lock (a large worktree takes a while, and git's
   // commands elsewhere only read the admin folders); then, under it, git forgets the worktree.
   // A link into the main checkout is removed as a link: what it points at stays.
+  if (record.adopted) {
+    // the user's worktree (`up --adopt`): sess never deletes it, nor the branch checked out there
+    progress.info(`left ${record.worktree} in place (adopted)`);
+  } else await removeWorktreeOf(repo, record, progress, options, unpushed, removed);
+  await release(leaseOwner(repo, record.name));
+  removed.push(`ports ${Object.values(record.ports).join(' ')}`.trim());
+  if (record.pr) {
+    // the fetched head of a sandbox's pull request is kept only for the sandbox
+    const ref = `refs/remotes/${record.pr.remote}/pr/${record.pr.number}`;
+    if ((await git(['update-ref', '-d', ref], repo.mainRoot, { allowFailure: true })).exitCode === 0) removed.push(ref);
+  }
+  removeSessionDir(repo, record.name);
+  if (record.adopted) return removed;
+  try {
+    rmdirSync(dirname(record.worktree)); // the sessions' folder, once its last worktree is gone
+  } catch {
+    /* other worktrees in it, or not ours to judge: only an empty folder goes */
+  }
+  return removed;
+}
+
+/** The worktree sess made for the session, and the branch it made when that holds nothing of its own. */
+async function removeWorktreeOf(
+  repo: Repo,
+  record: SessionRecord,
+  progress: Progress,
+  options: { keepBranch?: boolean },
+  unpushed: string[],
+  removed: string[],
+): Promise<void> {
   let gone = false;
   if (existsSync(record.worktree)) {
     await removeTree(record.worktree, { recursive: true, force: true });
@@ -116,18 +146,4 @@ export async function rmRecord(
       progress.info(`kept branch ${record.branch}: it has commits of its own`);
     }
   });
-  await release(leaseOwner(repo, record.name));
-  removed.push(`ports ${Object.values(record.ports).join(' ')}`.trim());
-  if (record.pr) {
-    // the fetched head of a sandbox's pull request is kept only for the sandbox
-    const ref = `refs/remotes/${record.pr.remote}/pr/${record.pr.number}`;
-    if ((await git(['update-ref', '-d', ref], repo.mainRoot, { allowFailure: true })).exitCode === 0) removed.push(ref);
-  }
-  removeSessionDir(repo, record.name);
-  try {
-    rmdirSync(dirname(record.worktree)); // the sessions' folder, once its last worktree is gone
-  } catch {
-    /* other worktrees in it, or not ours to judge: only an empty folder goes */
-  }
-  return removed;
 }

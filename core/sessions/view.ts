@@ -28,6 +28,8 @@ export interface SessionView {
   url?: string;
   /** services whose blue-green candidate waits at its manual gate for `sess promote` */
   awaiting_promotion?: string[];
+  /** the worktree is one sess did not make (`up --adopt`): sess never deletes it */
+  adopted?: true;
 }
 
 /** `live`: what the runtimes found of this session's services (see lookAt). */
@@ -51,6 +53,7 @@ export function sessionView(record: SessionRecord, live: LiveStates = {}): Sessi
     services,
     ...(record.urls?.url !== undefined ? { url: record.urls.url } : {}),
     ...(waiting.length ? { awaiting_promotion: waiting } : {}),
+    ...(record.adopted ? { adopted: true as const } : {}),
   };
 }
 
@@ -58,7 +61,9 @@ function statusOf(record: SessionRecord, services: ServiceView[]): SessionStatus
   const wanted = Object.values(record.services).filter((s) => s.wanted).length;
   const running = services.filter((s) => s.state === 'running').length;
   if (wanted === 0 && running === 0) return record.status === 'failed' ? 'failed' : 'down';
-  if (running === services.length && wanted === services.length) return 'up';
+  // every service meant to run runs (those an `up --only`/`--skip` left out are not meant to)
+  const wantedRunning = services.filter((s) => s.state === 'running' && own(record.services, s.name)!.wanted).length;
+  if (wantedRunning === wanted && running === wanted) return 'up';
   // meant to run, and not one does: every service died
   if (running === 0) return 'failed';
   return record.status === 'failed' ? 'failed' : 'partial';

@@ -29,7 +29,7 @@ export interface Release {
   id: number;
   started: string;
   ended: string;
-  trigger: 'fresh' | 'resume';
+  trigger: 'fresh' | 'resume' | 'restart';
   status: ReleaseStatus;
   services: ReleaseService[];
   error?: string;

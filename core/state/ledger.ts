@@ -5,10 +5,11 @@
 // ports no longer configured). Session records keep their leases too: a corrupt ledger is rebuilt
 // from them (ledgerRepair.ts).
 import { copyFileSync, constants, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { acquireLock, writeJsonAtomic } from '../../adapters/fs.js';
 import { findFreePort, isPortFree } from '../../adapters/ports.js';
-import { CorruptStateError, messageOf } from '../../common/errors.js';
+import { CorruptStateError, WorkError, messageOf } from '../../common/errors.js';
+import { describePortHolder, portHolder } from '../../adapters/portHolder.js';
 import { lockTimeoutMs, sessHome } from './repo.js';
 import { rememberRepo } from './repoIndex.js';
 import { hasOwn } from '../../common/records.js';
@@ -25,6 +26,9 @@ interface LedgerFile {
   version: 1;
   leases: Record<string, Lease>;
 }
+
+/** The earlier port of a name a pin moved (`moved:web`), leased until the next up that completes. */
+export const MOVED_LEASE_PREFIX = 'moved:';
 
 export const ledgerPath = () => join(sessHome(), 'ports.json');
 const lockPath = () => join(sessHome(), 'ports.lock');
@@ -149,7 +153,7 @@ export function allLeases(): Record<number, Lease> {
 export async function lease(
   owner: string,
   stateDir: string,
-  wanted: { name: string; prefer?: number }[],
+  wanted: { name: string; prefer?: number; pin?: number }[],
   signal?: AbortSignal,
 ): Promise<{ ports: Record<string, number>; added: string[] }> {
   rememberRepo(owner.slice(0, owner.indexOf('/')), stateDir);
@@ -161,6 +165,30 @@ export async function lease(
       if (l.owner === owner) held[l.name] = Number(port);
     }
     const added: string[] = [];
+    // pinned ports first (`--port NAME=N`): exactly that port, or the whole lease fails naming its holder
+    for (const { name, pin } of wanted) {
+      if (pin === undefined || held[name] === pin) continue;
+      const holder = ledger.leases[pin];
+      // the earlier port of this very name (a pin moved it, and that up did not complete): taken back
+      if (holder && !(holder.owner === owner && holder.name === MOVED_LEASE_PREFIX + name)) {
+        throw new WorkError(`port ${pin} is leased by ${describeLease(holder, owner)}: it cannot be pinned for ${name}`, {
+          hint: holder.owner === owner ? 'pin another port' : `\`sess rm\` that session, or pin another port`,
+        });
+      }
+      if (!(await isPortFree(pin))) {
+        throw new WorkError(`port ${pin} is in use by ${describePortHolder(portHolder(pin))}: it cannot be pinned for ${name}`, {
+          hint: 'stop it, or pin another port',
+        });
+      }
+      // the name's earlier port is kept aside until an up completes (releaseUnusedLeases): a
+      // replacement that fails brings back the previous instance on it; a rollback gives the name back
+      const earlier = hasOwn(held, name) ? ledger.leases[held[name]!] : undefined;
+      if (earlier) earlier.name = MOVED_LEASE_PREFIX + name;
+      held[name] = pin;
+      taken.add(pin);
+      ledger.leases[pin] = { owner, name, stateDir, since: new Date().toISOString() };
+      added.push(name);
+    }
     for (const { name, prefer } of wanted) {
       if (hasOwn(held, name)) continue;
       let port: number;
@@ -173,6 +201,30 @@ export async function lease(
     }
     return { ports: held, added };
   }, signal);
+}
+
+/** Who holds a lease, for a message: this session under another name, or another session (and its repository). */
+function describeLease(lease: Lease, owner: string): string {
+  if (lease.owner === owner) return `this session (as ${lease.name})`;
+  const session = lease.owner.slice(lease.owner.indexOf('/') + 1);
+  // the state folder is <git common dir>/sess: the repository is the folder of .git
+  const commonDir = dirname(lease.stateDir);
+  const repo = basename(commonDir) === '.git' ? dirname(commonDir) : commonDir;
+  return `session ${session} (${lease.name}) of ${repo}`;
+}
+
+/**
+ * Put back the owner's earlier leases of these names (a pinned port's rollback), unless another
+ * owner took those ports meanwhile.
+ */
+export async function restoreLeases(owner: string, stateDir: string, leases: Record<string, number>): Promise<void> {
+  await withLedger(async (ledger) => {
+    for (const [name, port] of Object.entries(leases)) {
+      const now = ledger.leases[port];
+      if (now && now.owner !== owner) continue;
+      ledger.leases[port] = { owner, name, stateDir, since: new Date().toISOString() };
+    }
+  });
 }
 
 /** Release the owner's leases (all, or just the names given). */

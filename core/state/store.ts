@@ -28,6 +28,8 @@ export interface SessionRecord extends Stashes {
   branch: string;
   mode: Mode;
   worktree: string;
+  /** `--adopt`: the worktree is one sess did not make; `rm` and rollbacks leave it in place. */
+  adopted?: true;
   /** sess created the branch (so `rm` may delete it when it holds nothing of its own). */
   createdBranch: boolean;
   /** The commit the worktree started at: a branch still there has no work of its own to merge. */
@@ -41,8 +43,14 @@ export interface SessionRecord extends Stashes {
    * What `sess doctor --fix` rebuilds a corrupt ledger from; records written before it have only `ports`.
    */
   leases?: Record<string, number>;
-  /** --mode/--host/--container given to an earlier `up`: they stick to the session. */
-  overrides: { mode?: Mode; host: string[]; container: string[] };
+  /** --mode/--host/--container/--port given to an earlier `up`: they stick to the session. */
+  overrides: {
+    mode?: Mode;
+    host: string[];
+    container: string[];
+    /** `--port NAME=N`: ports pinned for this session */
+    ports?: Record<string, number>;
+  };
   /** Hash of sess.yaml's text + mode + overrides + HEAD at the last completed up: the fast no-op check. */
   inputHash: string | null;
   head: string | null;

@@ -1,8 +1,8 @@
 // Everything `up` can work out before it changes anything: which commit the session runs, its
 // sess.yaml (read from that commit, or from the worktree of an existing session), where each service
 // runs, where the worktree goes. Bad input fails here, with nothing changed.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import {
   checkoutOf,
   git,
@@ -20,8 +20,9 @@ import type { Config, Mode } from '../../config/schema.js';
 import { checkConfigSize } from '../../config/limits.js';
 import { placeServices, runtimeOf, runtimesIn } from '../../modes/placement.js';
 import type { Placement } from '../../modes/service.js';
-import { own } from '../../common/records.js';
+import { hasOwn, own } from '../../common/records.js';
 import { hashOf } from './resolve.js';
+import { requireServices, selectServices } from './selection.js';
 import type { Repo } from '../state/repo.js';
 import type { SessionRecord } from '../state/store.js';
 
@@ -34,10 +35,22 @@ export interface UpRequest {
   moveTo?: string;
   host?: string[];
   container?: string[];
+  /** `--only`: these services and what they depend on; the others are left as they are */
+  only?: string[];
+  /** `--skip`: not these, nor what depends on them */
+  skip?: string[];
+  /** `--adopt`: the branch's worktree that sess did not make is the session's (never deleted by sess) */
+  adopt?: boolean;
+  /** `--port NAME=N`: lease exactly these ports (sticks to the session) */
+  ports?: Record<string, number>;
+  /** `sess restart`: these services (none: all) are replaced even when their definition did not change */
+  restart?: string[];
 }
 
 export interface FreshSource {
   source: WorktreeSource;
+  /** `--adopt`: the worktree sess did not make that the session uses as it is */
+  adopted?: string;
   /** For a branch sess creates: where it starts, so a rollback deletes it only if it did not move. */
   branchTip: string | null;
   describe: string;
@@ -53,6 +66,12 @@ export interface Prepared {
   placement: Placement;
   worktree: string;
   fresh?: FreshSource & { commit: string };
+  /** the services this up may start or replace (undefined: all); the others are left as they are */
+  selected?: string[];
+  /** services replaced even when unchanged (`sess restart`) */
+  force?: string[];
+  /** what the selection left out, for the person */
+  notes: string[];
 }
 
 /** The folder the worktrees of sessions go into (worktree.dir; SPEC's default without a config). */
@@ -68,10 +87,13 @@ export function worktreePathFor(repo: Repo, config: Config, session: string): st
 export function effectiveOverrides(request: UpRequest, existing?: SessionRecord): SessionRecord['overrides'] {
   const mode = request.mode ?? existing?.overrides.mode;
   const moved = (request.host?.length ?? 0) + (request.container?.length ?? 0) > 0;
+  // pins add up: `--port web=3000` now and `--port db=5432` later pin both
+  const ports = { ...existing?.overrides.ports, ...request.ports };
   return {
     ...(mode ? { mode } : {}),
     host: moved ? (request.host ?? []) : (existing?.overrides.host ?? []),
     container: moved ? (request.container ?? []) : (existing?.overrides.container ?? []),
+    ...(Object.keys(ports).length ? { ports } : {}),
   };
 }
 
@@ -135,7 +157,7 @@ export async function prepareUp(
     }
   } else {
     const commits = new CommitConfigs(repo, validator);
-    fresh = await chooseSource(repo, branch, request.base, commits, request.remote ?? 'origin');
+    fresh = await chooseSource(repo, branch, request.base, commits, request.remote ?? 'origin', !!request.adopt);
     configFile = `${CONFIG_FILE} at ${fresh.describe}`;
     const text = await commits.text(fresh.commit);
     if (text === undefined) {
@@ -146,20 +168,48 @@ export async function prepareUp(
     configText = text;
   }
   const config = await validator.parse(configText, configFile);
+  const selection = selectServices(config, request.only, request.skip);
+  let force: string[] | undefined;
+  if (request.restart) {
+    requireServices(config, request.restart, 'sess restart');
+    force = request.restart.length ? [...new Set(request.restart)] : Object.keys(config.services);
+  }
+  const selected = force ?? selection?.names;
+  requirePinnable(config, request.ports ?? {}, configFile);
   const overrides = effectiveOverrides(request, existing);
+  // a pin of a port the config no longer names is forgotten
+  if (overrides.ports) {
+    overrides.ports = Object.fromEntries(Object.entries(overrides.ports).filter(([n]) => own(config.ports, n)));
+    if (!Object.keys(overrides.ports).length) delete overrides.ports;
+  }
   const mode = overrides.mode ?? config.mode;
   const placement = placeServices(config, mode, overrides);
   requireSideBySide(config, placement, configFile);
   if (fresh) await requireRuntimeFiles(repo, config, placement, fresh.commit, configFile);
   const commit = fresh?.commit ?? request.moveTo ?? (existing && readHead(worktreeGitDir(existing.worktree), repo.commonDir));
   if (commit) await checkEnvFileUntracked(config, commit, repo.mainRoot, configFile);
-  const worktree = existing?.worktree ?? worktreePathFor(repo, config, name);
-  if (!existing && existsSync(worktree)) {
+  if (existing && request.adopt && !existing.adopted) {
+    throw new UsageError(`--adopt: session ${name} exists already, with the worktree sess made for it (${existing.worktree})`);
+  }
+  const worktree = existing?.worktree ?? fresh?.adopted ?? worktreePathFor(repo, config, name);
+  if (!existing && !fresh?.adopted && existsSync(worktree)) {
     throw new UsageError(`the worktree folder of session ${name} already exists: ${worktree}`, {
       hint: 'move it away, or set worktree.dir in sess.yaml',
     });
   }
-  return { config, configFile, configText, mode, overrides, placement, worktree, ...(fresh ? { fresh } : {}) };
+  return {
+    config,
+    configFile,
+    configText,
+    mode,
+    overrides,
+    placement,
+    worktree,
+    ...(fresh ? { fresh } : {}),
+    ...(selected ? { selected } : {}),
+    ...(force ? { force } : {}),
+    notes: selection?.notes ?? [],
+  };
 }
 
 declare const __SESS_CONFIG_ID__: string | undefined;
@@ -234,13 +284,31 @@ async function chooseSource(
   base: string | undefined,
   commits: CommitConfigs,
   remote: string,
+  adopt: boolean,
 ): Promise<FreshSource & { commit: string }> {
   const local = await commitOf(repo, `refs/heads/${branch}`);
+  const checkout = local ? checkoutOf(branch, repo.commonDir, repo.mainRoot) : undefined;
+  if (adopt) {
+    if (!local || !checkout) {
+      throw new UsageError(`--adopt: branch "${branch}" is checked out in no worktree`, {
+        hint: `without --adopt, \`sess up ${branch}\` makes a worktree for it`,
+      });
+    }
+    return {
+      source: { kind: 'existing', branch },
+      branchTip: null,
+      describe: `branch ${branch}`,
+      commit: local,
+      adopted: adoptable(repo, checkout),
+    };
+  }
   if (local) {
-    const checkout = checkoutOf(branch, repo.commonDir, repo.mainRoot);
     if (checkout) {
+      const main = checkout === repo.mainRoot;
       throw new UsageError(`branch "${branch}" is checked out in ${checkout}: a session needs a worktree of its own for it`, {
-        hint: `switch that checkout to another branch first, or give the session another branch (\`sess up --base ${branch} <new-branch>\`)`,
+        hint: main
+          ? `switch that checkout to another branch first, or give the session another branch (\`sess up --base ${branch} <new-branch>\`)`
+          : `\`sess up ${branch} --adopt\` makes that worktree the session's (sess never deletes it); or remove it, or give the session another branch (\`sess up --base ${branch} <new-branch>\`)`,
       });
     }
     return { source: { kind: 'existing', branch }, branchTip: null, describe: `branch ${branch}`, commit: local };
@@ -265,6 +333,41 @@ async function chooseSource(
   };
 }
 
+/**
+ * A worktree of the branch that sess did not make, as git's admin files name it (untrusted: a
+ * hand-made path). Not the main checkout; a real folder (not a symlink to one), that git knows
+ * as a worktree of this repository. The session uses its real path.
+ */
+function adoptable(repo: Repo, checkout: string): string {
+  const refuse = (why: string) => new UsageError(`--adopt: ${checkout} ${why}`);
+  if (checkout === repo.mainRoot) throw refuse('is the main checkout: a session needs a worktree of its own');
+  let stat;
+  try {
+    stat = lstatSync(checkout);
+  } catch {
+    throw refuse('is gone (git still lists it: `git worktree prune` forgets it)');
+  }
+  if (stat.isSymbolicLink()) throw refuse('is a symlink: adopt the folder it leads to by its own path');
+  if (!stat.isDirectory()) throw refuse('is not a folder');
+  const real = realpathSync(checkout);
+  if (real === realpathSync(repo.mainRoot) || real.startsWith(realpathSync(repo.commonDir) + sep))
+    throw refuse('is not a worktree of its own');
+  // its .git must lead back to this repository's admin folder for it
+  const gitDir = worktreeGitDir(real);
+  if (!realpathSafe(gitDir).startsWith(join(realpathSync(repo.commonDir), 'worktrees') + sep)) {
+    throw refuse(`is not a worktree of this repository (its .git leads to ${gitDir})`);
+  }
+  return real;
+}
+
+function realpathSafe(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 /** The main checkout's committed sess.yaml (settings that are the repository's, not a branch's), if valid. */
 export async function mainConfig(repo: Repo): Promise<Config | undefined> {
   const head = readHead(repo.commonDir, repo.commonDir);
@@ -274,6 +377,27 @@ export async function mainConfig(repo: Repo): Promise<Config | undefined> {
     return await new ConfigValidator(repo).parse(text, `${CONFIG_FILE} at HEAD`);
   } catch {
     return undefined;
+  }
+}
+
+/** `--port NAME=N`: NAME must be a named port of the config (exit 2), pinned once, and not one that moves. */
+function requirePinnable(config: Config, pins: Record<string, number>, configFile: string): void {
+  const unknown = Object.keys(pins).filter((n) => !own(config.ports, n));
+  if (unknown.length) {
+    throw new UsageError(`--port: no such named port${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, {
+      hint: `the named ports of ${configFile}: ${Object.keys(config.ports).join(', ') || '(none)'}`,
+    });
+  }
+  const twice = Object.values(pins).filter((p, i, all) => all.indexOf(p) !== i);
+  if (twice.length) throw new UsageError(`--port: port ${twice[0]} is pinned for two names`);
+  // a blue-green promotion moves its service's ports to the new instance: a pin could not hold
+  for (const [name, svc] of Object.entries(config.services)) {
+    const pinned = Object.keys(svc.ports).filter((p) => hasOwn(pins, p));
+    if (svc.replace === 'blue-green' && pinned.length) {
+      throw new UsageError(
+        `--port: ${pinned.join(', ')} belongs to ${name}, which is replaced blue-green (its ports move at each promotion)`,
+      );
+    }
   }
 }
 

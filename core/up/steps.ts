@@ -11,7 +11,7 @@ import { failpoint } from '../../common/failpoint.js';
 import { dependencyOrder } from '../../config/order.js';
 import { runtimeOf, runtimesIn, RUNTIMES } from '../../modes/placement.js';
 import type { Journal, PreparedUp } from '../../modes/runtime.js';
-import type { RuntimeName } from '../../modes/service.js';
+import type { RuntimeName, ServiceRecord } from '../../modes/service.js';
 import { dotenv } from '../dotenv.js';
 import type { RollbackGuard } from '../journal/guard.js';
 import type { Undo } from '../journal/undo.js';
@@ -62,6 +62,8 @@ export interface UpContext {
   runtimes: Partial<Record<RuntimeName, PreparedUp>>;
   hookEnv: NodeJS.ProcessEnv;
   plan?: { items: ServicePlanItem[]; removed: string[] };
+  /** services this up leaves as they are (--only, --skip, a restart of others): their records, by name */
+  leftAlone: Record<string, ServiceRecord>;
   outcome?: StartOutcome;
   /** the session's stable URLs (none when nothing of it is routed) */
   urls?: SessionUrls;
@@ -82,6 +84,8 @@ export interface UpStep {
 }
 
 const fresh = (ctx: UpContext) => !!ctx.prepared.fresh;
+/** a worktree this up makes (not one it adopts): includes are copied into it, post_create runs */
+const made = (ctx: UpContext) => !!ctx.prepared.fresh && !ctx.prepared.fresh.adopted;
 const starting = (ctx: UpContext) => ctx.plan!.items.filter((i) => i.action !== 'unchanged');
 const hookOptions = (ctx: UpContext) => ({ signal: ctx.signal, progress: ctx.progress, owner: `${ctx.repo.id}/${ctx.name}` });
 
@@ -116,7 +120,9 @@ export const UP_STEPS: UpStep[] = [
     async run(ctx) {
       const { repo, branch, guard, signal, progress } = ctx;
       const { worktree } = ctx.prepared;
-      const { source, branchTip, describe } = ctx.prepared.fresh!;
+      const { source, branchTip, describe, adopted } = ctx.prepared.fresh!;
+      // an adopted worktree is the user's: nothing to make, and nothing for a rollback to remove
+      if (adopted) return progress.step(`worktree ${worktree} (adopted, branch ${branch}: sess never deletes it)`);
       const createdBranch = source.kind !== 'existing';
       const undo: Undo = {
         kind: 'worktree.remove',
@@ -140,7 +146,7 @@ export const UP_STEPS: UpStep[] = [
       const { config, placement, worktree, configFile } = ctx.prepared;
       // the branch's files are on disk now: no path sess writes may lead out of them
       checkWorktreePaths(config, placement, worktree, configFile);
-      if (fresh(ctx)) await ctx.guard.run('include', { kind: 'none' }, () => copyIncludes(ctx.repo, config, worktree, ctx.progress));
+      if (made(ctx)) await ctx.guard.run('include', { kind: 'none' }, () => copyIncludes(ctx.repo, config, worktree, ctx.progress));
     },
   },
   {
@@ -158,11 +164,22 @@ export const UP_STEPS: UpStep[] = [
       const { config } = ctx.prepared;
       const owner = leaseOwner(repo, name);
       const held = leasesOf(owner);
-      const wanted = Object.entries(config.ports).map(([portName, p]) => ({ name: portName, prefer: p.prefer }));
-      const newNames = wanted.map((w) => w.name).filter((n) => !hasOwn(held, n));
-      const { ports } = await guard.runAtomic('ports', { kind: 'ports.release', owner, names: newNames }, () =>
-        lease(owner, repo.stateDir, wanted, signal),
+      const pins = ctx.prepared.overrides.ports ?? {};
+      const wanted = Object.entries(config.ports).map(([portName, p]) => ({ name: portName, prefer: p.prefer, pin: own(pins, portName) }));
+      // a pin moves a name the session holds on another port: a rollback gives it back that port
+      const moved = Object.fromEntries(
+        wanted.flatMap((w) =>
+          w.pin !== undefined && hasOwn(held, w.name) && own(held, w.name) !== w.pin ? [[w.name, own(held, w.name)!]] : [],
+        ),
       );
+      const newNames = wanted.map((w) => w.name).filter((n) => !hasOwn(held, n) || hasOwn(moved, n));
+      const undo: Undo = {
+        kind: 'ports.release',
+        owner,
+        names: newNames,
+        ...(Object.keys(moved).length ? { restore: { stateDir: repo.stateDir, leases: moved } } : {}),
+      };
+      const { ports } = await guard.runAtomic('ports', undo, () => lease(owner, repo.stateDir, wanted, signal));
       ctx.ports = Object.fromEntries(Object.keys(config.ports).map((n) => [n, own(ports, n)!]));
       ctx.leases = { ...ctx.ports };
       if (newNames.length) progress.step(`ports ${newNames.map((n) => `${n}=${own(ctx.ports, n)}`).join(' ')}`);
@@ -216,7 +233,7 @@ export const UP_STEPS: UpStep[] = [
   {
     name: 'post_create',
     does: 'the post_create hook of a new worktree (what it left running is stopped)',
-    when: fresh,
+    when: made,
     run: (ctx) => runHooks('post_create', ctx.resolved!.hooks.post_create, ctx.prepared.worktree, ctx.hookEnv, ctx.guard, hookOptions(ctx)),
   },
   {
@@ -225,13 +242,29 @@ export const UP_STEPS: UpStep[] = [
     async run(ctx) {
       const { repo, name, existing, prepared } = ctx;
       const live = existing ? (own(await lookAt(repo, [existing]), name) ?? {}) : {};
+      const order = dependencyOrder(prepared.config);
+      const { selected } = prepared;
+      const defs = ctx.resolved!.services;
+      const strategies = strategiesOf(prepared.config);
       ctx.plan = planServices(
-        dependencyOrder(prepared.config),
-        ctx.resolved!.services,
-        strategiesOf(prepared.config),
+        selected ? order.filter((n) => selected.includes(n)) : order,
+        defs,
+        strategies,
         existing?.services ?? {},
         live,
+        prepared.force,
       );
+      // what is left out keeps its record as it is; one that never ran is recorded as not meant to run
+      const movable = movablePortVariables(defs, strategies);
+      for (const n of order.filter((o) => selected && !selected.includes(o))) {
+        const def = own(defs, n)!;
+        ctx.leftAlone[n] = own(existing?.services ?? {}, n) ?? {
+          runtime: def.runtime,
+          hash: definitionHash(def, movable),
+          def,
+          wanted: false,
+        };
+      }
       if (ctx.plan.removed.length && existing) await stopServices(repo, existing, ctx.progress, { names: ctx.plan.removed });
     },
   },
@@ -304,7 +337,16 @@ export const UP_STEPS: UpStep[] = [
             }
           : {}),
       };
-      ctx.outcome = await startServices(start, ctx.plan!.items, ctx.actions);
+      const outcome = await startServices(start, ctx.plan!.items, ctx.actions);
+      // the session's services in the config's dependency order, those left alone among them
+      const records = { ...outcome.records, ...ctx.leftAlone };
+      outcome.records = Object.fromEntries(
+        dependencyOrder(ctx.prepared.config)
+          .filter((n) => hasOwn(records, n))
+          .map((n) => [n, own(records, n)!]),
+      );
+      ctx.outcome = outcome;
+      ctx.actions.push(...Object.keys(ctx.leftAlone).map((n) => ({ name: n, action: 'unchanged' as const })));
       ctx.actions.push(...ctx.plan!.removed.map((n) => ({ name: n, action: 'stopped' as const })));
       if (Object.keys(ctx.moved).length) await portsMoved(ctx);
     },

@@ -5,8 +5,9 @@ import { existsSync } from 'node:fs';
 import { readHead, worktreeGitDir } from '../../adapters/git.js';
 import { CancelledError, RollbackError, SessError, UsageError, WorkError, messageOf } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
-import { own } from '../../common/records.js';
+import { hasOwn, own } from '../../common/records.js';
 import { runtimesIn } from '../../modes/placement.js';
+import { dependencyOrder } from '../../config/order.js';
 import { RollbackGuard } from '../journal/guard.js';
 import { finishInterrupted } from '../journal/recover.js';
 import type { ServiceFailure } from '../release/start.js';
@@ -16,7 +17,7 @@ import { releaseUnusedLeases } from '../state/leases.js';
 import { isAlive, lookAt, sessionCtx } from '../state/liveness.js';
 import { leaseOwner, openRepo, paths, type Repo } from '../state/repo.js';
 import { clearCreating, markCreating, readSession, writeSession, type SessionRecord } from '../state/store.js';
-import { lockSession, requireOwnName, resolveUpTarget } from '../sessions/names.js';
+import { findSession, lockSession, noSession, requireOwnName, resolveUpTarget } from '../sessions/names.js';
 import { checkSandboxMovable, fetchPullRequest, makeRoomForSandbox, requireRemote, type PullRequestHead } from '../sessions/sandbox.js';
 import { serviceUrls, sessionView, type SessionView } from '../sessions/view.js';
 import { inputHash, prepareUp, readWorktreeConfigText, type Prepared, type UpRequest } from './prepare.js';
@@ -46,7 +47,9 @@ export async function up(options: UpOptions): Promise<UpResult> {
   const repo = await openRepo(options.cwd);
   if (options.pr !== undefined && options.target) throw new UsageError('give a branch or --pr, not both');
   if (options.pr === undefined && !options.target) throw new UsageError('which branch? `sess up <branch>` or `sess up --pr N`');
-  const { name, branch } = await resolveUpTarget(repo, options.pr !== undefined ? `pr/${options.pr}` : options.target!);
+  const { name, branch } = options.restart
+    ? restartTarget(repo, options.target!)
+    : await resolveUpTarget(repo, options.pr !== undefined ? `pr/${options.pr}` : options.target!);
   if (options.pr !== undefined) await requireRemote(repo, options.remote ?? 'origin');
   const lock = await lockSession(repo, name, options.progress, options.signal);
   try {
@@ -60,6 +63,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
     // Read again under the lock: another command may have changed it while we waited (made it,
     // even, for another branch of the same session name).
     const existing = readSession(repo, name);
+    if (options.restart && !existing) throw noSession(repo, name, ': it went away while this command waited for it');
     requireOwnName(existing, name, branch);
     const waiting = Object.keys(existing?.pending ?? {});
     if (waiting.length) {
@@ -81,6 +85,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
     }
     const request = { ...options, ...(pr ? { remote: pr.remote } : {}), ...(moveTo ? { moveTo } : {}) };
     const prepared = await prepareUp(repo, name, branch, request, existing);
+    for (const note of prepared.notes) options.progress.info(note);
     // before anything of this up exists: a failure here leaves the world as it was
     await preUp(repo, name, branch, prepared, options);
     if (!existing) markCreating(repo, { name, branch, mode: prepared.mode, worktree: prepared.worktree });
@@ -92,6 +97,14 @@ export async function up(options: UpOptions): Promise<UpResult> {
     clearCreating(repo, name);
     lock.release();
   }
+}
+
+/** `sess restart <session>`: an existing session (or one being created: the lock waits for it). */
+function restartTarget(repo: Repo, target: string): { name: string; branch: string } {
+  const found = findSession(repo, target);
+  const branch = found?.record?.branch ?? found?.creating?.branch;
+  if (!found || branch === undefined) throw noSession(repo, target);
+  return { name: found.name, branch };
 }
 
 /**
@@ -126,6 +139,10 @@ async function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions):
   if (!existing.inputHash || existing.status !== 'up' || !existsSync(existing.worktree)) return undefined;
   if (options.mode && options.mode !== (existing.overrides.mode ?? existing.mode)) return undefined;
   if (options.host?.length || options.container?.length) return undefined;
+  // a new pin moves a lease
+  if (Object.entries(options.ports ?? {}).some(([n, p]) => own(existing.overrides.ports ?? {}, n) !== p)) return undefined;
+  // a subset or a restart asks for work even when nothing changed
+  if (options.only?.length || options.skip?.length || options.restart) return undefined;
   let text: string;
   try {
     text = readWorktreeConfigText(existing.worktree);
@@ -175,7 +192,7 @@ async function transaction(
   const { config, worktree } = prepared;
   const { progress, signal } = options;
   const started = new Date().toISOString();
-  const trigger = existing ? 'resume' : 'fresh';
+  const trigger = options.restart ? 'restart' : existing ? 'resume' : 'fresh';
   const guard = RollbackGuard.begin(repo, name, 'up', progress.info);
   const actions: ReleaseService[] = [];
   const ctx: UpContext = {
@@ -198,6 +215,7 @@ async function transaction(
     hookEnv: process.env,
     pending: {},
     moved: {},
+    leftAlone: {},
   };
   let releaseFailure: WorkError | undefined;
   try {
@@ -236,6 +254,7 @@ async function transaction(
       mode: prepared.mode,
       worktree,
       createdBranch: existing?.createdBranch ?? prepared.fresh?.source.kind !== 'existing',
+      ...(existing?.adopted || prepared.fresh?.adopted ? { adopted: true as const } : {}),
       ...((existing?.baseCommit ?? prepared.fresh?.commit) ? { baseCommit: (existing?.baseCommit ?? prepared.fresh?.commit)! } : {}),
       created: existing?.created ?? started,
       lastUp: new Date().toISOString(),
@@ -247,7 +266,7 @@ async function transaction(
       // next up tries the services that did not take their new definition again; after a blue-green
       // promotion moved ports, the services that read them get them
       inputHash:
-        failed.length === 0 && !waiting.length && !Object.keys(ctx.moved).length
+        failed.length === 0 && !waiting.length && !Object.keys(ctx.moved).length && !prepared.selected
           ? inputHash(prepared.configText, prepared.overrides, head, worktree, inputFiles)
           : null,
       head,
@@ -282,7 +301,7 @@ async function transaction(
       for (const g of Object.values(ctx.pending)) for (const [p, n] of Object.entries(g.leaseNames)) record.leases![n] = own(g.ports, p)!;
     }
     writeSession(repo, record);
-    const order = ctx.plan!.items.map((i) => i.name);
+    const order = dependencyOrder(config).filter((n) => ctx.plan!.items.some((i) => i.name === n) || hasOwn(ctx.leftAlone, n));
     const release = appendRelease(repo, name, {
       started,
       ended: new Date().toISOString(),
@@ -295,7 +314,7 @@ async function transaction(
     if (releaseFailure) throw releaseFailure;
     await releaseUnusedLeases(leaseOwner(repo, name), record.leases!, progress);
     // every service runs now: unchanged ones did, the others passed their readiness
-    const running = Object.fromEntries(Object.keys(record.services).map((n) => [n, 'running' as const]));
+    const running = Object.fromEntries(Object.entries(record.services).flatMap(([n, s]) => (s.wanted ? [[n, 'running' as const]] : [])));
     return { view: sessionView(record, running), urls: serviceUrls(record), release, noop: false };
   } catch (error) {
     if (error === releaseFailure) throw error;

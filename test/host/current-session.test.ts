@@ -49,7 +49,7 @@ describe('the session of the current folder', () => {
     const sub = join(repo.root, 'sub');
     mkdirSync(sub);
     for (const cwd of [repo.root, sub, handMade]) {
-      for (const args of [['status'], ['down'], ['rm', '--force'], ['env'], ['history'], ['logs'], ['exec', '--', 'true']]) {
+      for (const args of [['status'], ['down'], ['rm', '--force'], ['env'], ['history'], ['logs'], ['exec', '--', 'true'], ['restart']]) {
         const r = await repo.sess(args, { cwd });
         expect(r.code, `${args.join(' ')} in ${cwd}: ${r.stderr}`).toBe(2);
         expect(r.stderr).toContain("is not inside a session's worktree");

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { BIN, ROOT, alive, eventually, leasesOf, makeRepo, ourProcesses, worktrees, type TestRepo } from '../helpers/sess.js';
 import { closeServersAfterEach, doc, forget, serve, toolError } from '../helpers/mcp.js';
 
-const TOOLS = ['up', 'down', 'promote', 'rm', 'ls', 'status', 'logs', 'exec', 'env', 'history', 'doctor'];
+const TOOLS = ['up', 'down', 'restart', 'promote', 'rm', 'ls', 'status', 'logs', 'exec', 'env', 'history', 'doctor'];
 
 closeServersAfterEach();
 

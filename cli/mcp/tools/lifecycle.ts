@@ -1,4 +1,4 @@
-// The tools that change sessions: up, down, rm, promote. Each calls the core function its CLI command calls,
+// The tools that change sessions: up, down, restart, rm, promote. Each calls the core function its CLI command calls,
 // under the same session lock, with the call's abort signal and a progress that reaches the client.
 import { z } from 'zod';
 import { UsageError } from '../../../common/errors.js';
@@ -15,7 +15,8 @@ export const up = defineTool({
     "the main checkout's HEAD) or `pr` (a pull request sandbox, session pr-N). Resuming a running, unchanged " +
     'session is a no-op; a changed service is replaced. On failure or cancellation everything this call created ' +
     'is rolled back. Returns the session: status, worktree (run your edits and commands there), ports and ' +
-    'services. `mode`, `host` and `container` stick to the session for later ups.',
+    'services. `mode`, `host`, `container` and `ports` stick to the session for later ups; `only` and `skip` ' +
+    'apply to this call (the services left out are left as they are).',
   input: z.strictObject({
     branch: schemas.ref().optional().describe('branch (or session name) to bring up; omit when giving `pr`'),
     pr: z.number().int().min(1).max(2147483647).optional().describe('a pull request number: its sandbox session pr-N'),
@@ -24,7 +25,16 @@ export const up = defineTool({
     base: schemas.ref().optional().describe('where a new branch starts (a branch, tag or commit)'),
     host: z.array(schemas.service()).optional().describe('services to run on the host in this session'),
     container: z.array(schemas.service()).optional().describe('services to run in compose in this session'),
-    // only/skip join here once core's up takes them
+    only: z.array(schemas.service()).optional().describe('start only these services and what they depend on'),
+    skip: z.array(schemas.service()).optional().describe('start everything but these services and what depends on them'),
+    ports: z
+      .record(schemas.ref(), z.number().int().min(1).max(65535))
+      .optional()
+      .describe('named port -> the exact port to lease (sticks to the session); taken: the call fails naming the holder'),
+    adopt: z
+      .boolean()
+      .default(false)
+      .describe('the branch is checked out in a worktree sess did not make: use that folder (sess never deletes it)'),
   }),
   annotations: { destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(args, ctx) {
@@ -38,6 +48,10 @@ export const up = defineTool({
       ...(args.base ? { base: args.base } : {}),
       host: args.host ?? [],
       container: args.container ?? [],
+      only: args.only ?? [],
+      skip: args.skip ?? [],
+      ...(args.ports ? { ports: args.ports } : {}),
+      adopt: args.adopt,
       signal: ctx.signal,
       progress: ctx.progress,
     });
@@ -79,6 +93,32 @@ export const rm = defineTool({
     const { rm } = await import('../../../core/sessions/rm.js');
     const result = await rm({ cwd: ctx.cwd, target: args.session, force: args.force, volumes: args.volumes, progress: ctx.progress });
     return { document: result, summary: `removed session ${result.name}: ${result.removed.join('; ') || 'nothing left to remove'}` };
+  },
+});
+
+export const restart = defineTool({
+  name: 'restart',
+  title: 'Restart services of a session',
+  description:
+    'Replace services of an existing session (all when `services` is omitted) with the definition sess.yaml ' +
+    'gives them now, even when nothing changed: a release with trigger restart. The other services are left ' +
+    'as they are; ports stay. A restarted service that fails gets its previous instance back (the call fails). ' +
+    'Returns the session, as `up` does.',
+  input: z.strictObject({
+    session: schemas.session(),
+    services: z.array(schemas.service()).optional().describe('only these services (default: all)'),
+  }),
+  annotations: { destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  async run(args, ctx) {
+    const { up } = await import('../../../core/up/up.js');
+    const result = await up({
+      cwd: ctx.cwd,
+      target: args.session,
+      restart: args.services ?? [],
+      signal: ctx.signal,
+      progress: ctx.progress,
+    });
+    return { document: result.view, summary: describeSession(result.view, result.urls) };
   },
 });
 
