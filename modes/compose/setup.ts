@@ -4,15 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Document, parse } from 'yaml';
-import { composeModel, detectCompose, imageIds, projectVolumes, type ComposeModel, type ComposeService } from '../../adapters/compose.js';
+import { detectCompose, imageIds, projectVolumes, type ComposeModel, type ComposeService } from '../../adapters/compose.js';
 import { writeFileAtomic } from '../../adapters/fs.js';
 import { git } from '../../adapters/git.js';
-import { ConfigError, SessError, WorkError } from '../../common/errors.js';
+import { ConfigError, WorkError } from '../../common/errors.js';
 import { hasOwn, own } from '../../common/records.js';
 import type { Config } from '../../config/schema.js';
 import type { PrepareInput, SessionCtx } from '../runtime.js';
 import type { Placement, ResolvedService, ServiceRecord } from '../service.js';
-import { composeFilesMissingIn, composeFilesOf } from './files.js';
+import { composeFilesOf } from './files.js';
+import { readComposeModel } from './model.js';
 import { buildOverlay, projectName, unnamedPublishedPorts, type SessComposeService } from './overlay.js';
 import { startCompose, type ComposeRef } from './project.js';
 
@@ -36,26 +37,19 @@ export interface ComposeSetup {
 export async function setUpCompose(input: PrepareInput, recordedProject?: string): Promise<ComposeSetup> {
   const { config, placement, session, repo, signal } = input;
   const worktree = session.worktree;
-  const cli = await detectCompose(repo.home);
   const fileNames = composeFilesOf(config);
-  const missing = composeFilesMissingIn(config, worktree);
-  if (missing.length) {
-    throw new ConfigError(join(worktree, 'sess.yaml'), [
-      { path: 'compose.files', message: `no such file in the worktree: ${missing.join(', ')}` },
-    ]);
-  }
-  const files = fileNames.map((f) => join(worktree, f));
   const project = recordedProject ?? projectName(repo.name, repo.id, session.name);
   // looked up while compose reads the files (no time added); awaited, so a failure fails the up
-  const volumesBefore = projectVolumes(cli.engine, project);
+  const volumesBefore = projectVolumes((await detectCompose(repo.home)).engine, project);
   volumesBefore.catch(() => undefined);
-  let model: ComposeModel;
-  try {
-    model = await composeModel({ cli, name: project, files, projectDir: worktree, env: { ...process.env, ...input.hostEnv } }, signal);
-  } catch (error) {
-    if (signal.aborted || !(error instanceof SessError)) throw error;
-    throw new ConfigError(fileNames.join(', '), [{ path: '', message: `compose rejects it: ${error.message}` }]);
-  }
+  const { cli, files, model } = await readComposeModel({
+    home: repo.home,
+    config,
+    worktree,
+    project,
+    env: { ...process.env, ...input.hostEnv },
+    signal,
+  });
   const problems = Object.entries(config.services)
     .filter(([, s]) => s.compose && !hasOwn(model.services, s.compose))
     .map(([n, s]) => ({ path: `services.${n}.compose`, message: `no service "${s.compose}" in ${fileNames.join(', ')}` }));
