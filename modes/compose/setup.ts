@@ -14,7 +14,7 @@ import type { PrepareInput, SessionCtx } from '../runtime.js';
 import type { Placement, ResolvedService, ServiceRecord } from '../service.js';
 import { composeFilesOf } from './files.js';
 import { readComposeModel } from './model.js';
-import { buildOverlay, projectName, unnamedPublishedPorts, type SessComposeService } from './overlay.js';
+import { buildOverlay, networkModeOf, projectName, unnamedPublishedPorts, type SessComposeService } from './overlay.js';
 import { startCompose, type ComposeRef } from './project.js';
 
 /** Lease names of host ports compose publishes that are not named ports (`compose:web.8080`). */
@@ -56,6 +56,7 @@ export async function setUpCompose(input: PrepareInput, recordedProject?: string
   if (problems.length) throw new ConfigError(join(worktree, 'sess.yaml'), problems);
 
   const skeleton = managedServices(config, placement, {}, {});
+  requireNetworkable(model, skeleton, fileNames.join(', '), join(worktree, 'sess.yaml'));
   const keys = unnamedPublishedPorts(model, skeleton);
   const leased = keys.length
     ? await input.journal.leasePorts(
@@ -72,6 +73,55 @@ export async function setUpCompose(input: PrepareInput, recordedProject?: string
     volumesBefore: await volumesBefore,
     alsoRead: alsoRead(files, worktree),
   };
+}
+
+/**
+ * What Docker would refuse, or what two sessions side by side would fight over, among the services
+ * this session starts (and what they depend on): refused before anything is created.
+ */
+function requireNetworkable(
+  model: ComposeModel,
+  managed: Record<string, SessComposeService>,
+  composeFiles: string,
+  sessFile: string,
+): void {
+  const started = new Set<string>();
+  const visit = (name: string) => {
+    const svc = own(model.services, name);
+    if (!svc || started.has(name)) return;
+    started.add(name);
+    for (const dep of Object.keys(svc.depends_on ?? {})) visit(dep);
+    const network = networkModeOf(svc);
+    if (network.kind === 'service') visit(network.of);
+  };
+  for (const [name, m] of Object.entries(managed)) if (m.runtime === 'compose') visit(name);
+  const inFiles: { path: string; message: string }[] = [];
+  const inSess: { path: string; message: string }[] = [];
+  for (const name of started) {
+    const network = networkModeOf(own(model.services, name)!);
+    const mine = own(managed, name);
+    if (network.kind === 'host') {
+      inFiles.push({
+        path: `services.${name}.network_mode`,
+        message:
+          "host: its container listens on the machine's own ports, the same in every session, so two sessions cannot run side by side (publish its ports instead)",
+      });
+    }
+    if (network.kind === 'service' && own(managed, network.of)?.runtime === 'host') {
+      inFiles.push({
+        path: `services.${name}.network_mode`,
+        message: `service:${network.of} shares the network of ${network.of}, which this session runs on the host (run both in compose, or neither)`,
+      });
+    }
+    if (network.kind !== 'own' && mine && Object.keys(mine.ports).length) {
+      inSess.push({
+        path: `services.${mine.name}.ports`,
+        message: `compose service ${name} has network_mode ${network.kind}${'of' in network ? `:${network.of}` : ''}: it publishes no port of its own (name the port on the service whose network it uses)`,
+      });
+    }
+  }
+  if (inFiles.length) throw new ConfigError(composeFiles, inFiles);
+  if (inSess.length) throw new ConfigError(sessFile, inSess);
 }
 
 /** The compose-side view of each sess.yaml service that has a compose definition. */
