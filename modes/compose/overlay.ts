@@ -103,7 +103,10 @@ export function buildOverlay(input: OverlayInput): { yaml: string; notes: string
     if (svc.container_name) {
       set([...at, 'container_name'], reset());
       // what other services call it by: an alias on each of its networks (they are the session's own)
-      const networks = Object.keys((svc.networks as Record<string, unknown> | undefined) ?? {});
+      // (never on an external network: every session shares it, and the name would answer for all of them)
+      const networks = Object.keys((svc.networks as Record<string, unknown> | undefined) ?? {}).filter(
+        (net) => !own(model.networks ?? {}, net)?.external,
+      );
       if (network.kind === 'own' && mine?.runtime !== 'host') {
         for (const net of networks) set([...at, 'networks', net, 'aliases'], [svc.container_name]);
       }

@@ -67,7 +67,12 @@ describe('buildOverlay: networks and protocols', () => {
     project: 'p',
     model: {
       services: {
-        app: { image: 'a', container_name: 'the-app', networks: { default: null, back: {} }, ports: [{ target: 80, published: '80' }] },
+        app: {
+          image: 'a',
+          container_name: 'the-app',
+          networks: { default: null, back: {}, shared: {} },
+          ports: [{ target: 80, published: '80' }],
+        },
         side: { image: 's', network_mode: 'service:app' },
         probe: { image: 'p', network_mode: 'container:the-app' },
         outside: { image: 'o', network_mode: 'container:someone-else' },
@@ -80,6 +85,7 @@ describe('buildOverlay: networks and protocols', () => {
           ],
         },
       },
+      networks: { back: {}, shared: { name: 'team', external: true } },
     },
     managed: { dns: { name: 'dns', runtime: 'compose', ports: { dns: [53, 40001], mdns: [5353, 40002] }, env: {}, dependsOn: [] } },
     labels: { repo: 'r', session: 's' },
@@ -90,7 +96,7 @@ describe('buildOverlay: networks and protocols', () => {
     customTags: [{ tag: '!override', resolve: (v: unknown) => v, collection: 'seq' } as any, { tag: '!reset', resolve: () => null } as any],
   });
 
-  it('keeps a dropped container_name as an alias on each of its networks', () => {
+  it('keeps a dropped container_name as an alias on each of its networks (not on a shared external one)', () => {
     expect(doc.services.app.container_name).toBeNull();
     expect(doc.services.app.networks).toEqual({ default: { aliases: ['the-app'] }, back: { aliases: ['the-app'] } });
   });
