@@ -100,10 +100,10 @@ function crossKeyRules(config: Config): Problem[] {
   const ports = new Set(Object.keys(config.ports));
   const servicesWithPorts = new Set<string>();
   const owner = new Map<string, string>();
-  if (services.size === 0 && !config.compose) {
+  if (services.size === 0 && !config.compose && config.mode !== 'container') {
     problems.push({
       path: 'services',
-      message: 'at least one service (or compose.files in container mode: every service of the compose files then runs)',
+      message: 'at least one service (or mode: container, which runs every service of the compose files)',
     });
   }
 

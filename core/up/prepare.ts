@@ -295,7 +295,7 @@ export function requireSomethingToRun(config: Config, mode: Mode, configFile: st
   throw new ConfigError(configFile, [
     {
       path: 'services',
-      message: `no services to run in ${mode} mode: list them here (only container mode runs every service of compose.files unlisted)`,
+      message: `no services to run in ${mode} mode: list them here (only container mode runs the services of the compose files unlisted)`,
     },
   ]);
 }

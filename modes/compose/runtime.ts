@@ -37,7 +37,7 @@ export const composeRuntime: Runtime = {
     target.runtime === 'compose' && target.composeName
       ? { host: target.composeName, port: target.containerPort }
       : { host: 'host.docker.internal', port: target.leasedPort },
-  impliesServices: (config, mode) => mode === 'container' && !!config.compose,
+  impliesServices: (_config, mode) => mode === 'container',
   async implied(input) {
     const { impliedServices } = await import('./implied.js');
     return impliedServices(input);
