@@ -72,6 +72,7 @@ export interface ImpliedInput {
   repo: { id: string; name: string; home: string };
   session: SessionCtx & { worktree: string };
   config: Config;
+  placement: Placement;
   signal: AbortSignal;
 }
 

@@ -167,6 +167,7 @@ export const UP_STEPS: UpStep[] = [
             stash: existing ? stashOf(existing, runtime.name) : undefined,
           },
           config: prepared.config,
+          placement: prepared.placement,
           signal,
         });
         // listed services first (sess.yaml's order), then the implied ones in their files' order

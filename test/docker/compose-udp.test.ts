@@ -39,9 +39,11 @@ describe('udp ports', () => {
         ['both', 'running'],
       ]);
       const leases = leasesOf(repo, session);
-      expect(leases).toMatchObject({ dns: view.ports.dns, both: view.ports.both });
+      // dns's 8053 is not named in sess.yaml: container mode names it (dns-8053) as it names both's
+      expect(Object.keys(view.ports).sort()).toEqual(['both', 'dns', 'dns-8053']);
+      expect(leases).toMatchObject({ dns: view.ports.dns, both: view.ports.both, 'dns-8053': view.ports['dns-8053'] });
       const udp6000 = leases['compose:both.6000/udp']!;
-      const tcp8053 = leases['compose:dns.8053']!;
+      const tcp8053 = view.ports['dns-8053'];
       expect(udp6000).toBeGreaterThan(0);
       const containers = containersOf(repo, session);
       const dns = containers.find((c) => c.name.includes('-dns-'))!;

@@ -34,6 +34,32 @@ describe('unlisted compose services', () => {
     expect(Object.keys(implied.ports)).toEqual(['dns', 'dns-8053', 's-1st-svc']);
   });
 
+  it('names the published ports a listed service does not name, after it; not those of a service on the host', () => {
+    const cfg = config(
+      'ports: { front: {} }\nservices:\n  front: { compose: web, ports: { front: 80 }, env: { A: b } }\n  bare: { compose: db }\n  away: { compose: tool, host: { command: x } }',
+    );
+    const implied = unlistedServices(
+      {
+        services: {
+          web: {
+            ports: [
+              { target: 80, published: '80' },
+              { target: 9229, published: '9229' },
+            ],
+          },
+          db: { ports: [{ target: 5432, published: '5432' }] },
+          tool: { ports: [{ target: 7000, published: '7000' }] },
+        },
+      },
+      cfg,
+      { front: 'compose', bare: 'compose', away: 'host' },
+    );
+    expect(Object.keys(implied.services)).toEqual(['front', 'bare']);
+    expect(implied.services.front).toMatchObject({ compose: 'web', ports: { front: 80, 'front-9229': 9229 }, env: { A: 'b' } });
+    expect(implied.services.bare!.ports).toEqual({ bare: 5432 });
+    expect(Object.keys(implied.ports)).toEqual(['front-9229', 'bare']);
+  });
+
   it('never takes a name sess.yaml uses, nor one whose SESS_PORT_ variable it uses', () => {
     const implied = unlistedServices(
       { services: { web: { ports: [{ target: 80, published: '80' }] }, web_2: {} } },
