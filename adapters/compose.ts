@@ -103,9 +103,12 @@ function compose(p: ComposeProject, args: string[], options: RunOptions = {}) {
   });
 }
 
-/** The merged model of the user's files, every profile enabled: compose's own view of the project. */
-export async function composeModel(p: ComposeProject, signal?: AbortSignal): Promise<ComposeModel> {
-  const r = await compose(p, ['--profile', '*', 'config', '--format', 'json'], { signal });
+/**
+ * The merged model of the user's files, every profile enabled: compose's own view of the project.
+ * `activeOnly`: only the services a plain `compose up` starts (the profiles COMPOSE_PROFILES enables).
+ */
+export async function composeModel(p: ComposeProject, signal?: AbortSignal, activeOnly = false): Promise<ComposeModel> {
+  const r = await compose(p, [...(activeOnly ? [] : ['--profile', '*']), 'config', '--format', 'json'], { signal });
   return JSON.parse(r.stdout) as ComposeModel;
 }
 

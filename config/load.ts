@@ -100,6 +100,12 @@ function crossKeyRules(config: Config): Problem[] {
   const ports = new Set(Object.keys(config.ports));
   const servicesWithPorts = new Set<string>();
   const owner = new Map<string, string>();
+  if (services.size === 0 && !config.compose && config.mode !== 'container') {
+    problems.push({
+      path: 'services',
+      message: 'at least one service (or mode: container, which runs every service of the compose files)',
+    });
+  }
 
   for (const [svcName, svc] of Object.entries(config.services)) {
     const at = `services.${svcName}`;

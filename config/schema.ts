@@ -57,7 +57,7 @@ const Stop = z.strictObject({
   grace: z.number().min(0).default(10).describe('seconds to wait before SIGKILL'),
 });
 
-const Service = z.strictObject({
+export const ServiceSchema = z.strictObject({
   compose: z.string().min(1).optional().describe("the service's name in the compose files"),
   ports: z
     .record(name('port'), z.number().int().min(1).max(65535))
@@ -126,9 +126,12 @@ export const ConfigSchema = z
         "the project's own env files (paths in the worktree; missing ones skipped, later ones win), read into every service's and hook's env below `env` and the service's own `env`",
       ),
     env_file: worktreePath.default('.env.sess').describe('written into the worktree (mode 0600)'),
-    services: z.record(name('service'), Service).refine((s) => Object.keys(s).length > 0, {
-      message: 'at least one service',
-    }),
+    services: z
+      .record(name('service'), ServiceSchema)
+      .default({})
+      .describe(
+        'the services of a session; in container mode every service of compose.files runs even when not listed here, and a listed one refines it (ports, env, ready)',
+      ),
     hybrid: z
       .strictObject({ host: z.array(name('service')).default([]).describe('services that run on the host in hybrid mode') })
       .optional(),

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findRepo } from '../adapters/git.js';
 import { parseConfig } from '../config/load.js';
-import { CONFIG_FILE, readWorktreeConfigText, requireSideBySide } from './up/prepare.js';
-import { placeServices, runtimesIn } from '../modes/placement.js';
+import { CONFIG_FILE, readWorktreeConfigText, requireSideBySide, requireSomethingToRun, runtimesOfConfig } from './up/prepare.js';
+import { placeServices } from '../modes/placement.js';
 
 /** Validate the sess.yaml of the checkout we are in; returns its path. Throws ConfigError. */
 export async function validateConfig(cwd: string): Promise<string> {
@@ -15,8 +15,9 @@ export async function validateConfig(cwd: string): Promise<string> {
   const config = parseConfig(readWorktreeConfigText(worktreeRoot), file);
   const placement = placeServices(config, config.mode, { host: [], container: [] });
   requireSideBySide(config, placement, file);
+  requireSomethingToRun(config, config.mode, file);
   // the files the runtimes of its mode need (compose's files; a mode that runs nothing in compose never reads them)
-  const problems = runtimesIn(placement).flatMap((runtime) => {
+  const problems = runtimesOfConfig(config, config.mode, placement).flatMap((runtime) => {
     const { key, files } = runtime.requiredFiles(config);
     const missing = files.filter((f) => !existsSync(join(worktreeRoot, f)));
     return missing.length ? [{ path: key, message: `no such file: ${missing.join(', ')}` }] : [];

@@ -32,6 +32,11 @@ export function runtimesIn(placement: Placement | RuntimeName[]): Runtime[] {
   return Object.values(RUNTIMES).filter((r) => used.has(r.name));
 }
 
+/** The runtimes that run services sess.yaml does not list in this mode (compose in container mode). */
+export function runtimesImplying(config: Config, mode: Mode): Runtime[] {
+  return Object.values(RUNTIMES).filter((r) => r.impliesServices?.(config, mode));
+}
+
 export interface Overrides {
   host: string[];
   container: string[];

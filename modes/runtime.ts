@@ -2,7 +2,7 @@
 // placement table (modes/placement.ts) chose for a service; it never asks "host or compose?".
 // A runtime is a folder under modes/ (host/, compose/) plus one line in that table; README ("How it
 // is built") has the checklist for adding one, and modes/_template/ a runtime to copy.
-import type { Config, ServiceConfig } from '../config/schema.js';
+import type { Config, Mode, ServiceConfig } from '../config/schema.js';
 import type { Progress } from '../common/progress.js';
 import type { LiveStates, Placement, ResolvedService, RuntimeName, ServiceRecord, ServiceState } from './service.js';
 
@@ -65,6 +65,21 @@ export interface PrepareInput {
   journal: Journal;
   progress: Progress;
   signal: AbortSignal;
+}
+
+/** What a runtime reads to find the services a mode runs without sess.yaml listing them. */
+export interface ImpliedInput {
+  repo: { id: string; name: string; home: string };
+  session: SessionCtx & { worktree: string };
+  config: Config;
+  placement: Placement;
+  signal: AbortSignal;
+}
+
+/** Services sess.yaml does not list that the mode runs all the same, and the named ports they lease. */
+export interface ImpliedServices {
+  services: Record<string, ServiceConfig>;
+  ports: Config['ports'];
 }
 
 /** A service to start: its definition, and whether it replaces a running instance. */
@@ -139,6 +154,17 @@ export interface Runtime {
   readonly sideBySide: boolean;
   /** Labels of the journal steps its `prepare` adds (failpoints; README's list). */
   readonly prepareSteps: readonly string[];
+
+  /**
+   * Whether, in this mode, it runs services its own files define that sess.yaml does not list
+   * (compose in container mode: every service `docker compose up` starts).
+   */
+  impliesServices?(config: Config, mode: Mode): boolean;
+  /**
+   * Those services, as sess.yaml services, with named ports for what they publish: read once the
+   * worktree exists, before any port is leased. Changes nothing.
+   */
+  implied?(input: ImpliedInput): Promise<ImpliedServices>;
 
   reach(target: ReachTarget): { host: string; port: number };
   /** Files of the repository it needs in a session's worktree (compose: its files), by the sess.yaml key that names them. */

@@ -18,7 +18,7 @@ import { ConfigError, UsageError, WorkError } from '../../common/errors.js';
 import { readJson, readTextIfExists, writeJsonAtomic } from '../../adapters/fs.js';
 import type { Config, Mode } from '../../config/schema.js';
 import { checkConfigSize } from '../../config/limits.js';
-import { placeServices, runtimeOf, runtimesIn } from '../../modes/placement.js';
+import { placeServices, runtimeOf, runtimesImplying, runtimesIn } from '../../modes/placement.js';
 import type { Placement } from '../../modes/service.js';
 import { hasOwn, own } from '../../common/records.js';
 import { hashOf } from './resolve.js';
@@ -185,7 +185,8 @@ export async function prepareUp(
   const mode = overrides.mode ?? config.mode;
   const placement = placeServices(config, mode, overrides);
   requireSideBySide(config, placement, configFile);
-  if (fresh) await requireRuntimeFiles(repo, config, placement, fresh.commit, configFile);
+  requireSomethingToRun(config, mode, configFile);
+  if (fresh) await requireRuntimeFiles(repo, config, mode, placement, fresh.commit, configFile);
   const commit = fresh?.commit ?? request.moveTo ?? (existing && readHead(worktreeGitDir(existing.worktree), repo.commonDir));
   if (commit) await checkEnvFileUntracked(config, commit, repo.mainRoot, configFile);
   if (existing && request.adopt && !existing.adopted) {
@@ -412,17 +413,40 @@ export function requireSideBySide(config: Config, placement: Placement, configFi
   if (problems.length) throw new ConfigError(configFile, problems);
 }
 
+/** A session runs services: listed in sess.yaml, or (container mode) those of the compose files. */
+export function requireSomethingToRun(config: Config, mode: Mode, configFile: string): void {
+  if (Object.keys(config.services).length > 0 || runtimesImplying(config, mode).length > 0) return;
+  throw new ConfigError(configFile, [
+    {
+      path: 'services',
+      message: `no services to run in ${mode} mode: list them here (only container mode runs the services of the compose files unlisted)`,
+    },
+  ]);
+}
+
+/** The runtimes a session of this config uses: those of its placement, and those that run unlisted services. */
+export function runtimesOfConfig(config: Config, mode: Mode, placement: Placement) {
+  return [...new Set([...runtimesIn(placement), ...runtimesImplying(config, mode)])];
+}
+
 /**
  * The files a fresh session's runtimes will need (the compose files): in its commit, or brought in
  * by worktree.include / link from the main checkout. Checked before anything is made (compose itself
  * reads them later, from the worktree).
  */
-async function requireRuntimeFiles(repo: Repo, config: Config, placement: Placement, commit: string, configFile: string): Promise<void> {
+async function requireRuntimeFiles(
+  repo: Repo,
+  config: Config,
+  mode: Mode,
+  placement: Placement,
+  commit: string,
+  configFile: string,
+): Promise<void> {
   const brought = (f: string) =>
     [...config.worktree.include, ...config.worktree.link].some((p) => f === p || f.startsWith(`${p}/`)) &&
     existsSync(join(repo.mainRoot, f));
   const problems: { path: string; message: string }[] = [];
-  for (const runtime of runtimesIn(placement)) {
+  for (const runtime of runtimesOfConfig(config, mode, placement)) {
     const { key, files } = runtime.requiredFiles(config);
     const missing: string[] = [];
     for (const f of files) {

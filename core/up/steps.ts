@@ -9,7 +9,7 @@ import { addWorktree, readHead, resetHard, worktreeGitDir } from '../../adapters
 import { CancelledError } from '../../common/errors.js';
 import { failpoint } from '../../common/failpoint.js';
 import { dependencyOrder } from '../../config/order.js';
-import { runtimeOf, runtimesIn, RUNTIMES } from '../../modes/placement.js';
+import { runtimeOf, runtimesImplying, runtimesIn, RUNTIMES } from '../../modes/placement.js';
 import type { Journal, PreparedUp } from '../../modes/runtime.js';
 import type { RuntimeName, ServiceRecord } from '../../modes/service.js';
 import { dotenv } from '../dotenv.js';
@@ -154,6 +154,36 @@ export const UP_STEPS: UpStep[] = [
     does: 'symlinks from the main checkout into the worktree (removed)',
     async run(ctx) {
       ctx.links = await linkPaths(ctx.repo, ctx.prepared.config, ctx.prepared.worktree, ctx.guard);
+    },
+  },
+  {
+    name: 'implied',
+    does: 'nothing yet: services the mode runs that sess.yaml does not list (container mode: every compose service), with named ports for what they publish',
+    when: (ctx) => runtimesImplying(ctx.prepared.config, ctx.prepared.mode).length > 0,
+    async run(ctx) {
+      const { repo, name, prepared, existing, signal } = ctx;
+      for (const runtime of runtimesImplying(prepared.config, prepared.mode)) {
+        const implied = await runtime.implied!({
+          repo: { id: repo.id, name: repo.name, home: sessHome() },
+          session: {
+            repoId: repo.id,
+            name,
+            dir: paths.sessionDir(repo, name),
+            worktree: prepared.worktree,
+            stash: existing ? stashOf(existing, runtime.name) : undefined,
+          },
+          config: prepared.config,
+          placement: prepared.placement,
+          signal,
+        });
+        // listed services first (sess.yaml's order), then the implied ones in their files' order
+        prepared.config = {
+          ...prepared.config,
+          ports: { ...prepared.config.ports, ...implied.ports },
+          services: { ...prepared.config.services, ...implied.services },
+        };
+        prepared.placement = { ...prepared.placement, ...Object.fromEntries(Object.keys(implied.services).map((s) => [s, runtime.name])) };
+      }
     },
   },
   {
@@ -385,7 +415,7 @@ export function failpointsOf(shape: {
   const runtimes = runtimesIn(shape.runtimes);
   const hook = (name: string) => (shape.hooks as string[]).includes(name);
   for (const step of UP_STEPS) {
-    if (step.name === 'move' || step.name === 'plan') continue;
+    if (step.name === 'move' || step.name === 'plan' || step.name === 'implied') continue;
     if (!shape.fresh && ['worktree', 'include', 'post_create'].includes(step.name)) continue;
     if (['post_create', 'pre_spawn', 'post_up'].includes(step.name) && !hook(step.name)) continue;
     if (step.name === 'pre_spawn' && !runtimes.some((r) => r.spawnsOnThisMachine)) continue;
@@ -403,7 +433,7 @@ export function failpointsOf(shape: {
 /** Every label a failpoint may name, for README's list: the steps, the runtimes' own, and the per-service ones. */
 export function allFailpoints(): string[] {
   return [
-    ...UP_STEPS.filter((s) => !['runtimes', 'plan', 'services'].includes(s.name)).map((s) => s.name),
+    ...UP_STEPS.filter((s) => !['runtimes', 'plan', 'implied', 'services'].includes(s.name)).map((s) => s.name),
     ...Object.values(RUNTIMES).flatMap((r) => r.prepareSteps),
     'restore:<name>',
     'service:<name>',

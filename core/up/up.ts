@@ -327,7 +327,7 @@ async function transaction(
         ended: new Date().toISOString(),
         trigger,
         status: failures.length ? 'failed' : 'rolled_back',
-        services: Object.keys(config.services).map((n) =>
+        services: Object.keys(ctx.prepared.config.services).map((n) =>
           rolledBack(actions.find((a) => a.name === n) ?? { name: n, action: 'unchanged' }),
         ),
         error: messageOf(cause),

@@ -34,15 +34,39 @@ export interface OverlayInput {
   extraPorts: Record<string, number>;
 }
 
+/** How a service is networked: its own network namespace, or another's. */
+export type NetworkMode =
+  { kind: 'own' } | { kind: 'host' } | { kind: 'none' } | { kind: 'service'; of: string } | { kind: 'container'; of: string };
+
+export function networkModeOf(svc: ComposeService): NetworkMode {
+  const mode = typeof svc.network_mode === 'string' ? svc.network_mode : '';
+  if (mode === 'host' || mode === 'none') return { kind: mode };
+  if (mode.startsWith('service:')) return { kind: 'service', of: mode.slice('service:'.length) };
+  if (mode.startsWith('container:')) return { kind: 'container', of: mode.slice('container:'.length) };
+  return { kind: 'own' };
+}
+
+/**
+ * The protocol a named port is published with: what the compose file publishes that container port
+ * with (tcp when it publishes it as tcp too, or not at all). A port published with both protocols
+ * gets its other protocol leased apart.
+ */
+export function namedProtocol(svc: ComposeService | undefined, target: number): string {
+  const protocols = (svc?.ports ?? []).filter((p) => p.target === target).map((p) => p.protocol ?? 'tcp');
+  return protocols.length === 0 || protocols.includes('tcp') ? 'tcp' : protocols[0]!;
+}
+
+const portKey = (target: number, protocol: string | undefined) => `${target}${protocol && protocol !== 'tcp' ? `/${protocol}` : ''}`;
+
 /** Published ports of the base files that no named port covers: each needs a lease of its own. */
 export function unnamedPublishedPorts(model: ComposeModel, managed: Record<string, SessComposeService>): string[] {
   const keys: string[] = [];
   for (const [name, svc] of Object.entries(model.services)) {
     if (own(managed, name)?.runtime === 'host') continue;
-    const named = new Set(Object.values(own(managed, name)?.ports ?? {}).map(([target]) => target));
+    const named = new Set(Object.values(own(managed, name)?.ports ?? {}).map(([target]) => portKey(target, namedProtocol(svc, target))));
     for (const port of svc.ports ?? []) {
-      if (port.published === undefined || port.published === '' || named.has(port.target)) continue;
-      keys.push(`${name}.${port.target}${port.protocol && port.protocol !== 'tcp' ? `/${port.protocol}` : ''}`);
+      if (port.published === undefined || port.published === '' || named.has(portKey(port.target, port.protocol))) continue;
+      keys.push(`${name}.${portKey(port.target, port.protocol)}`);
     }
   }
   return [...new Set(keys)];
@@ -68,12 +92,35 @@ export function buildOverlay(input: OverlayInput): { yaml: string; notes: string
     return s;
   };
 
+  // `container:NAME` of a container_name sess drops: the service of that name in the session's own project
+  const byContainerName = new Map(
+    Object.entries(model.services).flatMap(([n, s]) => (s.container_name ? [[s.container_name, n] as const] : [])),
+  );
   for (const [name, svc] of Object.entries(model.services)) {
     const at = ['services', name];
     const mine = own(managed, name);
+    const network = networkModeOf(svc);
     if (svc.container_name) {
       set([...at, 'container_name'], reset());
-      notes.push(`compose service ${name}: container_name ${svc.container_name} dropped (each session names its own)`);
+      // what other services call it by: an alias on each of its networks (they are the session's own)
+      // (never on an external network: every session shares it, and the name would answer for all of them)
+      const networks = Object.keys((svc.networks as Record<string, unknown> | undefined) ?? {}).filter(
+        (net) => !own(model.networks ?? {}, net)?.external,
+      );
+      if (network.kind === 'own' && mine?.runtime !== 'host') {
+        for (const net of networks) set([...at, 'networks', net, 'aliases'], [svc.container_name]);
+      }
+      notes.push(
+        `compose service ${name}: container_name ${svc.container_name} dropped (each session names its own)${
+          network.kind === 'own' && networks.length ? `, kept as its network alias` : ''
+        }`,
+      );
+    }
+    if (network.kind === 'container') {
+      const target = byContainerName.get(network.of);
+      if (target) set([...at, 'network_mode'], `service:${target}`);
+      else
+        notes.push(`compose service ${name}: shares the network of container ${network.of}, outside the project: every session shares it`);
     }
     set([...at, 'labels'], { [LABEL_REPO]: input.labels.repo, [LABEL_SESSION]: input.labels.session, [LABEL_SERVICE]: mine?.name ?? name });
     if (mine?.runtime === 'host') {
@@ -81,9 +128,12 @@ export function buildOverlay(input: OverlayInput): { yaml: string; notes: string
       set([...at, 'ports'], [], '!override');
       continue;
     }
-    set([...at, 'ports'], portsOf(name, svc, mine, input.extraPorts, notes), '!override');
     set([...at, 'environment'], escapeDollars(mine?.env ?? input.baseEnv));
-    set([...at, 'extra_hosts'], ['host.docker.internal:host-gateway']);
+    // a container in another's network (service:, container:) has no ports or hosts of its own: Docker refuses both
+    if (network.kind === 'own' || network.kind === 'host' || network.kind === 'none') {
+      set([...at, 'ports'], portsOf(name, svc, mine, input.extraPorts, notes), '!override');
+    }
+    if (network.kind === 'own' || network.kind === 'host') set([...at, 'extra_hosts'], ['host.docker.internal:host-gateway']);
     const deps = dependsOn(svc, mine, onHost, model);
     if (deps) set([...at, 'depends_on'], deps, '!override');
   }
@@ -111,23 +161,25 @@ function portsOf(
   notes: string[],
 ): object[] {
   const out: object[] = [];
-  const named = new Map<number, number>();
-  for (const [target, leased] of Object.values(mine?.ports ?? {})) named.set(target, leased);
-  for (const [target, leased] of named) {
-    out.push({ target, published: String(leased), host_ip: '127.0.0.1', protocol: 'tcp' });
+  const named = new Map<string, number>();
+  for (const [target, leased] of Object.values(mine?.ports ?? {})) {
+    const protocol = namedProtocol(svc, target);
+    if (named.has(portKey(target, protocol))) continue;
+    named.set(portKey(target, protocol), leased);
+    out.push({ target, published: String(leased), host_ip: '127.0.0.1', protocol });
   }
   for (const port of svc.ports ?? []) {
-    if (named.has(port.target)) continue;
+    const key = portKey(port.target, port.protocol);
+    if (named.has(key)) continue;
     if (port.published === undefined || port.published === '') {
       // a random host port cannot collide; it still stays off the network
       out.push({ ...port, host_ip: '127.0.0.1' });
       continue;
     }
-    const proto = port.protocol && port.protocol !== 'tcp' ? `/${port.protocol}` : '';
-    const leased = own(extra, `${name}.${port.target}${proto}`);
+    const leased = own(extra, `${name}.${key}`);
     if (leased === undefined) continue;
     out.push({ target: port.target, published: String(leased), host_ip: '127.0.0.1', protocol: port.protocol ?? 'tcp' });
-    notes.push(`compose service ${name}: published port ${port.published}->${port.target}${proto} moved to 127.0.0.1:${leased}`);
+    notes.push(`compose service ${name}: published port ${port.published}->${key} moved to 127.0.0.1:${leased}`);
   }
   return out;
 }

@@ -37,6 +37,11 @@ export const composeRuntime: Runtime = {
     target.runtime === 'compose' && target.composeName
       ? { host: target.composeName, port: target.containerPort }
       : { host: 'host.docker.internal', port: target.leasedPort },
+  impliesServices: (_config, mode) => mode === 'container',
+  async implied(input) {
+    const { impliedServices } = await import('./implied.js');
+    return impliedServices(input);
+  },
   requiredFiles: (config) => ({ key: 'compose.files', files: composeFilesOf(config) }),
   definitionOf: (service) => (service.compose ? { compose: { service: service.compose } } : {}),
 

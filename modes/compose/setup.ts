@@ -4,16 +4,17 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Document, parse } from 'yaml';
-import { composeModel, detectCompose, imageIds, projectVolumes, type ComposeModel, type ComposeService } from '../../adapters/compose.js';
+import { detectCompose, imageIds, projectVolumes, type ComposeModel, type ComposeService } from '../../adapters/compose.js';
 import { writeFileAtomic } from '../../adapters/fs.js';
 import { git } from '../../adapters/git.js';
-import { ConfigError, SessError, WorkError } from '../../common/errors.js';
+import { ConfigError, WorkError } from '../../common/errors.js';
 import { hasOwn, own } from '../../common/records.js';
 import type { Config } from '../../config/schema.js';
 import type { PrepareInput, SessionCtx } from '../runtime.js';
 import type { Placement, ResolvedService, ServiceRecord } from '../service.js';
-import { composeFilesMissingIn, composeFilesOf } from './files.js';
-import { buildOverlay, projectName, unnamedPublishedPorts, type SessComposeService } from './overlay.js';
+import { composeFilesOf } from './files.js';
+import { readComposeModel } from './model.js';
+import { buildOverlay, networkModeOf, projectName, unnamedPublishedPorts, type SessComposeService } from './overlay.js';
 import { startCompose, type ComposeRef } from './project.js';
 import { refuseWhatSessionsCannotShare } from './sharing.js';
 
@@ -37,26 +38,19 @@ export interface ComposeSetup {
 export async function setUpCompose(input: PrepareInput, recordedProject?: string): Promise<ComposeSetup> {
   const { config, placement, session, repo, signal } = input;
   const worktree = session.worktree;
-  const cli = await detectCompose(repo.home);
   const fileNames = composeFilesOf(config);
-  const missing = composeFilesMissingIn(config, worktree);
-  if (missing.length) {
-    throw new ConfigError(join(worktree, 'sess.yaml'), [
-      { path: 'compose.files', message: `no such file in the worktree: ${missing.join(', ')}` },
-    ]);
-  }
-  const files = fileNames.map((f) => join(worktree, f));
   const project = recordedProject ?? projectName(repo.name, repo.id, session.name);
   // looked up while compose reads the files (no time added); awaited, so a failure fails the up
-  const volumesBefore = projectVolumes(cli.engine, project);
+  const volumesBefore = projectVolumes((await detectCompose(repo.home)).engine, project);
   volumesBefore.catch(() => undefined);
-  let model: ComposeModel;
-  try {
-    model = await composeModel({ cli, name: project, files, projectDir: worktree, env: { ...process.env, ...input.hostEnv } }, signal);
-  } catch (error) {
-    if (signal.aborted || !(error instanceof SessError)) throw error;
-    throw new ConfigError(fileNames.join(', '), [{ path: '', message: `compose rejects it: ${error.message}` }]);
-  }
+  const { cli, files, model } = await readComposeModel({
+    home: repo.home,
+    config,
+    worktree,
+    project,
+    env: { ...process.env, ...input.hostEnv },
+    signal,
+  });
   const problems = Object.entries(config.services)
     .filter(([, s]) => s.compose && !hasOwn(model.services, s.compose))
     .map(([n, s]) => ({ path: `services.${n}.compose`, message: `no service "${s.compose}" in ${fileNames.join(', ')}` }));
@@ -64,6 +58,7 @@ export async function setUpCompose(input: PrepareInput, recordedProject?: string
   await refuseWhatSessionsCannotShare(cli.engine, model, project, fileNames.join(', '), config.compose?.shared_volumes ?? []);
 
   const skeleton = managedServices(config, placement, {}, {});
+  requireNetworkable(model, skeleton, fileNames.join(', '), join(worktree, 'sess.yaml'));
   const keys = unnamedPublishedPorts(model, skeleton);
   const leased = keys.length
     ? await input.journal.leasePorts(
@@ -80,6 +75,55 @@ export async function setUpCompose(input: PrepareInput, recordedProject?: string
     volumesBefore: await volumesBefore,
     alsoRead: alsoRead(files, worktree),
   };
+}
+
+/**
+ * What Docker would refuse, or what two sessions side by side would fight over, among the services
+ * this session starts (and what they depend on): refused before anything is created.
+ */
+function requireNetworkable(
+  model: ComposeModel,
+  managed: Record<string, SessComposeService>,
+  composeFiles: string,
+  sessFile: string,
+): void {
+  const started = new Set<string>();
+  const visit = (name: string) => {
+    const svc = own(model.services, name);
+    if (!svc || started.has(name)) return;
+    started.add(name);
+    for (const dep of Object.keys(svc.depends_on ?? {})) visit(dep);
+    const network = networkModeOf(svc);
+    if (network.kind === 'service') visit(network.of);
+  };
+  for (const [name, m] of Object.entries(managed)) if (m.runtime === 'compose') visit(name);
+  const inFiles: { path: string; message: string }[] = [];
+  const inSess: { path: string; message: string }[] = [];
+  for (const name of started) {
+    const network = networkModeOf(own(model.services, name)!);
+    const mine = own(managed, name);
+    if (network.kind === 'host') {
+      inFiles.push({
+        path: `services.${name}.network_mode`,
+        message:
+          "host: its container listens on the machine's own ports, the same in every session, so two sessions cannot run side by side (publish its ports instead)",
+      });
+    }
+    if (network.kind === 'service' && own(managed, network.of)?.runtime === 'host') {
+      inFiles.push({
+        path: `services.${name}.network_mode`,
+        message: `service:${network.of} shares the network of ${network.of}, which this session runs on the host (run both in compose, or neither)`,
+      });
+    }
+    if (network.kind !== 'own' && mine && Object.keys(mine.ports).length) {
+      inSess.push({
+        path: `services.${mine.name}.ports`,
+        message: `compose service ${name} has network_mode ${network.kind}${'of' in network ? `:${network.of}` : ''}: it publishes no port of its own (name the port on the service whose network it uses)`,
+      });
+    }
+  }
+  if (inFiles.length) throw new ConfigError(composeFiles, inFiles);
+  if (inSess.length) throw new ConfigError(sessFile, inSess);
 }
 
 /** The compose-side view of each sess.yaml service that has a compose definition. */

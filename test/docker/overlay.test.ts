@@ -77,7 +77,12 @@ describe('overlay over a tricky compose project', () => {
     // config --format json writes $ escaped again (its output is itself a compose file); the container gets x$y
     expect(merged.services.web.environment).toMatchObject({ FROM_BASE: 'yes', FROM_OVERRIDE: 'yes', A: 'x$$y' });
     expect(merged.services.worker.profiles).toEqual(['jobs']);
-    expect(notes).toContain('compose service web: container_name tricky-web dropped (each session names its own)');
+    expect(notes).toContain(
+      'compose service web: container_name tricky-web dropped (each session names its own), kept as its network alias',
+    );
+    // the name still answers inside the session, on the service's own network (merged by compose)
+    expect(merged.services.web.networks.front.aliases).toEqual(['tricky-web']);
+    expect(merged.services.worker.networks.default.aliases).toEqual(['tricky-worker']);
   });
 
   it('gives fixed-name volumes and networks the project name back, leaves external ones shared (and says so)', () => {

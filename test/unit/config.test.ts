@@ -85,9 +85,17 @@ describe('parseConfig', () => {
     );
   });
 
+  it('needs services unless compose files are given (container mode then runs every compose service)', () => {
+    expect(() => parseConfig('version: 1', 'f')).toThrow(/services: at least one service \(or mode: container, which runs every service/);
+    expect(parseConfig('version: 1\nmode: container\ncompose: { files: [compose.yaml] }', 'f').services).toEqual({});
+    expect(parseConfig('version: 1\nmode: container', 'f').services).toEqual({});
+    // another mode may still come to container mode with --mode
+    expect(parseConfig('version: 1\ncompose: { files: [compose.yaml] }', 'f').services).toEqual({});
+  });
+
   it('names the file in its error', () => {
     try {
-      parseConfig('version: 2\nservices: {}', 'the/file.yaml');
+      parseConfig('version: 2\nservices: []', 'the/file.yaml');
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);

@@ -61,3 +61,62 @@ describe('projectName', () => {
     for (const p of projects) expect(p).toMatch(/^[a-z0-9][a-z0-9_-]*-abcdef12$/);
   });
 });
+
+describe('buildOverlay: networks and protocols', () => {
+  const { yaml, notes } = buildOverlay({
+    project: 'p',
+    model: {
+      services: {
+        app: {
+          image: 'a',
+          container_name: 'the-app',
+          networks: { default: null, back: {}, shared: {} },
+          ports: [{ target: 80, published: '80' }],
+        },
+        side: { image: 's', network_mode: 'service:app' },
+        probe: { image: 'p', network_mode: 'container:the-app' },
+        outside: { image: 'o', network_mode: 'container:someone-else' },
+        dns: {
+          image: 'd',
+          ports: [
+            { target: 53, published: '53', protocol: 'udp' },
+            { target: 5353, published: '5353', protocol: 'udp' },
+            { target: 5353, published: '5353', protocol: 'tcp' },
+          ],
+        },
+      },
+      networks: { back: {}, shared: { name: 'team', external: true } },
+    },
+    managed: { dns: { name: 'dns', runtime: 'compose', ports: { dns: [53, 40001], mdns: [5353, 40002] }, env: {}, dependsOn: [] } },
+    labels: { repo: 'r', session: 's' },
+    baseEnv: {},
+    extraPorts: { 'app.80': 40003, 'dns.5353/udp': 40004 },
+  });
+  const doc = parse(yaml, {
+    customTags: [{ tag: '!override', resolve: (v: unknown) => v, collection: 'seq' } as any, { tag: '!reset', resolve: () => null } as any],
+  });
+
+  it('keeps a dropped container_name as an alias on each of its networks (not on a shared external one)', () => {
+    expect(doc.services.app.container_name).toBeNull();
+    expect(doc.services.app.networks).toEqual({ default: { aliases: ['the-app'] }, back: { aliases: ['the-app'] } });
+  });
+
+  it('gives a service in another network no ports or hosts, and points container: at the service', () => {
+    for (const s of ['side', 'probe', 'outside']) {
+      expect(doc.services[s].ports).toBeUndefined();
+      expect(doc.services[s].extra_hosts).toBeUndefined();
+      expect(doc.services[s].labels['dev.sess.session']).toBe('s');
+    }
+    expect(doc.services.probe.network_mode).toBe('service:app');
+    expect(doc.services.outside.network_mode).toBeUndefined();
+    expect(notes.join('\n')).toContain('shares the network of container someone-else, outside the project');
+  });
+
+  it('publishes a named port with the protocol the file gives it, the other protocol on its own lease', () => {
+    expect(doc.services.dns.ports).toEqual([
+      { target: 53, published: '40001', host_ip: '127.0.0.1', protocol: 'udp' },
+      { target: 5353, published: '40002', host_ip: '127.0.0.1', protocol: 'tcp' },
+      { target: 5353, published: '40004', host_ip: '127.0.0.1', protocol: 'udp' },
+    ]);
+  });
+});
