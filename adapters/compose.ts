@@ -277,3 +277,28 @@ export async function volumeSizes(engine: string): Promise<Record<string, number
   }
   return out;
 }
+
+/**
+ * The TCP ports something listens on inside a running container (IPv4 and IPv6), read from its own
+ * /proc/net/tcp{,6} with `cat`: the container's network namespace, whatever tools its image has
+ * besides. undefined when the container cannot run `cat` (a distroless image), so the caller can
+ * say it could not look.
+ */
+export async function listeningPorts(engine: string, container: string, signal?: AbortSignal): Promise<Set<number> | undefined> {
+  const r = await run(engine, ['exec', container, 'cat', '/proc/net/tcp', '/proc/net/tcp6'], {
+    allowFailure: true,
+    signal,
+    timeoutMs: 10_000,
+  });
+  // 126/127: no cat in the image; a host without IPv6 has no tcp6 (cat says so, exit 1, tcp printed)
+  if (r.exitCode === 126 || r.exitCode === 127) return undefined;
+  const ports = new Set<number>();
+  for (const line of r.stdout.split('\n')) {
+    // "  0: 00000000:1538 00000000:0000 0A ...": local address, remote address, state (0A = LISTEN)
+    const fields = line.trim().split(/\s+/);
+    if (fields[3] !== '0A') continue;
+    const port = parseInt(fields[1]?.split(':').pop() ?? '', 16);
+    if (Number.isInteger(port)) ports.add(port);
+  }
+  return ports;
+}

@@ -4,6 +4,7 @@
 // is built") has the checklist for adding one, and modes/_template/ a runtime to copy.
 import type { Config, ServiceConfig } from '../config/schema.js';
 import type { Progress } from '../common/progress.js';
+import type { TcpProbe } from './readiness.js';
 import type { LiveStates, Placement, ResolvedService, RuntimeName, ServiceRecord, ServiceState } from './service.js';
 
 /**
@@ -159,6 +160,11 @@ export interface Runtime {
   /** Could it be running, without a look at the engine? (before pre_down hooks, gc's keep check) */
   mayRun(record: ServiceRecord): boolean;
   state(record: ServiceRecord, live: LiveStates): ServiceState;
+  /**
+   * How a tcp ready probe reaches one of its services, where a plain connect would lie (a port
+   * published by compose is accepted by docker's proxy before anything listens); none: connect.
+   */
+  tcpProbe?(session: SessionCtx, def: ResolvedService): TcpProbe | undefined;
   /** Is what the record ran still what the engine would run (an image rebuilt under its tag is not)? */
   stillCurrent(records: ServiceRecord[], session: SessionCtx): Promise<boolean>;
 

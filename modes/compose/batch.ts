@@ -6,6 +6,7 @@ import type { Progress } from '../../common/progress.js';
 import { waitReady } from '../readiness.js';
 import type { Journal, RuntimeUndo, Started, StartItem } from '../runtime.js';
 import type { ServiceRecord } from '../service.js';
+import { composeTcpProbe } from './probe.js';
 import {
   isComposeServiceUp,
   removeServiceContainers,
@@ -67,6 +68,7 @@ export class ComposeBatch {
             cwd: ref.projectDir,
             env: { ...process.env, ...def.env },
             signal: readySignal,
+            tcp: composeTcpProbe(ref, def),
           }).catch(async (error) => {
             throw await withContainerLogs(error, ref, def.compose!.service);
           });

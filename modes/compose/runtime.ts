@@ -12,6 +12,7 @@ import { ComposeBatch, type ComposeRollbackUndo } from './batch.js';
 import { LABEL_REPO, LABEL_SESSION } from './labels.js';
 import { composeStatesOfRepo, downProject, removeServiceContainers, rollbackProject, type ComposeRef } from './project.js';
 import { composeFilesOf } from './files.js';
+import { composeTcpProbe } from './probe.js';
 
 const refOf = (stash: unknown): ComposeRef | undefined => stash as ComposeRef | undefined;
 
@@ -53,6 +54,11 @@ export const composeRuntime: Runtime = {
     const state = own(live, record.def.name);
     if (!record.wanted) return state === 'running' ? 'running' : 'stopped';
     return state ?? 'exited';
+  },
+
+  tcpProbe(session, def) {
+    const ref = refOf(session.stash);
+    return ref ? composeTcpProbe(ref, def) : undefined;
   },
 
   /** An image rebuilt under the same tag is a change no file shows: its id is asked again. */
