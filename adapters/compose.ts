@@ -95,11 +95,17 @@ export interface ComposeProject {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * Compose runs in the project folder (the session's worktree) with PWD set to it, as a user typing
+ * `docker compose up` there would: `${PWD}` in the files (`${PWD}/state:/data`) is the session's
+ * folder, not wherever sess was called from.
+ */
 function compose(p: ComposeProject, args: string[], options: RunOptions = {}) {
   const fileArgs = p.files.flatMap((f) => ['-f', f]);
   return run(p.cli.command[0]!, [...p.cli.command.slice(1), '-p', p.name, '--project-directory', p.projectDir, ...fileArgs, ...args], {
-    env: p.env,
+    cwd: p.projectDir,
     ...options,
+    env: { ...p.env, ...options.env, PWD: p.projectDir },
   });
 }
 
