@@ -240,6 +240,17 @@ export async function removeVolumes(engine: string, names: string[]): Promise<vo
   if (names.length) await run(engine, ['volume', 'rm', '--force', ...names]);
 }
 
+/** Names (`repo:tag`) of the images compose built for a project (it labels them with the project). */
+export async function projectImages(engine: string, project: string): Promise<string[]> {
+  const r = await run(engine, ['image', 'ls', '--filter', `label=${projectLabel(project)}`, '--format', '{{.Repository}}:{{.Tag}}']);
+  return r.stdout.split('\n').filter((l) => l && !l.includes('<none>'));
+}
+
+export async function removeImages(engine: string, names: string[]): Promise<void> {
+  // untagging only: layers another image still uses stay; an image a container still runs stays too
+  for (const name of names) await run(engine, ['image', 'rm', name], { allowFailure: true });
+}
+
 export async function projectNetworks(engine: string, project: string): Promise<string[]> {
   const r = await run(engine, ['network', 'ls', '--quiet', '--filter', `label=${projectLabel(project)}`]);
   return r.stdout.split('\n').filter(Boolean);

@@ -171,8 +171,12 @@ export interface Runtime {
   prepare(input: PrepareInput): Promise<PreparedUp>;
   /** Stop one instance; false when nothing was left of it to stop. */
   stop(session: SessionCtx, record: ServiceRecord, progress: Progress): Promise<boolean>;
-  /** What is left of the session in this runtime once its services stopped (volumes only with `volumes`). */
-  stopSession(session: SessionCtx, options: { volumes: boolean }, progress: Progress): Promise<void>;
+  /**
+   * What is left of the session in this runtime once its services stopped. `gone`: the session goes
+   * away (rm, a lost worktree), and what only it used goes with it (volumes only with `volumes`);
+   * else (down) what keeps its data stays for the next up.
+   */
+  stopSession(session: SessionCtx, options: { volumes: boolean; gone: boolean }, progress: Progress): Promise<void>;
   /**
    * Start a previous instance again (a replacement that did not stand); resolves once it is ready.
    * `env`: what the user's files are interpolated with; `leases`: every lease of the session.

@@ -44,7 +44,7 @@ async function proxyStep(
 }
 
 /** The pre_down hook (when something may run), then every service and the rest of the session in its runtimes. */
-async function stopAll(repo: Repo, record: SessionRecord, progress: Progress, volumes = false): Promise<void> {
+async function stopAll(repo: Repo, record: SessionRecord, progress: Progress, gone?: { volumes: boolean }): Promise<void> {
   if (mayRun(record) && existsSync(record.worktree)) {
     for (const command of record.hooks.pre_down) {
       progress.info(`pre_down: ${command}`);
@@ -57,7 +57,7 @@ async function stopAll(repo: Repo, record: SessionRecord, progress: Progress, vo
       if (r.exitCode !== 0) progress.warn(`pre_down hook \`${command}\` exited with ${r.exitCode}; stopping anyway`);
     }
   }
-  await stopServices(repo, record, progress, { whole: true, volumes });
+  await stopServices(repo, record, progress, { whole: true, volumes: !!gone?.volumes, gone: !!gone });
 }
 
 /** Take a session away: services, worktree (and the branch sess made, if it holds nothing), leases, state. */
@@ -71,7 +71,7 @@ export async function rmRecord(
   const removed: string[] = [];
   const unpushed = await unpushedCommits(record.branch, repo.mainRoot);
   await abortAllPending(repo, record, progress);
-  await stopAll(repo, record, progress, options.volumes);
+  await stopAll(repo, record, progress, { volumes: options.volumes });
   await proxyStep(progress, 'remove its routes', (p) => p.removeSessionRoutes(repo.id, record.name));
   // The files go first, outside the worktrees lock (a large worktree takes a while, and git's
   // commands elsewhere only read the admin folders); then, under it, git forgets the worktree.

@@ -102,7 +102,7 @@ export class ComposeBatch {
     const services = wave.map((w) => w.item.def.compose!.service);
     try {
       const before: ProjectSnapshot = fresh
-        ? { containers: [], volumes: volumesBefore, networks: [] }
+        ? { containers: [], volumes: volumesBefore, networks: [], images: [] }
         : await snapshotProject(ref.cli.engine, ref.project);
       const grace = Math.max(...wave.map((w) => w.item.def.stop.grace));
       const undo: ComposeRollbackUndo = { kind: 'compose.rollback', engine: ref.cli.engine, project: ref.project, before, grace };

@@ -7,8 +7,10 @@ import {
   composeUp,
   containerLogsTail,
   containersByLabel,
+  projectImages,
   projectNetworks,
   projectVolumes,
+  removeImages,
   removeContainers,
   removeNetworks,
   removeVolumes,
@@ -61,15 +63,18 @@ export interface ProjectSnapshot {
   containers: { id: string; running: boolean }[];
   volumes: string[];
   networks: string[];
+  /** images compose had built for the project (absent in journals of an older sess: none removed) */
+  images?: string[];
 }
 
 export async function snapshotProject(engine: string, project: string): Promise<ProjectSnapshot> {
-  const [containers, volumes, networks] = await Promise.all([
+  const [containers, volumes, networks, images] = await Promise.all([
     containersByLabel(engine, [projectLabel(project)]),
     projectVolumes(engine, project),
     projectNetworks(engine, project),
+    projectImages(engine, project),
   ]);
-  return { containers: containers.map((c) => ({ id: c.id, running: c.state === 'running' })), volumes, networks };
+  return { containers: containers.map((c) => ({ id: c.id, running: c.state === 'running' })), volumes, networks, images };
 }
 
 /**
@@ -94,6 +99,10 @@ export async function rollbackProject(engine: string, project: string, before: P
   await removeVolumes(engine, volumes);
   const networks = (await projectNetworks(engine, project)).filter((n) => !before.networks.includes(n));
   await removeNetworks(engine, networks);
+  if (before.images) {
+    const images = (await projectImages(engine, project)).filter((i) => !before.images!.includes(i) && ownImage(i, project));
+    await removeImages(engine, images);
+  }
 }
 
 export async function startCompose(
@@ -199,6 +208,20 @@ export async function downProject(ref: ComposeRef, volumes: boolean): Promise<vo
     await removeVolumes(ref.cli.engine, await projectVolumes(ref.cli.engine, ref.project));
   }
 }
+
+/**
+ * The images sess built for the session: compose labels what it builds with the project, and the
+ * session's own names are `<name>:<project>` (overlay) or compose's `<project>-<service>`. An image
+ * of another name that carries the label (a global tag built before per-session names) is the
+ * user's, and stays.
+ */
+export async function removeProjectImages(ref: ComposeRef): Promise<string[]> {
+  const mine = (await projectImages(ref.cli.engine, ref.project)).filter((name) => ownImage(name, ref.project));
+  await removeImages(ref.cli.engine, mine);
+  return mine;
+}
+
+const ownImage = (name: string, project: string) => name.endsWith(`:${project}`) || name.startsWith(`${project}-`);
 
 export async function isComposeServiceUp(ref: ComposeRef, composeService: string): Promise<boolean> {
   const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${composeService}`]);

@@ -10,7 +10,14 @@ import type { LiveStates } from '../service.js';
 import type { Orphan, Runtime } from '../runtime.js';
 import { ComposeBatch, type ComposeRollbackUndo } from './batch.js';
 import { LABEL_REPO, LABEL_SESSION } from './labels.js';
-import { composeStatesOfRepo, downProject, removeServiceContainers, rollbackProject, type ComposeRef } from './project.js';
+import {
+  composeStatesOfRepo,
+  downProject,
+  removeProjectImages,
+  removeServiceContainers,
+  rollbackProject,
+  type ComposeRef,
+} from './project.js';
 import { composeFilesOf } from './files.js';
 import { composeTcpProbe } from './probe.js';
 
@@ -110,6 +117,10 @@ export const composeRuntime: Runtime = {
     if (!ref) return;
     await downProject(ref, options.volumes);
     progress.step(`compose project ${ref.project} down${options.volumes ? ', volumes removed' : ''}`);
+    if (options.gone) {
+      const images = await removeProjectImages(ref);
+      if (images.length) progress.step(`removed the images it built: ${images.join(', ')}`);
+    }
   },
 
   async restore(session, previous) {

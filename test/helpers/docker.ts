@@ -28,6 +28,11 @@ export function volumesOf(project: string): string[] {
   return lines(['volume', 'ls', '--quiet', '--filter', `label=com.docker.compose.project=${project}`]);
 }
 
+/** Images compose built for the project (`repo:tag`). */
+export function imagesOf(project: string): string[] {
+  return lines(['image', 'ls', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Repository}}:{{.Tag}}']);
+}
+
 export function networksOf(project: string): string[] {
   return lines(['network', 'ls', '--format', '{{.Name}}', '--filter', `label=com.docker.compose.project=${project}`]);
 }
@@ -85,6 +90,11 @@ export function dockerCleanup(repo: TestRepo): void {
   const vols = projects('volume');
   if (vols.length) execFileSync('docker', ['volume', 'rm', '--force', ...vols]);
   for (const n of projects('network')) execFileSync('docker', ['network', 'rm', n]);
+  // what sess builds is named after the project (`name:<project>`, compose's `<project>-<service>`)
+  const images = lines(['image', 'ls', '--filter', 'label=com.docker.compose.project', '--format', '{{.Repository}}:{{.Tag}}']).filter(
+    (n) => n.endsWith(suffix) || n.includes(`${suffix}-`),
+  );
+  if (images.length) execFileSync('docker', ['image', 'rm', '--force', ...images]);
 }
 
 /** Start `sess up` and return once its `compose up` has created containers (time to interrupt it). */
