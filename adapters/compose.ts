@@ -157,6 +157,11 @@ export async function composeUp(
   });
 }
 
+/** `stop` of a project's containers: they stay, with their anonymous volumes, for the next `up`. */
+export async function composeStop(p: Omit<ComposeProject, 'files'>): Promise<void> {
+  await run(p.cli.command[0]!, [...p.cli.command.slice(1), '-p', p.name, 'stop'], { env: p.env });
+}
+
 export async function composeDown(p: Omit<ComposeProject, 'files'>, volumes: boolean): Promise<void> {
   await run(p.cli.command[0]!, [...p.cli.command.slice(1), '-p', p.name, 'down', ...(volumes ? ['--volumes'] : [])], {
     env: p.env,
@@ -249,6 +254,28 @@ export async function projectImages(engine: string, project: string): Promise<st
 export async function removeImages(engine: string, names: string[]): Promise<void> {
   // untagging only: layers another image still uses stay; an image a container still runs stays too
   for (const name of names) await run(engine, ['image', 'rm', name], { allowFailure: true });
+}
+
+/**
+ * Anonymous volumes the containers mount (a `- /data` in the files, an image's VOLUME). They carry
+ * no project label: the containers are the only way to them. Named volumes are not among them.
+ */
+export async function anonymousVolumes(engine: string, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const r = await run(
+    engine,
+    ['container', 'inspect', '--format', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', ...ids],
+    {
+      allowFailure: true,
+    },
+  );
+  // a container gone meanwhile: the others are still answered
+  const names = r.stdout.split(/\s+/).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  if (names.length === 0) return [];
+  const labelled = await run(engine, ['volume', 'ls', '--quiet', '--filter', 'label=com.docker.volume.anonymous'], { allowFailure: true });
+  // an engine that labels anonymous volumes (Docker 23+) says which they are; an older one: the 64-hex name
+  const anonymous = new Set(labelled.stdout.split('\n').filter(Boolean));
+  return [...new Set(names)].filter((n) => anonymous.size === 0 || anonymous.has(n));
 }
 
 export async function projectNetworks(engine: string, project: string): Promise<string[]> {

@@ -1,5 +1,7 @@
 // Compose services of a session: find, start (one `compose up --wait` per batch), stop, read state.
 import {
+  anonymousVolumes,
+  composeStop,
   COMPOSE_ONEOFF,
   COMPOSE_SERVICE,
   projectLabel,
@@ -74,7 +76,17 @@ export async function snapshotProject(engine: string, project: string): Promise<
     projectNetworks(engine, project),
     projectImages(engine, project),
   ]);
-  return { containers: containers.map((c) => ({ id: c.id, running: c.state === 'running' })), volumes, networks, images };
+  // the anonymous volumes of its containers are the session's data as much as its named ones
+  const anonymous = await anonymousVolumes(
+    engine,
+    containers.map((c) => c.id),
+  );
+  return {
+    containers: containers.map((c) => ({ id: c.id, running: c.state === 'running' })),
+    volumes: [...volumes, ...anonymous],
+    networks,
+    images,
+  };
 }
 
 /**
@@ -84,6 +96,9 @@ export async function snapshotProject(engine: string, project: string): Promise<
  */
 export async function rollbackProject(engine: string, project: string, before: ProjectSnapshot, grace: number): Promise<void> {
   const known = new Map(before.containers.map((c) => [c.id, c.running]));
+  // anonymous volumes of the containers it created: those that were not there before go with them
+  // (one that compose carried over from a container it recreated was, and stays)
+  const anonymous = new Set<string>();
   // A compose client cut off mid-way (Ctrl+C, SIGKILL) can leave the engine finishing a container
   // it was creating: look again until a look finds nothing more to take away.
   for (let round = 0; round < 6; round++) {
@@ -91,11 +106,12 @@ export async function rollbackProject(engine: string, project: string, before: P
     const created = now.filter((c) => !known.has(c.id)).map((c) => c.id);
     const started = now.filter((c) => known.get(c.id) === false && c.state === 'running').map((c) => c.id);
     if (created.length === 0 && started.length === 0 && round > 0) break;
+    for (const v of await anonymousVolumes(engine, created)) anonymous.add(v);
     await stopContainers(engine, [...created, ...started], grace);
     await removeContainers(engine, created);
     await sleep(round === 0 ? 200 : 400);
   }
-  const volumes = (await projectVolumes(engine, project)).filter((v) => !before.volumes.includes(v));
+  const volumes = [...(await projectVolumes(engine, project)), ...anonymous].filter((v) => !before.volumes.includes(v));
   await removeVolumes(engine, volumes);
   const networks = (await projectNetworks(engine, project)).filter((n) => !before.networks.includes(n));
   await removeNetworks(engine, networks);
@@ -200,12 +216,29 @@ export async function removeServiceContainers(ref: ComposeRef, composeServices: 
   await removeContainers(ref.cli.engine, ids);
 }
 
-/** `compose down` of the project: containers and networks go, volumes only with `volumes`. */
+/**
+ * `sess down`: the project's containers stop and stay. Their anonymous volumes (an image's VOLUME,
+ * a `- /data` in the files) belong to them: removing the containers would leave those behind,
+ * unreachable, and the next `up` would start on empty ones.
+ */
+export async function stopProject(ref: ComposeRef): Promise<void> {
+  await composeStop({ cli: ref.cli, name: ref.project, projectDir: ref.projectDir, env: process.env });
+}
+
+/** `compose down` of the project: containers and networks go, volumes (named and anonymous) only with `volumes`. */
 export async function downProject(ref: ComposeRef, volumes: boolean): Promise<void> {
+  const engine = ref.cli.engine;
+  // looked up while the containers still exist: they are the only way to their anonymous volumes
+  const anonymous = volumes
+    ? await anonymousVolumes(
+        engine,
+        (await containersByLabel(engine, [projectLabel(ref.project)])).map((c) => c.id),
+      )
+    : [];
   await composeDown({ cli: ref.cli, name: ref.project, projectDir: ref.projectDir, env: process.env }, volumes);
   if (volumes) {
     // volumes compose no longer knows of (a service removed from the files) go too
-    await removeVolumes(ref.cli.engine, await projectVolumes(ref.cli.engine, ref.project));
+    await removeVolumes(engine, [...new Set([...(await projectVolumes(engine, ref.project)), ...anonymous])]);
   }
 }
 

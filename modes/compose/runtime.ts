@@ -16,6 +16,7 @@ import {
   removeProjectImages,
   removeServiceContainers,
   rollbackProject,
+  stopProject,
   type ComposeRef,
 } from './project.js';
 import { composeFilesOf } from './files.js';
@@ -115,12 +116,15 @@ export const composeRuntime: Runtime = {
   async stopSession(session, options, progress) {
     const ref = refOf(session.stash);
     if (!ref) return;
+    if (!options.gone) {
+      await stopProject(ref);
+      progress.step(`compose project ${ref.project} stopped (containers and their volumes kept)`);
+      return;
+    }
     await downProject(ref, options.volumes);
     progress.step(`compose project ${ref.project} down${options.volumes ? ', volumes removed' : ''}`);
-    if (options.gone) {
-      const images = await removeProjectImages(ref);
-      if (images.length) progress.step(`removed the images it built: ${images.join(', ')}`);
-    }
+    const images = await removeProjectImages(ref);
+    if (images.length) progress.step(`removed the images it built: ${images.join(', ')}`);
   },
 
   async restore(session, previous) {

@@ -24,6 +24,34 @@ export function containersOf(repo: TestRepo, session?: string): { id: string; na
   });
 }
 
+/** Anonymous volumes the session's containers mount. */
+export function anonymousVolumesOf(repo: TestRepo, session: string): string[] {
+  const ids = containersOf(repo, session).map((c) => c.id);
+  if (ids.length === 0) return [];
+  const names = execFileSync(
+    'docker',
+    ['inspect', '--format', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', ...ids],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return names.split(/\s+/).filter((n) => /^[0-9a-f]{64}$/.test(n));
+}
+
+export function volumeExists(name: string): boolean {
+  try {
+    execFileSync('docker', ['volume', 'inspect', name], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The session's containers that run (a down session's stay, stopped, with their anonymous volumes). */
+export function runningOf(repo: TestRepo, session: string): { id: string; name: string; state: string }[] {
+  return containersOf(repo, session).filter((c) => c.state === 'running');
+}
+
 export function volumesOf(project: string): string[] {
   return lines(['volume', 'ls', '--quiet', '--filter', `label=com.docker.compose.project=${project}`]);
 }
