@@ -95,11 +95,17 @@ export interface ComposeProject {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * Compose runs in the project folder (the session's worktree) with PWD set to it, as a user typing
+ * `docker compose up` there would: `${PWD}` in the files (`${PWD}/state:/data`) is the session's
+ * folder, not wherever sess was called from.
+ */
 function compose(p: ComposeProject, args: string[], options: RunOptions = {}) {
   const fileArgs = p.files.flatMap((f) => ['-f', f]);
   return run(p.cli.command[0]!, [...p.cli.command.slice(1), '-p', p.name, '--project-directory', p.projectDir, ...fileArgs, ...args], {
-    env: p.env,
+    cwd: p.projectDir,
     ...options,
+    env: { ...p.env, ...options.env, PWD: p.projectDir },
   });
 }
 
@@ -161,6 +167,11 @@ export async function composeUp(
 /** `build` of these services: before `up`, so that a build's time is not taken from the wait. */
 export async function composeBuild(p: ComposeProject, services: string[], signal?: AbortSignal): Promise<void> {
   await compose(p, ['build', ...services], { signal });
+}
+
+/** `stop` of a project's containers: they stay, with their anonymous volumes, for the next `up`. */
+export async function composeStop(p: Omit<ComposeProject, 'files'>): Promise<void> {
+  await run(p.cli.command[0]!, [...p.cli.command.slice(1), '-p', p.name, 'stop'], { env: p.env });
 }
 
 export async function composeDown(p: Omit<ComposeProject, 'files'>, volumes: boolean): Promise<void> {
@@ -255,6 +266,39 @@ export async function removeVolumes(engine: string, names: string[]): Promise<vo
   if (names.length) await run(engine, ['volume', 'rm', '--force', ...names]);
 }
 
+/** Names (`repo:tag`) of the images compose built for a project (it labels them with the project). */
+export async function projectImages(engine: string, project: string): Promise<string[]> {
+  const r = await run(engine, ['image', 'ls', '--filter', `label=${projectLabel(project)}`, '--format', '{{.Repository}}:{{.Tag}}']);
+  return r.stdout.split('\n').filter((l) => l && !l.includes('<none>'));
+}
+
+export async function removeImages(engine: string, names: string[]): Promise<void> {
+  // untagging only: layers another image still uses stay; an image a container still runs stays too
+  for (const name of names) await run(engine, ['image', 'rm', name], { allowFailure: true });
+}
+
+/**
+ * Anonymous volumes the containers mount (a `- /data` in the files, an image's VOLUME). They carry
+ * no project label: the containers are the only way to them. Named volumes are not among them.
+ */
+export async function anonymousVolumes(engine: string, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const r = await run(
+    engine,
+    ['container', 'inspect', '--format', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', ...ids],
+    {
+      allowFailure: true,
+    },
+  );
+  // a container gone meanwhile: the others are still answered
+  const names = r.stdout.split(/\s+/).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  if (names.length === 0) return [];
+  const labelled = await run(engine, ['volume', 'ls', '--quiet', '--filter', 'label=com.docker.volume.anonymous'], { allowFailure: true });
+  // an engine that labels anonymous volumes (Docker 23+) says which they are; an older one: the 64-hex name
+  const anonymous = new Set(labelled.stdout.split('\n').filter(Boolean));
+  return [...new Set(names)].filter((n) => anonymous.size === 0 || anonymous.has(n));
+}
+
 export async function projectNetworks(engine: string, project: string): Promise<string[]> {
   const r = await run(engine, ['network', 'ls', '--quiet', '--filter', `label=${projectLabel(project)}`]);
   return r.stdout.split('\n').filter(Boolean);
@@ -319,4 +363,29 @@ export async function networkSubnets(engine: string): Promise<{ name: string; su
         labels: raw.Labels ?? {},
       };
     });
+}
+
+/**
+ * The TCP ports something listens on inside a running container (IPv4 and IPv6), read from its own
+ * /proc/net/tcp{,6} with `cat`: the container's network namespace, whatever tools its image has
+ * besides. undefined when the container cannot run `cat` (a distroless image), so the caller can
+ * say it could not look.
+ */
+export async function listeningPorts(engine: string, container: string, signal?: AbortSignal): Promise<Set<number> | undefined> {
+  const r = await run(engine, ['exec', container, 'cat', '/proc/net/tcp', '/proc/net/tcp6'], {
+    allowFailure: true,
+    signal,
+    timeoutMs: 10_000,
+  });
+  // 126/127: no cat in the image; a host without IPv6 has no tcp6 (cat says so, exit 1, tcp printed)
+  if (r.exitCode === 126 || r.exitCode === 127) return undefined;
+  const ports = new Set<number>();
+  for (const line of r.stdout.split('\n')) {
+    // "  0: 00000000:1538 00000000:0000 0A ...": local address, remote address, state (0A = LISTEN)
+    const fields = line.trim().split(/\s+/);
+    if (fields[3] !== '0A') continue;
+    const port = parseInt(fields[1]?.split(':').pop() ?? '', 16);
+    if (Number.isInteger(port)) ports.add(port);
+  }
+  return ports;
 }

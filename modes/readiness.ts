@@ -7,6 +7,9 @@ import { sleep } from '../common/sleep.js';
 import { WorkError, indent } from '../common/errors.js';
 import type { ResolvedReady } from './service.js';
 
+/** How a runtime makes one tcp attempt at a service of its own (compose: looks inside the container first). */
+export type TcpProbe = (host: string, port: number, signal?: AbortSignal) => Promise<ProbeOutcome>;
+
 export interface ReadyWatch {
   /** Is the service still alive? When it is not, waiting stops with its log. */
   alive: () => boolean | Promise<boolean>;
@@ -17,6 +20,8 @@ export interface ReadyWatch {
   cwd: string;
   env: NodeJS.ProcessEnv;
   signal?: AbortSignal;
+  /** The service's runtime's tcp attempt; a plain connect without one. */
+  tcp?: TcpProbe;
 }
 
 /** The longest a cmd probe may run in one attempt, however long the timeout. */
@@ -46,7 +51,7 @@ function prober(ready: ResolvedReady, watch: ReadyWatch): { once: (msLeft: numbe
       case 'http':
         return httpOnce(ready.url, watch.signal);
       case 'tcp':
-        return tcpOnce(ready.host, ready.port, watch.signal);
+        return (watch.tcp ?? tcpOnce)(ready.host, ready.port, watch.signal);
       case 'cmd':
         // a hanging command is stopped when the timeout runs out (give it a second at least)
         return cmdOnce(ready.script, watch.cwd, watch.env, Math.min(CMD_ATTEMPT_MS, Math.max(msLeft, 1000)), watch.signal);
@@ -133,9 +138,14 @@ export async function holdReady(name: string, ready: ResolvedReady | undefined, 
  * One attempt of a running service's probe, for `sess status`: is it ready now? A `log` probe
  * matched once when the service started and says nothing after, so a running service passes it.
  */
-export async function probeOnce(ready: ResolvedReady | undefined, cwd: string, env: NodeJS.ProcessEnv): Promise<ProbeOutcome> {
+export async function probeOnce(
+  ready: ResolvedReady | undefined,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  tcp?: TcpProbe,
+): Promise<ProbeOutcome> {
   if (!ready || ready.kind === 'log') return { ready: true, detail: 'running' };
-  const probe = prober(ready, { alive: () => true, cwd, env });
+  const probe = prober(ready, { alive: () => true, cwd, env, ...(tcp ? { tcp } : {}) });
   try {
     return await probe.once(Math.min(ready.timeout * 1000, CMD_ATTEMPT_MS));
   } finally {

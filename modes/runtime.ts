@@ -4,6 +4,7 @@
 // is built") has the checklist for adding one, and modes/_template/ a runtime to copy.
 import type { Config, Mode, ServiceConfig } from '../config/schema.js';
 import type { Progress } from '../common/progress.js';
+import type { TcpProbe } from './readiness.js';
 import type { LiveStates, Placement, ResolvedService, RuntimeName, ServiceRecord, ServiceState } from './service.js';
 
 /**
@@ -185,14 +186,23 @@ export interface Runtime {
   /** Could it be running, without a look at the engine? (before pre_down hooks, gc's keep check) */
   mayRun(record: ServiceRecord): boolean;
   state(record: ServiceRecord, live: LiveStates): ServiceState;
+  /**
+   * How a tcp ready probe reaches one of its services, where a plain connect would lie (a port
+   * published by compose is accepted by docker's proxy before anything listens); none: connect.
+   */
+  tcpProbe?(session: SessionCtx, def: ResolvedService): TcpProbe | undefined;
   /** Is what the record ran still what the engine would run (an image rebuilt under its tag is not)? */
   stillCurrent(records: ServiceRecord[], session: SessionCtx): Promise<boolean>;
 
   prepare(input: PrepareInput): Promise<PreparedUp>;
   /** Stop one instance; false when nothing was left of it to stop. */
   stop(session: SessionCtx, record: ServiceRecord, progress: Progress): Promise<boolean>;
-  /** What is left of the session in this runtime once its services stopped (volumes only with `volumes`). */
-  stopSession(session: SessionCtx, options: { volumes: boolean }, progress: Progress): Promise<void>;
+  /**
+   * What is left of the session in this runtime once its services stopped. `gone`: the session goes
+   * away (rm, a lost worktree), and what only it used goes with it (volumes only with `volumes`);
+   * else (down) what keeps its data stays for the next up.
+   */
+  stopSession(session: SessionCtx, options: { volumes: boolean; gone: boolean }, progress: Progress): Promise<void>;
   /**
    * Start a previous instance again (a replacement that did not stand); resolves once it is ready.
    * `env`: what the user's files are interpolated with; `leases`: every lease of the session.

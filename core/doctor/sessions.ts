@@ -68,7 +68,7 @@ export async function lostWorktrees(repo: Repo, progress: Progress): Promise<Che
         underLock(repo, found.name, progress, async (record) => {
           if (!record || existsSync(record.worktree)) return;
           for (const service of Object.keys(record.pending ?? {})) await abortPending(repo, record, service, progress);
-          await stopServices(repo, record, progress, { whole: true });
+          await stopServices(repo, record, progress, { whole: true, gone: true });
           const proxy = await import('../proxy/index.js');
           await proxy.removeSessionRoutes(repo.id, record.name);
           await withWorktreesLock(repo, () => pruneWorktrees(repo.mainRoot));

@@ -15,13 +15,14 @@ export function stopInstance(repo: Repo, record: SessionRecord, service: Service
 
 /**
  * Stop services of a session (`names`, or all). With `whole`, the session is going away or down
- * altogether: runtimes that stop a session as a whole do (volumes only with `volumes`).
+ * altogether: runtimes that stop a session as a whole do (volumes only with `volumes`); `gone`: it
+ * goes away (rm), and what only it used goes too.
  */
 export async function stopServices(
   repo: Repo,
   record: SessionRecord,
   progress: Progress,
-  options: { names?: string[]; whole?: boolean; volumes?: boolean } = {},
+  options: { names?: string[]; whole?: boolean; volumes?: boolean; gone?: boolean } = {},
 ): Promise<void> {
   const { services } = record;
   const names = options.names ?? Object.keys(services);
@@ -37,7 +38,7 @@ export async function stopServices(
     (rt) => Object.values(services).some((s) => s.runtime === rt.name) || stashOf(record, rt.name) !== undefined,
   );
   for (const runtime of used) {
-    await runtime.stopSession(sessionCtx(repo, record, runtime.name), { volumes: !!options.volumes }, progress);
+    await runtime.stopSession(sessionCtx(repo, record, runtime.name), { volumes: !!options.volumes, gone: !!options.gone }, progress);
   }
 }
 

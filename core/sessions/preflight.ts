@@ -6,7 +6,8 @@ import { own } from '../../common/records.js';
 import { sleep } from '../../common/sleep.js';
 import type { Progress } from '../../common/progress.js';
 import { openRepo } from '../state/repo.js';
-import { lookAt } from '../state/liveness.js';
+import { lookAt, sessionCtx } from '../state/liveness.js';
+import { runtimeOf } from '../../modes/placement.js';
 import { findSession, noSession } from './names.js';
 import { creatingView, sessionView, type ServiceView, type SessionView } from './view.js';
 
@@ -37,7 +38,8 @@ export async function readiness(cwd: string, target: string): Promise<ReadyView>
       if (s.state !== 'running') return { ...s, ready: false, detail: s.state };
       const def = rec.def;
       const dir = def.host?.cwd && existsSync(def.host.cwd) ? def.host.cwd : record.worktree;
-      const outcome = await probeOnce(def.ready, dir, { ...process.env, ...record.hostEnv, ...def.env });
+      const tcp = runtimeOf(rec.runtime).tcpProbe?.(sessionCtx(repo, record, rec.runtime), def);
+      const outcome = await probeOnce(def.ready, dir, { ...process.env, ...record.hostEnv, ...def.env }, tcp);
       return outcome.ready ? { ...s, ready: true } : { ...s, ready: false, detail: outcome.detail };
     }),
   );

@@ -48,13 +48,13 @@ async function proxyStep(
 
 /**
  * The pre_down hook (when something may run), every service and the rest of the session in its
- * runtimes, then post_down. A hook that fails is a warning (returned, and said): the teardown goes on.
+ * runtimes (`gone`: the session goes, rm), then post_down. A hook that fails is a warning (returned, and said): the teardown goes on.
  */
-async function stopAll(repo: Repo, record: SessionRecord, progress: Progress, volumes = false): Promise<string[]> {
+async function stopAll(repo: Repo, record: SessionRecord, progress: Progress, gone?: { volumes: boolean }): Promise<string[]> {
   const hooksRun = mayRun(record) && existsSync(record.worktree);
   const warnings: string[] = [];
   if (hooksRun) warnings.push(...(await teardownHook('pre_down', record.hooks.pre_down, record, progress, 'stopping anyway')));
-  await stopServices(repo, record, progress, { whole: true, volumes });
+  await stopServices(repo, record, progress, { whole: true, volumes: !!gone?.volumes, gone: !!gone });
   if (hooksRun) warnings.push(...(await teardownHook('post_down', record.hooks.post_down ?? [], record, progress, 'going on')));
   return warnings;
 }
@@ -90,7 +90,7 @@ export async function rmRecord(
   const removed: string[] = [];
   const unpushed = await unpushedCommits(record.branch, repo.mainRoot);
   await abortAllPending(repo, record, progress);
-  await stopAll(repo, record, progress, options.volumes);
+  await stopAll(repo, record, progress, { volumes: options.volumes });
   await proxyStep(progress, 'remove its routes', (p) => p.removeSessionRoutes(repo.id, record.name));
   // The files go first, outside the worktrees lock (a large worktree takes a while, and git's
   // commands elsewhere only read the admin folders); then, under it, git forgets the worktree.

@@ -5,8 +5,10 @@ import { own } from '../../common/records.js';
 import { WorkError, indent } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
 import { waitReady } from '../readiness.js';
+import { sessionImage } from './overlay.js';
 import type { Journal, RuntimeUndo, Started, StartItem } from '../runtime.js';
 import type { ServiceRecord } from '../service.js';
+import { composeTcpProbe } from './probe.js';
 import {
   isComposeServiceUp,
   removeServiceContainers,
@@ -69,6 +71,7 @@ export class ComposeBatch {
             cwd: ref.projectDir,
             env: { ...process.env, ...def.env },
             signal: readySignal,
+            tcp: composeTcpProbe(ref, def),
           }).catch(async (error) => {
             throw await withContainerLogs(error, ref, def.compose!.service);
           });
@@ -111,7 +114,7 @@ export class ComposeBatch {
     const services = wave.map((w) => w.item.def.compose!.service);
     try {
       const before: ProjectSnapshot = fresh
-        ? { containers: [], volumes: volumesBefore, networks: [] }
+        ? { containers: [], volumes: volumesBefore, networks: [], images: [] }
         : await snapshotProject(ref.cli.engine, ref.project);
       const grace = Math.max(...wave.map((w) => w.item.def.stop.grace));
       const undo: ComposeRollbackUndo = { kind: 'compose.rollback', engine: ref.cli.engine, project: ref.project, before, grace };
@@ -137,7 +140,11 @@ export class ComposeBatch {
 async function servicesToBuild(ref: ComposeRef, items: StartItem[]): Promise<string[]> {
   const built = items.filter((i) => (i.def.compose?.model as { build?: unknown } | undefined)?.build);
   if (built.length === 0) return [];
-  const imageOf = (i: StartItem) => (i.def.compose!.model as { image?: string }).image ?? `${ref.project}-${i.def.compose!.service}`;
+  // the name the overlay gives it: a fixed tag becomes the session's own, no tag is compose's <project>-<service>
+  const imageOf = (i: StartItem) => {
+    const image = (i.def.compose!.model as { image?: string }).image;
+    return image ? sessionImage(image, ref.project) : `${ref.project}-${i.def.compose!.service}`;
+  };
   const present = await imageIds(ref.cli.engine, built.filter((i) => !i.replacing).map(imageOf));
   return built.filter((i) => i.replacing || !own(present, imageOf(i))).map((i) => i.def.compose!.service);
 }

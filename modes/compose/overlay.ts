@@ -96,6 +96,7 @@ export function buildOverlay(input: OverlayInput): { yaml: string; notes: string
   const byContainerName = new Map(
     Object.entries(model.services).flatMap(([n, s]) => (s.container_name ? [[s.container_name, n] as const] : [])),
   );
+  const built = builtImages(model);
   for (const [name, svc] of Object.entries(model.services)) {
     const at = ['services', name];
     const mine = own(managed, name);
@@ -127,6 +128,11 @@ export function buildOverlay(input: OverlayInput): { yaml: string; notes: string
       set([...at, 'profiles'], [ON_HOST_PROFILE], '!override');
       set([...at, 'ports'], [], '!override');
       continue;
+    }
+    if (svc.image && built.has(svc.image)) {
+      const image = sessionImage(svc.image, input.project);
+      set([...at, 'image'], image);
+      if (svc.build) notes.push(`compose service ${name}: image ${svc.image} is built as ${image} (each session builds its own)`);
     }
     set([...at, 'environment'], escapeDollars(mine?.env ?? input.baseEnv));
     // a container in another's network (service:, container:) has no ports or hosts of its own: Docker refuses both
@@ -212,6 +218,27 @@ function dependsOn(
 /** Compose interpolates `$` in the files it reads, the overlay included: values are ours, literal. */
 function escapeDollars(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replaceAll('$', '$$$$')]));
+}
+
+/**
+ * Image names that services of the files build (`build:` with `image:`). Such a tag is global to
+ * the engine: a session would run whatever another branch built under it last. Each session
+ * builds them under a name of its own, and services that run the built image use that name too.
+ */
+export function builtImages(model: ComposeModel): Set<string> {
+  return new Set(
+    Object.values(model.services)
+      .filter((s) => s.build && s.image)
+      .map((s) => s.image!),
+  );
+}
+
+/** `shop/api:dev` built for project P is `shop/api:P` (a tag is at most 128 of [a-z0-9_.-], as P is). */
+export function sessionImage(image: string, project: string): string {
+  const name = image.replace(/@.*$/, '');
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  return `${colon > slash ? name.slice(0, colon) : name}:${project}`;
 }
 
 /** A compose project name of the repository's stable id and the session: lowercase, [a-z0-9_-]. */

@@ -1,5 +1,7 @@
 // Compose services of a session: find, start (one `compose up --wait` per batch), stop, read state.
 import {
+  anonymousVolumes,
+  composeStop,
   COMPOSE_ONEOFF,
   COMPOSE_SERVICE,
   projectLabel,
@@ -8,8 +10,10 @@ import {
   composeUp,
   containerLogsTail,
   containersByLabel,
+  projectImages,
   projectNetworks,
   projectVolumes,
+  removeImages,
   removeContainers,
   removeNetworks,
   removeVolumes,
@@ -62,15 +66,28 @@ export interface ProjectSnapshot {
   containers: { id: string; running: boolean }[];
   volumes: string[];
   networks: string[];
+  /** images compose had built for the project (absent in journals of an older sess: none removed) */
+  images?: string[];
 }
 
 export async function snapshotProject(engine: string, project: string): Promise<ProjectSnapshot> {
-  const [containers, volumes, networks] = await Promise.all([
+  const [containers, volumes, networks, images] = await Promise.all([
     containersByLabel(engine, [projectLabel(project)]),
     projectVolumes(engine, project),
     projectNetworks(engine, project),
+    projectImages(engine, project),
   ]);
-  return { containers: containers.map((c) => ({ id: c.id, running: c.state === 'running' })), volumes, networks };
+  // the anonymous volumes of its containers are the session's data as much as its named ones
+  const anonymous = await anonymousVolumes(
+    engine,
+    containers.map((c) => c.id),
+  );
+  return {
+    containers: containers.map((c) => ({ id: c.id, running: c.state === 'running' })),
+    volumes: [...volumes, ...anonymous],
+    networks,
+    images,
+  };
 }
 
 /**
@@ -80,6 +97,9 @@ export async function snapshotProject(engine: string, project: string): Promise<
  */
 export async function rollbackProject(engine: string, project: string, before: ProjectSnapshot, grace: number): Promise<void> {
   const known = new Map(before.containers.map((c) => [c.id, c.running]));
+  // anonymous volumes of the containers it created: those that were not there before go with them
+  // (one that compose carried over from a container it recreated was, and stays)
+  const anonymous = new Set<string>();
   // A compose client cut off mid-way (Ctrl+C, SIGKILL) can leave the engine finishing a container
   // it was creating: look again until a look finds nothing more to take away.
   for (let round = 0; round < 6; round++) {
@@ -87,14 +107,19 @@ export async function rollbackProject(engine: string, project: string, before: P
     const created = now.filter((c) => !known.has(c.id)).map((c) => c.id);
     const started = now.filter((c) => known.get(c.id) === false && c.state === 'running').map((c) => c.id);
     if (created.length === 0 && started.length === 0 && round > 0) break;
+    for (const v of await anonymousVolumes(engine, created)) anonymous.add(v);
     await stopContainers(engine, [...created, ...started], grace);
     await removeContainers(engine, created);
     await sleep(round === 0 ? 200 : 400);
   }
-  const volumes = (await projectVolumes(engine, project)).filter((v) => !before.volumes.includes(v));
+  const volumes = [...(await projectVolumes(engine, project)), ...anonymous].filter((v) => !before.volumes.includes(v));
   await removeVolumes(engine, volumes);
   const networks = (await projectNetworks(engine, project)).filter((n) => !before.networks.includes(n));
   await removeNetworks(engine, networks);
+  if (before.images) {
+    const images = (await projectImages(engine, project)).filter((i) => !before.images!.includes(i) && ownImage(i, project));
+    await removeImages(engine, images);
+  }
 }
 
 /**
@@ -258,14 +283,45 @@ async function removeServiceContainersNow(ref: ComposeRef, composeServices: stri
   await removeContainers(ref.cli.engine, ids);
 }
 
-/** `compose down` of the project: containers and networks go, volumes only with `volumes`. */
+/**
+ * `sess down`: the project's containers stop and stay. Their anonymous volumes (an image's VOLUME,
+ * a `- /data` in the files) belong to them: removing the containers would leave those behind,
+ * unreachable, and the next `up` would start on empty ones.
+ */
+export async function stopProject(ref: ComposeRef): Promise<void> {
+  await composeStop({ cli: ref.cli, name: ref.project, projectDir: ref.projectDir, env: process.env });
+}
+
+/** `compose down` of the project: containers and networks go, volumes (named and anonymous) only with `volumes`. */
 export async function downProject(ref: ComposeRef, volumes: boolean): Promise<void> {
+  const engine = ref.cli.engine;
+  // looked up while the containers still exist: they are the only way to their anonymous volumes
+  const anonymous = volumes
+    ? await anonymousVolumes(
+        engine,
+        (await containersByLabel(engine, [projectLabel(ref.project)])).map((c) => c.id),
+      )
+    : [];
   await composeDown({ cli: ref.cli, name: ref.project, projectDir: ref.projectDir, env: process.env }, volumes);
   if (volumes) {
     // volumes compose no longer knows of (a service removed from the files) go too
-    await removeVolumes(ref.cli.engine, await projectVolumes(ref.cli.engine, ref.project));
+    await removeVolumes(engine, [...new Set([...(await projectVolumes(engine, ref.project)), ...anonymous])]);
   }
 }
+
+/**
+ * The images sess built for the session: compose labels what it builds with the project, and the
+ * session's own names are `<name>:<project>` (overlay) or compose's `<project>-<service>`. An image
+ * of another name that carries the label (a global tag built before per-session names) is the
+ * user's, and stays.
+ */
+export async function removeProjectImages(ref: ComposeRef): Promise<string[]> {
+  const mine = (await projectImages(ref.cli.engine, ref.project)).filter((name) => ownImage(name, ref.project));
+  await removeImages(ref.cli.engine, mine);
+  return mine;
+}
+
+const ownImage = (name: string, project: string) => name.endsWith(`:${project}`) || name.startsWith(`${project}-`);
 
 export async function isComposeServiceUp(ref: ComposeRef, composeService: string): Promise<boolean> {
   const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${composeService}`]);

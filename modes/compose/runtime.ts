@@ -10,8 +10,17 @@ import type { LiveStates } from '../service.js';
 import type { Orphan, Runtime } from '../runtime.js';
 import { ComposeBatch, type ComposeRollbackUndo } from './batch.js';
 import { LABEL_REPO, LABEL_SESSION } from './labels.js';
-import { composeStatesOfRepo, downProject, removeServiceContainers, rollbackProject, type ComposeRef } from './project.js';
+import {
+  composeStatesOfRepo,
+  downProject,
+  removeProjectImages,
+  removeServiceContainers,
+  rollbackProject,
+  stopProject,
+  type ComposeRef,
+} from './project.js';
 import { composeFilesOf } from './files.js';
+import { composeTcpProbe } from './probe.js';
 
 const refOf = (stash: unknown): ComposeRef | undefined => stash as ComposeRef | undefined;
 
@@ -58,6 +67,11 @@ export const composeRuntime: Runtime = {
     const state = own(live, record.def.name);
     if (!record.wanted) return state === 'running' ? 'running' : 'stopped';
     return state ?? 'exited';
+  },
+
+  tcpProbe(session, def) {
+    const ref = refOf(session.stash);
+    return ref ? composeTcpProbe(ref, def) : undefined;
   },
 
   /** An image rebuilt under the same tag is a change no file shows: its id is asked again. */
@@ -107,8 +121,15 @@ export const composeRuntime: Runtime = {
   async stopSession(session, options, progress) {
     const ref = refOf(session.stash);
     if (!ref) return;
+    if (!options.gone) {
+      await stopProject(ref);
+      progress.step(`compose project ${ref.project} stopped (containers and their volumes kept)`);
+      return;
+    }
     await downProject(ref, options.volumes);
     progress.step(`compose project ${ref.project} down${options.volumes ? ', volumes removed' : ''}`);
+    const images = await removeProjectImages(ref);
+    if (images.length) progress.step(`removed the images it built: ${images.join(', ')}`);
   },
 
   async restore(session, previous) {

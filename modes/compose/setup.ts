@@ -14,7 +14,7 @@ import type { PrepareInput, SessionCtx } from '../runtime.js';
 import type { Placement, ResolvedService, ServiceRecord } from '../service.js';
 import { composeFilesOf } from './files.js';
 import { readComposeModel } from './model.js';
-import { buildOverlay, networkModeOf, projectName, unnamedPublishedPorts, type SessComposeService } from './overlay.js';
+import { buildOverlay, builtImages, networkModeOf, projectName, unnamedPublishedPorts, type SessComposeService } from './overlay.js';
 import { startCompose, type ComposeRef } from './project.js';
 import { refuseWhatSessionsCannotShare } from './sharing.js';
 
@@ -168,11 +168,14 @@ export async function writeOverlay(setup: ComposeSetup, input: PrepareInput): Pr
 /** What else decides a compose service's hash: its merged model, its image id, its build context's git tree. */
 export async function describeComposeServices(defs: ResolvedService[], setup: ComposeSetup, worktree: string): Promise<void> {
   const models = new Map(defs.filter((d) => d.compose).map((d) => [d, own(setup.model.services, d.compose!.service)!]));
-  const images = [...models.values()].filter((m) => m.image && !m.build).map((m) => m.image!);
+  // an image the session builds is judged by its build context, not by its id
+  const built = builtImages(setup.model);
+  const pulled = (m: ComposeService) => !!m.image && !m.build && !built.has(m.image);
+  const images = [...models.values()].filter(pulled).map((m) => m.image!);
   const ids = await imageIds(setup.ref.cli.engine, images);
   for (const [def, model] of models) {
     def.compose!.model = model;
-    if (model.image && !model.build) def.compose!.image = own(ids, model.image) ?? '';
+    if (pulled(model)) def.compose!.image = own(ids, model.image!) ?? '';
     const context = (model.build as { context?: string } | undefined)?.context;
     if (context?.startsWith(worktree)) {
       const rel = context.slice(worktree.length + 1);

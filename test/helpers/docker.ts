@@ -24,8 +24,41 @@ export function containersOf(repo: TestRepo, session?: string): { id: string; na
   });
 }
 
+/** Anonymous volumes the session's containers mount. */
+export function anonymousVolumesOf(repo: TestRepo, session: string): string[] {
+  const ids = containersOf(repo, session).map((c) => c.id);
+  if (ids.length === 0) return [];
+  const names = execFileSync(
+    'docker',
+    ['inspect', '--format', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', ...ids],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return names.split(/\s+/).filter((n) => /^[0-9a-f]{64}$/.test(n));
+}
+
+export function volumeExists(name: string): boolean {
+  try {
+    execFileSync('docker', ['volume', 'inspect', name], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The session's containers that run (a down session's stay, stopped, with their anonymous volumes). */
+export function runningOf(repo: TestRepo, session: string): { id: string; name: string; state: string }[] {
+  return containersOf(repo, session).filter((c) => c.state === 'running');
+}
+
 export function volumesOf(project: string): string[] {
   return lines(['volume', 'ls', '--quiet', '--filter', `label=com.docker.compose.project=${project}`]);
+}
+
+/** Images compose built for the project (`repo:tag`). */
+export function imagesOf(project: string): string[] {
+  return lines(['image', 'ls', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Repository}}:{{.Tag}}']);
 }
 
 export function networksOf(project: string): string[] {
@@ -85,6 +118,11 @@ export function dockerCleanup(repo: TestRepo): void {
   const vols = projects('volume');
   if (vols.length) execFileSync('docker', ['volume', 'rm', '--force', ...vols]);
   for (const n of projects('network')) execFileSync('docker', ['network', 'rm', n]);
+  // what sess builds is named after the project (`name:<project>`, compose's `<project>-<service>`)
+  const images = lines(['image', 'ls', '--filter', 'label=com.docker.compose.project', '--format', '{{.Repository}}:{{.Tag}}']).filter(
+    (n) => n.endsWith(suffix) || n.includes(`${suffix}-`),
+  );
+  if (images.length) execFileSync('docker', ['image', 'rm', '--force', ...images]);
 }
 
 /** Start `sess up` and return once its `compose up` has created containers (time to interrupt it). */
