@@ -301,7 +301,8 @@ async function transaction(
       for (const g of Object.values(ctx.pending)) for (const [p, n] of Object.entries(g.leaseNames)) record.leases![n] = own(g.ports, p)!;
     }
     writeSession(repo, record);
-    const order = dependencyOrder(config).filter((n) => ctx.plan!.items.some((i) => i.name === n) || hasOwn(ctx.leftAlone, n));
+    // the config as the steps left it: container mode adds the services sess.yaml does not list
+    const order = dependencyOrder(ctx.prepared.config).filter((n) => ctx.plan!.items.some((i) => i.name === n) || hasOwn(ctx.leftAlone, n));
     const release = appendRelease(repo, name, {
       started,
       ended: new Date().toISOString(),

@@ -78,4 +78,33 @@ describe('rotating a secret that breaks every service of a stack', () => {
     const last = (await repo.json(['history', 'rot'])).at(-1);
     expect(last.status).toBe('rolled_back');
   });
+
+  it('a change to the compose-only database is applied and recorded, the services on it left alone', async () => {
+    expect((await repo.sess(['up', 'db'])).code).toBe(0);
+    const before = Object.fromEntries(containersOf(repo, 'db').map((c) => [c.name.replace(/-\d+$/, ''), c.id]));
+    const file = join(repo.tmp, 'app.sess', 'db', 'compose.yaml');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(
+        '    command: ["sh", "-c", "exec httpd -f -p 80 -h /var/www"]',
+        '    environment: { TUNING: "2" }\n    command: ["sh", "-c", "exec httpd -f -p 80 -h /var/www"]',
+      ),
+    );
+    const r = await repo.sess(['up', 'db']);
+    expect(r.code, r.stderr).toBe(0);
+    const db = containersOf(repo, 'db').find((c) => c.name.includes('-db-'))!;
+    expect(dockerExec(db.name, 'sh', '-c', 'echo $TUNING')).toBe('2\n');
+    const last = (await repo.json(['history', 'db'])).at(-1);
+    expect(last.status).toBe('completed');
+    expect(last.services.map((s: { name: string }) => s.name).sort(), JSON.stringify(last)).toEqual(['db', 's1', 's2', 's3']);
+    expect(last.services.find((s: { name: string }) => s.name === 'db').action).toBe('replaced');
+    // s1..s3 did not change: compose may restart a dependent of a recreated service, sess must say what ran
+    for (const name of ['s1', 's2', 's3']) {
+      const container = containersOf(repo, 'db').find((c) => c.name.includes(`-${name}-`))!;
+      const action = last.services.find((s: { name: string }) => s.name === name).action;
+      expect(action === 'unchanged' ? before[container.name.replace(/-\d+$/, '')] : 'changed').toBe(
+        action === 'unchanged' ? container.id : 'changed',
+      );
+    }
+  });
 });
