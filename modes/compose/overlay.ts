@@ -125,6 +125,9 @@ export function buildOverlay(input: OverlayInput): { yaml: string; notes: string
     }
     set([...at, 'labels'], { [LABEL_REPO]: input.labels.repo, [LABEL_SESSION]: input.labels.session, [LABEL_SERVICE]: mine?.name ?? name });
     if (mine?.runtime === 'host') {
+      notes.push(
+        `compose service ${name} runs on the host: containers still reach it as ${name}, on its leased port (\${svc.${mine.name}.port}), not its container port`,
+      );
       set([...at, 'profiles'], [ON_HOST_PROFILE], '!override');
       set([...at, 'ports'], [], '!override');
       continue;
@@ -139,7 +142,10 @@ export function buildOverlay(input: OverlayInput): { yaml: string; notes: string
     if (network.kind === 'own' || network.kind === 'host' || network.kind === 'none') {
       set([...at, 'ports'], portsOf(name, svc, mine, input.extraPorts, notes), '!override');
     }
-    if (network.kind === 'own' || network.kind === 'host') set([...at, 'extra_hosts'], ['host.docker.internal:host-gateway']);
+    // a compose service sess runs on the host keeps its name for the containers (`http://backend:8000`):
+    // it resolves to the host, where it listens on its leased port
+    if (network.kind === 'own' || network.kind === 'host')
+      set([...at, 'extra_hosts'], ['host.docker.internal:host-gateway', ...[...onHost].map((h) => `${h}:host-gateway`)]);
     const deps = dependsOn(svc, mine, onHost, model);
     if (deps) set([...at, 'depends_on'], deps, '!override');
   }

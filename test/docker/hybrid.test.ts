@@ -1,5 +1,6 @@
 // Hybrid mode with a real Postgres and Redis in compose and a node web app on the host: data
 // written survives down/up and a failed resume; --container/--host move web and the addresses follow.
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { alive, eventually, ourProcesses, type TestRepo } from '../helpers/sess.js';
 import { containersOf, dockerRepo, projectOf, volumesOf } from '../helpers/docker.js';
@@ -34,6 +35,15 @@ describe('hybrid: Postgres + Redis in compose, web on the host', () => {
     expect(url).toMatch(/^http:\/\/web\.feature-data\.app(-[0-9a-f]{4})?\.localhost:\d+\/$/);
     expect(view.services.filter((s: any) => s.url).map((s: any) => s.name)).toEqual(['web']);
     expect((await viaProxy(`${url}env`)).body).toContain(`REDIS_ADDR=127.0.0.1:${view.ports.cache}`);
+    // web's compose name still resolves in the containers, to the host, and sess said how to call it
+    const db = containersOf(repo, 'feature-data').find((c) => c.name.includes('-db-'))!;
+    const gateway = execFileSync('docker', ['exec', db.name, 'getent', 'hosts', 'host.docker.internal'], { encoding: 'utf8' }).split(
+      /\s+/,
+    )[0];
+    expect(execFileSync('docker', ['exec', db.name, 'getent', 'hosts', 'web'], { encoding: 'utf8' }).split(/\s+/)[0]).toBe(gateway);
+    expect(r.stderr).toContain(
+      'compose service web runs on the host: containers still reach it as web, on its leased port (${svc.web.port})',
+    );
   });
 
   it('writes rows to Postgres and a counter to Redis', async () => {
