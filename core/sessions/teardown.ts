@@ -79,18 +79,21 @@ async function teardownHook(hook: string, commands: string[], record: SessionRec
   return warnings;
 }
 
-/** Take a session away: services, worktree (and the branch sess made, if it holds nothing), leases, state. */
+/**
+ * Take a session away: services, worktree (and the branch sess made, if it holds nothing), leases,
+ * state. Returns what went, and the warnings of its hooks.
+ */
 export async function rmRecord(
   repo: Repo,
   record: SessionRecord,
   progress: Progress,
   options: { volumes: boolean; force: boolean; keepBranch?: boolean },
-): Promise<string[]> {
+): Promise<{ removed: string[]; warnings: string[] }> {
   requireReadableLedger(); // released last, after the worktree is gone: known readable first
   const removed: string[] = [];
   const unpushed = await unpushedCommits(record.branch, repo.mainRoot);
   await abortAllPending(repo, record, progress);
-  await stopAll(repo, record, progress, options.volumes);
+  const warnings = await stopAll(repo, record, progress, options.volumes);
   await proxyStep(progress, 'remove its routes', (p) => p.removeSessionRoutes(repo.id, record.name));
   // The files go first, outside the worktrees lock (a large worktree takes a while, and git's
   // commands elsewhere only read the admin folders); then, under it, git forgets the worktree.
@@ -129,5 +132,5 @@ export async function rmRecord(
   } catch {
     /* other worktrees in it, or not ours to judge: only an empty folder goes */
   }
-  return removed;
+  return { removed, warnings };
 }
