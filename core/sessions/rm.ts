@@ -12,7 +12,8 @@ export interface RmOptions extends SessionCommand {
   volumes: boolean;
 }
 
-export function rm(options: RmOptions): Promise<{ name: string; removed: string[] }> {
+/** `warnings`: when a pre_down or post_down hook failed (rm went on all the same). */
+export function rm(options: RmOptions): Promise<{ name: string; removed: string[]; warnings?: string[] }> {
   return withSession(options, async (repo, record) => {
     // rm releases the leases last: a corrupt ledger must stop it before its intent is recorded
     requireReadableLedger();
@@ -35,9 +36,9 @@ export function rm(options: RmOptions): Promise<{ name: string; removed: string[
       }
     }
     recordIntent(repo, record.name, 'rm', { volumes: options.volumes });
-    const removed = await rmRecord(repo, record, options.progress, options);
+    const { removed, warnings } = await rmRecord(repo, record, options.progress, options);
     options.progress.step(`removed session ${record.name}`);
-    return { name: record.name, removed };
+    return { name: record.name, removed, ...(warnings.length ? { warnings } : {}) };
   });
 }
 

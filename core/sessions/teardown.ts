@@ -79,18 +79,21 @@ async function teardownHook(hook: string, commands: string[], record: SessionRec
   return warnings;
 }
 
-/** Take a session away: services, worktree (and the branch sess made, if it holds nothing), leases, state. */
+/**
+ * Take a session away: services, worktree (and the branch sess made, if it holds nothing), leases,
+ * state. Returns what went, and the warnings of its hooks.
+ */
 export async function rmRecord(
   repo: Repo,
   record: SessionRecord,
   progress: Progress,
   options: { volumes: boolean; force: boolean; keepBranch?: boolean },
-): Promise<string[]> {
+): Promise<{ removed: string[]; warnings: string[] }> {
   requireReadableLedger(); // released last, after the worktree is gone: known readable first
   const removed: string[] = [];
   const unpushed = await unpushedCommits(record.branch, repo.mainRoot);
   await abortAllPending(repo, record, progress);
-  await stopAll(repo, record, progress, { volumes: options.volumes });
+  const warnings = await stopAll(repo, record, progress, { volumes: options.volumes });
   await proxyStep(progress, 'remove its routes', (p) => p.removeSessionRoutes(repo.id, record.name));
   // The files go first, outside the worktrees lock (a large worktree takes a while, and git's
   // commands elsewhere only read the admin folders); then, under it, git forgets the worktree.
@@ -107,13 +110,13 @@ export async function rmRecord(
     if ((await git(['update-ref', '-d', ref], repo.mainRoot, { allowFailure: true })).exitCode === 0) removed.push(ref);
   }
   removeSessionDir(repo, record.name);
-  if (record.adopted) return removed;
+  if (record.adopted) return { removed, warnings };
   try {
     rmdirSync(dirname(record.worktree)); // the sessions' folder, once its last worktree is gone
   } catch {
     /* other worktrees in it, or not ours to judge: only an empty folder goes */
   }
-  return removed;
+  return { removed, warnings };
 }
 
 /** The worktree sess made for the session, and the branch it made when that holds nothing of its own. */

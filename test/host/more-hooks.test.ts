@@ -133,12 +133,17 @@ describe('post_down', () => {
     expect((await repo.json(['down', 'feat-a'])).warnings).toBeUndefined();
   });
 
-  it('runs on rm too, before the worktree goes', async () => {
+  it('runs on rm too, before the worktree goes; failing, rm still removes everything (rm --json: warnings)', async () => {
     await repo.json(['up', 'feat/a']);
     rmSync(out(), { force: true });
     const r = await repo.sess(['rm', 'feat-a']);
     expect(r.code, r.stderr).toBe(0);
     expect(lines()).toEqual(['pre_down', 'post_down web:closed']);
+    expectNothingOf('feat-a', 'feat/a');
+    await repo.json(['up', 'feat/a']);
+    const failing = await repo.sess(['rm', 'feat-a', '--json'], { env: { FAIL: 'post_down' } });
+    expect(failing.code, failing.stderr).toBe(0);
+    expect(JSON.parse(failing.stdout).warnings).toEqual([expect.stringMatching(/^post_down hook .* exited with 3/)]);
     expectNothingOf('feat-a', 'feat/a');
   });
 });
