@@ -146,7 +146,7 @@ export function renderUp(view: SessionView, urls: Record<string, string>): strin
         .join(' ');
     rows.push([
       `  ${s.name}`,
-      `${direct || dim('(no ports)')}  ${dim(`${s.runtime}${s.pid ? ` pid ${s.pid}` : ''}`)}${s.url ? `  ${s.url}` : ''}`,
+      `${direct || dim('(no ports)')}  ${dim(`${s.runtime}${s.pid ? ` pid ${s.pid}` : ''}${s.state !== 'running' ? ` ${s.state}` : ''}`)}${s.url ? `  ${s.url}` : ''}`,
     ]);
   }
   rows.push(['  logs', `sess logs ${view.name} [-f]`]);

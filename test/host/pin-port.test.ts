@@ -59,6 +59,23 @@ describe('sess up --port', () => {
     expect((await repo.json(['up', 'pin'])).ports.web).toBe(view.ports.web);
   });
 
+  it('a pin whose replacement fails: the previous instance serves on its port, which stays leased until an up completes', async () => {
+    const view = await repo.json(['up', 'pin']);
+    const earlier = view.ports.web;
+    const target = await free();
+    const r = await repo.sess(['up', 'pin', '--port', `web=${target}`], { env: { SESS_FAILPOINT: 'ready:web' } });
+    expect(r.code).toBe(1);
+    // db was replaced too (every service gets SESS_PORT_WEB): it keeps its new definition
+    expect(r.stderr).toContain('ended partially_failed');
+    expect(await health(earlier)).toBe('ok\n');
+    // no other session can lease the port the previous web still listens on
+    expect(leasesOf(repo, 'pin')).toMatchObject({ web: target, 'moved:web': earlier });
+    const after = await repo.json(['up', 'pin']);
+    expect(after.ports.web).toBe(target);
+    expect(await health(target)).toBe('ok\n');
+    expect(leasesOf(repo, 'pin')).toEqual({ web: target, db: view.ports.db });
+  });
+
   it('a port another session leases: exit 1 naming that session, nothing left behind', async () => {
     const port = await free();
     expect((await repo.sess(['up', 'first', '--port', `db=${port}`])).code).toBe(0);
