@@ -2,7 +2,7 @@
 // written survives down/up and a failed resume; --container/--host move web and the addresses follow.
 import { describe, expect, it } from 'vitest';
 import { alive, eventually, ourProcesses, type TestRepo } from '../helpers/sess.js';
-import { containersOf, dockerRepo, projectOf, volumesOf } from '../helpers/docker.js';
+import { containersOf, dockerRepo, projectOf, runningOf, volumesOf } from '../helpers/docker.js';
 import { get as viaProxy } from '../helpers/http.js';
 
 const get = async (url: string, init?: RequestInit) => {
@@ -45,7 +45,7 @@ describe('hybrid: Postgres + Redis in compose, web on the host', () => {
 
   it('the data survives down and up', async () => {
     expect((await repo.sess(['down', 'feature-data'])).code).toBe(0);
-    expect(containersOf(repo, 'feature-data')).toEqual([]);
+    expect(runningOf(repo, 'feature-data')).toEqual([]);
     expect(volumesOf(projectOf(repo, 'feature-data'))).toHaveLength(2);
     const r = await repo.sess(['up', 'feature-data']);
     expect(r.code, r.stderr).toBe(0);
@@ -74,7 +74,7 @@ describe('hybrid: Postgres + Redis in compose, web on the host', () => {
     expect((await repo.sess(['down', 'feature-data'])).code).toBe(0);
     const r = await repo.sess(['up', 'feature-data'], { env: { FAIL: 'post_up' } });
     expect(r.code).toBe(1);
-    expect(containersOf(repo, 'feature-data')).toEqual([]);
+    expect(runningOf(repo, 'feature-data')).toEqual([]);
     expect(volumesOf(projectOf(repo, 'feature-data'))).toHaveLength(2);
     expect((await repo.sess(['up', 'feature-data'])).code).toBe(0);
     expect((await get(`${web()}/checksum`)).text.trim()).toBe(checksum);

@@ -1,7 +1,7 @@
 // The overlay as data, from a hand-written compose model: placement on the host, depends_on rewrite.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { buildOverlay, projectName, ON_HOST_PROFILE } from '../../modes/compose/overlay.js';
+import { buildOverlay, projectName, sessionImage, ON_HOST_PROFILE } from '../../modes/compose/overlay.js';
 
 const model = {
   services: {
@@ -59,5 +59,36 @@ describe('projectName', () => {
     const projects = names.map((n) => projectName('app', 'abcdef123456', n));
     expect(new Set(projects).size).toBe(names.length);
     for (const p of projects) expect(p).toMatch(/^[a-z0-9][a-z0-9_-]*-abcdef12$/);
+  });
+});
+
+describe('sessionImage', () => {
+  it("puts the project in the tag, keeping the image's repository (registry ports and digests included)", () => {
+    expect(sessionImage('shop/web:dev', 'p')).toBe('shop/web:p');
+    expect(sessionImage('shop/web', 'p')).toBe('shop/web:p');
+    expect(sessionImage('localhost:5000/shop/web:1.2', 'p')).toBe('localhost:5000/shop/web:p');
+    expect(sessionImage('localhost:5000/web', 'p')).toBe('localhost:5000/web:p');
+    expect(sessionImage(`web@sha256:${'a'.repeat(64)}`, 'p')).toBe('web:p');
+  });
+
+  it('renames a built image for every service that runs it, and leaves pulled images alone', () => {
+    const { yaml } = buildOverlay({
+      project: 'p',
+      model: {
+        services: {
+          web: { image: 'shop/web:dev', build: { context: '/w' } },
+          worker: { image: 'shop/web:dev' },
+          db: { image: 'pg:16' },
+        },
+      },
+      managed: {},
+      labels: { repo: 'r', session: 's' },
+      baseEnv: {},
+      extraPorts: {},
+    });
+    const doc = parse(yaml);
+    expect(doc.services.web.image).toBe('shop/web:p');
+    expect(doc.services.worker.image).toBe('shop/web:p');
+    expect(doc.services.db.image).toBeUndefined();
   });
 });
