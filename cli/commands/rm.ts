@@ -5,9 +5,9 @@ import { targetOf } from '../target.js';
 export function register(program: Command): void {
   program
     .command('rm')
-    .description('remove services, worktree and port leases of a session')
+    .description('remove services, worktree, port leases and built images of a session')
     .argument('[session]', 'the session (default: the one whose worktree this is)')
-    .option('--volumes', 'also delete its compose volumes')
+    .option('--volumes', 'also delete its compose volumes (named and anonymous)')
     .option('--force', 'remove even with uncommitted changes or unpushed commits')
     .option('--json', 'print what was removed as JSON on stdout')
     .action(async (session: string | undefined, opts) => {

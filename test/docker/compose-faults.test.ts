@@ -14,6 +14,7 @@ import {
   expectNothingInDocker,
   networksOf,
   projectOf,
+  runningOf,
   volumesOf,
   startUntilComposeUp,
   expectFreshSessionGone,
@@ -140,11 +141,14 @@ describe('resumed container up, failing', () => {
   it.each(['compose-overlay', 'service:app', 'post_up'])('failpoint %s after down: volume and data kept, nothing running', async (step) => {
     const { volumes, leases } = await sessionWithData();
     expect((await repo.sess(['down', 'r'])).code).toBe(0);
+    // down keeps the containers (stopped) and their network: the rollback leaves them as down left them
+    const stopped = containersOf(repo, 'r');
+    const networks = networksOf(projectOf(repo, 'r'));
     const r = await repo.sess(['up', 'r'], { env: { SESS_FAILPOINT: step } });
     expect(r.code, r.stderr).toBe(1);
     expectKept(volumes, leases);
-    expect(containersOf(repo, 'r')).toEqual([]);
-    expect(networksOf(projectOf(repo, 'r'))).toEqual([]);
+    expect(containersOf(repo, 'r')).toEqual(stopped);
+    expect(networksOf(projectOf(repo, 'r'))).toEqual(networks);
     expect((await repo.sess(['up', 'r'])).code).toBe(0);
     const store = containersOf(repo, 'r').find((c) => c.name.includes('-store-'))!;
     expect(dockerExec(store.name, 'cat', '/data/precious')).toBe('precious\n');
@@ -157,7 +161,7 @@ describe('resumed container up, failing', () => {
     child.kill('SIGINT');
     expect((await done).code).toBe(130);
     expectKept(volumes, leases);
-    expect(containersOf(repo, 'r')).toEqual([]);
+    expect(runningOf(repo, 'r')).toEqual([]);
   });
 
   it('what compose reads besides its files counts: a changed .env, or an image rebuilt under its tag, is no no-op', async () => {

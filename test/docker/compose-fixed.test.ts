@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { leasesOf, type TestRepo } from '../helpers/sess.js';
 import { get } from '../helpers/http.js';
-import { containersOf, dockerRepo, networksOf, projectOf, volumesOf } from '../helpers/docker.js';
+import { containersOf, dockerRepo, networksOf, projectOf, runningOf, volumesOf } from '../helpers/docker.js';
 
 describe('container mode over fixed ports and names', () => {
   let repo: TestRepo;
@@ -94,7 +94,7 @@ describe('container mode over fixed ports and names', () => {
 
   it('down keeps the volume, rm keeps it, rm --volumes deletes it', async () => {
     expect((await repo.sess(['down', 'feat-a'])).code).toBe(0);
-    expect(containersOf(repo, 'feat-a')).toEqual([]);
+    expect(runningOf(repo, 'feat-a')).toEqual([]);
     expect(volumesOf(projectOf(repo, 'feat-a'))).toHaveLength(1);
     expect((await repo.sess(['rm', 'feat-a'])).code).toBe(0);
     expect(volumesOf(projectOf(repo, 'feat-a'))).toHaveLength(1);

@@ -10,6 +10,7 @@ import {
   dockerRepo,
   expectNothingInDocker,
   projectOf,
+  runningOf,
   volumesOf,
   startUntilComposeUp,
   expectFreshSessionGone,
@@ -65,7 +66,7 @@ describe('SIGKILL during a resumed container up', () => {
     child.kill('SIGKILL');
     await done;
     await doctorFix();
-    expect(containersOf(repo, 'r')).toEqual([]);
+    expect(runningOf(repo, 'r')).toEqual([]);
     expect(volumesOf(projectOf(repo, 'r'))).toEqual(volumes);
     expect((await repo.sess(['up', 'r'])).code).toBe(0);
     const again = containersOf(repo, 'r').find((c) => c.name.includes('-store-'))!;

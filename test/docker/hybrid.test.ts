@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { alive, eventually, ourProcesses, type TestRepo } from '../helpers/sess.js';
-import { containersOf, dockerRepo, projectOf, volumesOf } from '../helpers/docker.js';
+import { containersOf, dockerRepo, projectOf, runningOf, volumesOf } from '../helpers/docker.js';
 import { get as viaProxy } from '../helpers/http.js';
 
 const get = async (url: string, init?: RequestInit) => {
@@ -55,7 +55,7 @@ describe('hybrid: Postgres + Redis in compose, web on the host', () => {
 
   it('the data survives down and up', async () => {
     expect((await repo.sess(['down', 'feature-data'])).code).toBe(0);
-    expect(containersOf(repo, 'feature-data')).toEqual([]);
+    expect(runningOf(repo, 'feature-data')).toEqual([]);
     expect(volumesOf(projectOf(repo, 'feature-data'))).toHaveLength(2);
     const r = await repo.sess(['up', 'feature-data']);
     expect(r.code, r.stderr).toBe(0);
@@ -84,7 +84,7 @@ describe('hybrid: Postgres + Redis in compose, web on the host', () => {
     expect((await repo.sess(['down', 'feature-data'])).code).toBe(0);
     const r = await repo.sess(['up', 'feature-data'], { env: { FAIL: 'post_up' } });
     expect(r.code).toBe(1);
-    expect(containersOf(repo, 'feature-data')).toEqual([]);
+    expect(runningOf(repo, 'feature-data')).toEqual([]);
     expect(volumesOf(projectOf(repo, 'feature-data'))).toHaveLength(2);
     expect((await repo.sess(['up', 'feature-data'])).code).toBe(0);
     expect((await get(`${web()}/checksum`)).text.trim()).toBe(checksum);

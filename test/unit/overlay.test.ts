@@ -1,7 +1,7 @@
 // The overlay as data, from a hand-written compose model: placement on the host, depends_on rewrite.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { buildOverlay, projectName, ON_HOST_PROFILE } from '../../modes/compose/overlay.js';
+import { buildOverlay, projectName, sessionImage, ON_HOST_PROFILE } from '../../modes/compose/overlay.js';
 
 const model = {
   services: {
@@ -118,5 +118,36 @@ describe('buildOverlay: networks and protocols', () => {
       { target: 5353, published: '40002', host_ip: '127.0.0.1', protocol: 'tcp' },
       { target: 5353, published: '40004', host_ip: '127.0.0.1', protocol: 'udp' },
     ]);
+  });
+});
+
+describe('sessionImage', () => {
+  it("puts the project in the tag, keeping the image's repository (registry ports and digests included)", () => {
+    expect(sessionImage('shop/web:dev', 'p')).toBe('shop/web:p');
+    expect(sessionImage('shop/web', 'p')).toBe('shop/web:p');
+    expect(sessionImage('localhost:5000/shop/web:1.2', 'p')).toBe('localhost:5000/shop/web:p');
+    expect(sessionImage('localhost:5000/web', 'p')).toBe('localhost:5000/web:p');
+    expect(sessionImage(`web@sha256:${'a'.repeat(64)}`, 'p')).toBe('web:p');
+  });
+
+  it('renames a built image for every service that runs it, and leaves pulled images alone', () => {
+    const { yaml } = buildOverlay({
+      project: 'p',
+      model: {
+        services: {
+          web: { image: 'shop/web:dev', build: { context: '/w' } },
+          worker: { image: 'shop/web:dev' },
+          db: { image: 'pg:16' },
+        },
+      },
+      managed: {},
+      labels: { repo: 'r', session: 's' },
+      baseEnv: {},
+      extraPorts: {},
+    });
+    const doc = parse(yaml);
+    expect(doc.services.web.image).toBe('shop/web:p');
+    expect(doc.services.worker.image).toBe('shop/web:p');
+    expect(doc.services.db.image).toBeUndefined();
   });
 });
