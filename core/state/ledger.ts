@@ -189,18 +189,51 @@ export async function lease(
       ledger.leases[pin] = { owner, name, stateDir, since: new Date().toISOString() };
       added.push(name);
     }
-    for (const { name, prefer } of wanted) {
-      if (hasOwn(held, name)) continue;
-      let port: number;
-      if (prefer !== undefined && !taken.has(prefer) && (await isPortFree(prefer))) port = prefer;
-      else port = await findFreePort(taken);
+    const take = (name: string, port: number) => {
       taken.add(port);
       held[name] = port;
       ledger.leases[port] = { owner, name, stateDir, since: new Date().toISOString() };
       added.push(name);
+    };
+    const names = new Set(wanted.map((w) => w.name));
+    for (const { name, prefer } of wanted) {
+      if (hasOwn(held, name)) continue;
+      // `NAME+i` follows NAME: a range of ports (compose's "8000-8001:80" for two replicas), contiguous
+      const follows = RANGE_FOLLOWER.exec(name);
+      if (follows && names.has(follows[1]!)) {
+        const port = held[follows[1]!]! + Number(follows[2]);
+        if (taken.has(port) || !(await isPortFree(port))) {
+          throw new WorkError(`port ${port} is taken: it would extend the range of ${follows[1]} (${held[follows[1]!]} on)`, {
+            hint: 'free that port, or `sess rm` the session to lease a new range',
+          });
+        }
+        take(name, port);
+        continue;
+      }
+      const span = 1 + wanted.filter((w) => RANGE_FOLLOWER.exec(w.name)?.[1] === name).length;
+      let port: number;
+      if (span > 1) port = await findFreeRun(taken, span);
+      else if (prefer !== undefined && !taken.has(prefer) && (await isPortFree(prefer))) port = prefer;
+      else port = await findFreePort(taken);
+      take(name, port);
     }
     return { ports: held, added };
   }, signal);
+}
+
+/** The name of the i-th port after the first of a range: `NAME+i`. */
+const RANGE_FOLLOWER = /^(.*)\+(\d+)$/;
+
+/** The first of `span` contiguous ports, none leased and all free. */
+async function findFreeRun(taken: Set<number>, span: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const first = await findFreePort(taken);
+    if (first + span - 1 > 65535) continue;
+    let ok = true;
+    for (let i = 1; i < span && ok; i++) ok = !taken.has(first + i) && (await isPortFree(first + i));
+    if (ok) return first;
+  }
+  throw new WorkError(`no ${span} contiguous free ports found`);
 }
 
 /** Who holds a lease, for a message: this session under another name, or another session (and its repository). */

@@ -10,7 +10,7 @@ import type { ImpliedInput, ImpliedServices } from '../runtime.js';
 import type { Placement } from '../service.js';
 import { own } from '../../common/records.js';
 import { readComposeModel } from './model.js';
-import { projectName } from './overlay.js';
+import { projectName, rangeSpan } from './overlay.js';
 
 export async function impliedServices(input: ImpliedInput): Promise<ImpliedServices> {
   const { repo, session, config, placement, signal } = input;
@@ -48,7 +48,14 @@ export function unlistedServices(model: ComposeModel, config: Config, placement:
   const namePorts = (name: string, svc: ComposeService, named: Record<string, number>): Record<string, number> => {
     const covered = new Set(Object.values(named));
     const ports: Record<string, number> = {};
-    const targets = [...new Set((svc.ports ?? []).filter((p) => p.published !== undefined && p.published !== '').map((p) => p.target))];
+    // a published range (one port per replica) is no single named port: it stays a lease per port
+    const targets = [
+      ...new Set(
+        (svc.ports ?? [])
+          .filter((p) => p.published !== undefined && p.published !== '' && rangeSpan(p.published) === 1)
+          .map((p) => p.target),
+      ),
+    ];
     for (const target of targets.filter((t) => !covered.has(t))) {
       const first = Object.keys(named).length === 0 && Object.keys(ports).length === 0;
       const portName = unique(first ? name : `${name}-${target}`, (n) => !portVariables.has(portVariable(n)));

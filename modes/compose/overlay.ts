@@ -58,6 +58,12 @@ export function namedProtocol(svc: ComposeService | undefined, target: number): 
 
 const portKey = (target: number, protocol: string | undefined) => `${target}${protocol && protocol !== 'tcp' ? `/${protocol}` : ''}`;
 
+/** How many host ports a published port is: a range `8000-8001` is two (one per replica). */
+export function rangeSpan(published: string | number | undefined): number {
+  const m = /^(\d+)-(\d+)$/.exec(String(published ?? ''));
+  return m && Number(m[2]) >= Number(m[1]) ? Number(m[2]) - Number(m[1]) + 1 : 1;
+}
+
 /** Published ports of the base files that no named port covers: each needs a lease of its own. */
 export function unnamedPublishedPorts(model: ComposeModel, managed: Record<string, SessComposeService>): string[] {
   const keys: string[] = [];
@@ -66,7 +72,9 @@ export function unnamedPublishedPorts(model: ComposeModel, managed: Record<strin
     const named = new Set(Object.values(own(managed, name)?.ports ?? {}).map(([target]) => portKey(target, namedProtocol(svc, target))));
     for (const port of svc.ports ?? []) {
       if (port.published === undefined || port.published === '' || named.has(portKey(port.target, port.protocol))) continue;
-      keys.push(`${name}.${portKey(port.target, port.protocol)}`);
+      const key = `${name}.${portKey(port.target, port.protocol)}`;
+      // a range ("8000-8001:80", one port per replica): a lease per port of it, `key+i` after the first
+      keys.push(key, ...Array.from({ length: rangeSpan(port.published) - 1 }, (_, i) => `${key}+${i + 1}`));
     }
   }
   return [...new Set(keys)];
@@ -190,8 +198,10 @@ function portsOf(
     }
     const leased = own(extra, `${name}.${key}`);
     if (leased === undefined) continue;
-    out.push({ target: port.target, published: String(leased), host_ip: '127.0.0.1', protocol: port.protocol ?? 'tcp' });
-    notes.push(`compose service ${name}: published port ${port.published}->${key} moved to 127.0.0.1:${leased}`);
+    const span = rangeSpan(port.published);
+    const published = span > 1 ? `${leased}-${leased + span - 1}` : String(leased);
+    out.push({ target: port.target, published, host_ip: '127.0.0.1', protocol: port.protocol ?? 'tcp' });
+    notes.push(`compose service ${name}: published port ${port.published}->${key} moved to 127.0.0.1:${published}`);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // The overlay as data, from a hand-written compose model: placement on the host, depends_on rewrite.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { buildOverlay, projectName, sessionImage, ON_HOST_PROFILE } from '../../modes/compose/overlay.js';
+import { buildOverlay, projectName, sessionImage, ON_HOST_PROFILE, rangeSpan } from '../../modes/compose/overlay.js';
 
 const model = {
   services: {
@@ -149,5 +149,16 @@ describe('sessionImage', () => {
     expect(doc.services.web.image).toBe('shop/web:p');
     expect(doc.services.worker.image).toBe('shop/web:p');
     expect(doc.services.db.image).toBeUndefined();
+  });
+});
+
+describe('rangeSpan', () => {
+  it('counts the ports of a published range, one for a single port', () => {
+    expect(rangeSpan('8000-8001')).toBe(2);
+    expect(rangeSpan('9000-9009')).toBe(10);
+    expect(rangeSpan('8080')).toBe(1);
+    expect(rangeSpan(8080)).toBe(1);
+    expect(rangeSpan(undefined)).toBe(1);
+    expect(rangeSpan('9001-9000')).toBe(1);
   });
 });
