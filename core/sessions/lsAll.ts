@@ -39,6 +39,14 @@ export async function lsAll(): Promise<MachineSession[]> {
     ports[lease.name] = Number(port);
     repo.sessions.set(session, ports);
   }
+  // in name order, as `ls` shows a session's ports (the ledger is in port order)
+  for (const repo of byRepo.values()) {
+    for (const [session, ports] of repo.sessions) {
+      const sorted = dict<number>();
+      for (const n of Object.keys(ports).sort()) sorted[n] = ports[n]!;
+      repo.sessions.set(session, sorted);
+    }
+  }
   const listed = await Promise.all(
     [...byRepo].map(async ([stateDir, { id, sessions }]) => {
       const repo = repoAt(stateDir, id);

@@ -24,13 +24,15 @@ describe('sess ls, the table', () => {
     expect(lines).toHaveLength(3);
     // db has no stable URL (a tcp probe): its port; web is routed: its URL
     expect(lineOf(r.stdout, 'feat-a')).toMatch(
-      new RegExp(`^feat-a\\s+up\\s+host\\s+feat/a\\s+\\d+s ago\\s+db=${a.ports.db}  web=http://web\\.feat-a\\.app\\.localhost:\\d+/$`),
+      new RegExp(
+        `^feat-a\\s+up\\s+host\\s+feat/a\\s+\\d+s ago\\s+db=${a.ports.db}  web=http://web\\.feat-a\\.app(-[0-9a-f]{4})?\\.localhost:\\d+/$`,
+      ),
     );
     expect(lineOf(r.stdout, 'feat-a')).not.toContain('✗');
     // --json is what it was: the SPEC shape plus lastUp (an ISO time), url per routed service
     const [listed] = await repo.json(['ls']);
     expect(listed.lastUp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
-    expect(listed.services.find((s: any) => s.name === 'web').url).toMatch(/^http:\/\/web\.feat-a\.app\.localhost:\d+\/$/);
+    expect(listed.services.find((s: any) => s.name === 'web').url).toMatch(/^http:\/\/web\.feat-a\.app(-[0-9a-f]{4})?\.localhost:\d+\/$/);
   });
 
   it('a service that died is marked with its state; a session that is down marks nothing', async () => {
@@ -41,7 +43,7 @@ describe('sess ls, the table', () => {
     const table = (await repo.sess(['ls'])).stdout;
     expect(lineOf(table, 'feat-b')).toMatch(
       new RegExp(
-        `^feat-b\\s+partial\\s+host\\s+feat/b\\s+\\d+s ago\\s+db=${b.ports.db}  ✗web=http://web\\.feat-b\\.app\\.localhost:\\d+/ \\(exited\\)$`,
+        `^feat-b\\s+partial\\s+host\\s+feat/b\\s+\\d+s ago\\s+db=${b.ports.db}  ✗web=http://web\\.feat-b\\.app(-[0-9a-f]{4})?\\.localhost:\\d+/ \\(exited\\)$`,
       ),
     );
     expect(lineOf(table, 'feat-a')).toMatch(/^feat-a\s+down\s+host\s+feat\/a\s+\d+s ago\s+db=\d+  web=http:\/\/\S+$/);
