@@ -195,8 +195,11 @@ export interface Runtime {
   stillCurrent(records: ServiceRecord[], session: SessionCtx): Promise<boolean>;
 
   prepare(input: PrepareInput): Promise<PreparedUp>;
-  /** Stop one instance; false when nothing was left of it to stop. */
-  stop(session: SessionCtx, record: ServiceRecord, progress: Progress): Promise<boolean>;
+  /**
+   * Stop one instance; false when nothing was left of it to stop. `replacing`: its successor starts
+   * next (recreate), and may take over what the instance keeps (compose: its anonymous volumes).
+   */
+  stop(session: SessionCtx, record: ServiceRecord, progress: Progress, options?: { replacing?: boolean }): Promise<boolean>;
   /**
    * What is left of the session in this runtime once its services stopped. `gone`: the session goes
    * away (rm, a lost worktree), and what only it used goes with it (volumes only with `volumes`);

@@ -69,8 +69,10 @@ export async function startNew(
 }
 
 /** Stop an instance the session's last up recorded (its runtime's stash is that up's). */
-export function stopPrevious(ctx: StartContext, previous: ServiceRecord): Promise<boolean> {
-  return stopInstance(ctx.repo, ctx.previous!, previous, ctx.progress);
+export function stopPrevious(ctx: StartContext, previous: ServiceRecord, successor?: ResolvedService): Promise<boolean> {
+  // the same instance of the same runtime comes next: the runtime may hand over what it keeps
+  const replacing = successor?.runtime === previous.runtime && successor.compose?.service === previous.def.compose?.service;
+  return stopInstance(ctx.repo, ctx.previous!, previous, ctx.progress, { replacing });
 }
 
 /** What the previous instance's runtime keeps for the session: this up's, else the last up's. */

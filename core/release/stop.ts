@@ -9,8 +9,14 @@ import type { Repo } from '../state/repo.js';
 import type { SessionRecord } from '../state/store.js';
 
 /** Stop one recorded instance. false when nothing was left of it to stop. */
-export function stopInstance(repo: Repo, record: SessionRecord, service: ServiceRecord, progress: Progress): Promise<boolean> {
-  return runtimeOf(service.runtime).stop(sessionCtx(repo, record, service.runtime), service, progress);
+export function stopInstance(
+  repo: Repo,
+  record: SessionRecord,
+  service: ServiceRecord,
+  progress: Progress,
+  options?: { replacing?: boolean },
+): Promise<boolean> {
+  return runtimeOf(service.runtime).stop(sessionCtx(repo, record, service.runtime), service, progress, options);
 }
 
 /**

@@ -38,7 +38,7 @@ const recreate: Strategy = async ({ ctx, item, previous, signal, onInverse, onSt
       leases: ctx.leases,
     }),
   );
-  await stopPrevious(ctx, previous);
+  await stopPrevious(ctx, previous, item.def);
   return startNew(ctx, item, signal, onStarted);
 };
 

@@ -292,6 +292,15 @@ export async function stopProject(ref: ComposeRef): Promise<void> {
   await composeStop({ cli: ref.cli, name: ref.project, projectDir: ref.projectDir, env: process.env });
 }
 
+/** Stop the containers of some services and keep them (a replacement: compose recreates them, anonymous volumes and all). */
+export function stopServiceContainers(ref: ComposeRef, composeServices: string[], grace: number): Promise<void> {
+  return inComposeTurn(ref.project, async () => {
+    const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project)]);
+    const ids = containers.filter((c) => composeServices.includes(c.service) && c.labels[COMPOSE_ONEOFF] !== 'True').map((c) => c.id);
+    await stopContainers(ref.cli.engine, ids, grace);
+  });
+}
+
 /** `compose down` of the project: containers and networks go, volumes (named and anonymous) only with `volumes`. */
 export async function downProject(ref: ComposeRef, volumes: boolean): Promise<void> {
   const engine = ref.cli.engine;

@@ -15,6 +15,7 @@ import {
   downProject,
   removeProjectImages,
   removeServiceContainers,
+  stopServiceContainers,
   rollbackProject,
   stopProject,
   type ComposeRef,
@@ -112,9 +113,13 @@ export const composeRuntime: Runtime = {
     };
   },
 
-  async stop(session, record) {
+  async stop(session, record, _progress, options) {
     const ref = refOf(session.stash);
-    if (ref && record.def.compose) await removeServiceContainers(ref, [record.def.compose.service], record.def.stop.grace);
+    if (!ref || !record.def.compose) return true;
+    // replaced: stopped, not removed, so that compose recreates it and carries its anonymous
+    // volumes over to the new container (data of an image's VOLUME, as `docker compose up` keeps it)
+    if (options?.replacing) await stopServiceContainers(ref, [record.def.compose.service], record.def.stop.grace);
+    else await removeServiceContainers(ref, [record.def.compose.service], record.def.stop.grace);
     return true;
   },
 

@@ -1,6 +1,8 @@
 // Anonymous volumes (`- /data`, an image's VOLUME) have no name and no project label: only the
 // container that mounts them leads to them. `down` keeps the containers (stopped), so the next `up`
 // finds the data again; `rm --volumes` and the rollback of the up that made them remove them.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sleep, type TestRepo } from '../helpers/sess.js';
 import {
@@ -45,6 +47,22 @@ describe('anonymous volumes of a session', () => {
     expect(anonymousVolumesOf(repo, 'feat-a')).toEqual(anon['feat-a']);
     // the other session was not touched
     expect(dockerExec(store(repo, 'feat-b').name, 'cat', '/data/who')).toBe('feat-b\n');
+  });
+
+  it('a replacement (its definition changed) keeps the data: compose recreates the container on the same volume', async () => {
+    const file = join(repo.tmp, 'app.sess', 'feat-a', 'compose.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('    init: true\n', '    init: true\n    environment: { EDITION: "2" }\n'));
+    const before = store(repo, 'feat-a').id;
+    const up = await repo.sess(['up', 'feat-a']);
+    expect(up.code, up.stderr).toBe(0);
+    const last = (await repo.json(['history', 'feat-a'])).at(-1);
+    expect(last.services).toEqual([expect.objectContaining({ name: 'store', action: 'replaced' })]);
+    const now = store(repo, 'feat-a');
+    expect(now.id).not.toBe(before); // a new container, with the new definition
+    expect(dockerExec(now.name, 'sh', '-c', 'echo $EDITION')).toBe('2\n');
+    expect(dockerExec(now.name, 'cat', '/data/who')).toBe('feat-a\n');
+    expect(anonymousVolumesOf(repo, 'feat-a')).toEqual(anon['feat-a']);
+    expect(containersOf(repo, 'feat-a')).toHaveLength(1); // the old one is gone, not left stopped
   });
 
   it('rm --volumes leaves no volume of the project, anonymous ones included', async () => {
