@@ -185,6 +185,22 @@ describe('sess mcp, host sessions', () => {
     doc(await s1.call('rm', { session: 'shared' }));
   });
 
+  it('down with all takes every session of the repository down; all and a session together are a usage error', async () => {
+    const s = await serve(repo);
+    for (const branch of ['all-one', 'all-two']) expect((await repo.sess(['up', branch])).code).toBe(0);
+    expect(toolError(await s.call('down', { session: 'all-one', all: true })).kind).toBe('usage');
+    expect(toolError(await s.call('down', {})).kind).toBe('usage');
+    const result = doc(await s.call('down', { all: true }));
+    expect(result.failed).toEqual([]);
+    expect(result.sessions.map((v: any) => v.name)).toEqual(expect.arrayContaining(['all-one', 'all-two']));
+    for (const name of ['all-one', 'all-two']) {
+      const view = await repo.json(['status', name]);
+      expect(view.status).toBe('down');
+      for (const svc of view.services) if (svc.pid) expect(alive(svc.pid)).toBe(false);
+    }
+    for (const name of ['all-one', 'all-two']) expect((await repo.sess(['rm', name, '--force'])).code).toBe(0);
+  });
+
   it('rm without force refuses a session with uncommitted work and says why; force removes it', async () => {
     const s = await serve(repo);
     const view = doc(await s.call('up', { branch: 'dirty' }));

@@ -66,11 +66,28 @@ export const down = defineTool({
   description:
     'Stop every service of a session. Its worktree, port leases and volumes are kept: `up` brings it back on ' +
     'the same ports. Waits for another command working on the session to finish first.',
-  input: z.strictObject({ session: schemas.session() }),
+  input: z.strictObject({
+    session: schemas.session().optional(),
+    all: z
+      .boolean()
+      .default(false)
+      .describe(
+        'instead, every session of this repository, as `sess down --all --json`: {sessions: [...], failed: [{name, error}]}; one that fails does not stop the others',
+      ),
+  }),
   annotations: { destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(args, ctx) {
-    const { down } = await import('../../../core/sessions/down.js');
-    const view = await down({ cwd: ctx.cwd, target: args.session, progress: ctx.progress });
+    if (args.all === (args.session !== undefined)) throw new UsageError('give a session or `all`, one of the two');
+    const { down, downAll } = await import('../../../core/sessions/down.js');
+    if (args.all) {
+      const result = await downAll({ cwd: ctx.cwd, progress: ctx.progress });
+      const names = result.sessions.map((v) => v.name);
+      const summary =
+        (names.length ? `down: ${names.join(', ')}` : 'no session went down') +
+        (result.failed.length ? `; failed: ${result.failed.map((f) => `${f.name} (${f.error.message})`).join(', ')}` : '');
+      return { document: result, summary };
+    }
+    const view = await down({ cwd: ctx.cwd, target: args.session!, progress: ctx.progress });
     return { document: view, summary: `${view.name} is down: services stopped; worktree, ports and volumes kept` };
   },
 });
