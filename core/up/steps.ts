@@ -161,17 +161,10 @@ export const UP_STEPS: UpStep[] = [
     does: 'nothing yet: services the mode runs that sess.yaml does not list (container mode: every compose service), with named ports for what they publish',
     when: (ctx) => runtimesImplying(ctx.prepared.config, ctx.prepared.mode).length > 0,
     async run(ctx) {
-      const { repo, name, prepared, existing, signal } = ctx;
+      const { prepared, signal } = ctx;
       for (const runtime of runtimesImplying(prepared.config, prepared.mode)) {
         const implied = await runtime.implied!({
-          repo: { id: repo.id, name: repo.name, home: sessHome() },
-          session: {
-            repoId: repo.id,
-            name,
-            dir: paths.sessionDir(repo, name),
-            worktree: prepared.worktree,
-            stash: existing ? stashOf(existing, runtime.name) : undefined,
-          },
+          ...runtimeSession(ctx, runtime.name),
           config: prepared.config,
           placement: prepared.placement,
           signal,
@@ -219,7 +212,7 @@ export const UP_STEPS: UpStep[] = [
     name: 'runtimes',
     does: "each runtime's part of the session (compose: its extra port leases and overlay; see its prepareSteps)",
     async run(ctx) {
-      const { repo, name, prepared, existing } = ctx;
+      const { repo, name, prepared } = ctx;
       // the URLs first: `${svc.NAME.url}` may stand in any definition
       const urls = await urlsOf(repo, name, prepared.config);
       if (urls) ctx.urls = urls;
@@ -229,15 +222,7 @@ export const UP_STEPS: UpStep[] = [
       const journal = runtimeJournal(ctx);
       for (const runtime of runtimesIn(prepared.placement)) {
         const up = await runtime.prepare({
-          repo: { id: repo.id, name: repo.name, home: sessHome() },
-          session: {
-            repoId: repo.id,
-            name,
-            dir: paths.sessionDir(repo, name),
-            worktree: prepared.worktree,
-            fresh: !existing,
-            stash: existing ? stashOf(existing, runtime.name) : undefined,
-          },
+          ...runtimeSession(ctx, runtime.name),
           config: prepared.config,
           placement: prepared.placement,
           ports: ctx.ports,
@@ -467,6 +452,22 @@ function runtimeJournal(ctx: UpContext): Journal {
         ),
       );
       return Object.fromEntries(names.map((n) => [n, own(ports, n)!]));
+    },
+  };
+}
+
+/** The repository and session as a runtime sees them (its `implied` and `prepare`). */
+function runtimeSession(ctx: UpContext, runtime: RuntimeName) {
+  const { repo, name, prepared, existing } = ctx;
+  return {
+    repo: { id: repo.id, name: repo.name, home: sessHome() },
+    session: {
+      repoId: repo.id,
+      name,
+      dir: paths.sessionDir(repo, name),
+      worktree: prepared.worktree,
+      fresh: !existing,
+      stash: existing ? stashOf(existing, runtime) : undefined,
     },
   };
 }

@@ -14,7 +14,7 @@ import {
   removeServiceContainers,
   snapshotProject,
   inComposeTurn,
-  startComposeInTurn,
+  startCompose,
   type ComposeRef,
   type ProjectSnapshot,
 } from './project.js';
@@ -125,7 +125,7 @@ export class ComposeBatch {
         ref,
         wave.map((w) => w.item),
       );
-      await startComposeInTurn(ref, env, services, timeout, wave[0]!.signal, { build });
+      await startCompose(ref, env, services, timeout, wave[0]!.signal, { build });
       for (const w of wave) w.done();
     } catch (error) {
       for (const w of wave) w.done(error);

@@ -129,23 +129,6 @@ export async function rollbackProject(engine: string, project: string, before: P
 const COMPOSE_OVERHEAD_S = 15;
 
 /**
- * `compose up --wait` of these services, bounded as a whole by `waitTimeout` (plus compose's own
- * work): a `service_healthy` dependency with long retries holds compose before its wait begins.
- * Services in `build` are built first, outside that bound. On failure the error names the services
- * that are not up, with their state and log tail.
- */
-export async function startCompose(
-  ref: ComposeRef,
-  env: NodeJS.ProcessEnv,
-  services: string[],
-  waitTimeout: number,
-  signal?: AbortSignal,
-  options: { noDeps?: boolean; build?: string[] } = {},
-): Promise<void> {
-  return inComposeTurn(ref.project, () => startComposeInTurn(ref, env, services, waitTimeout, signal, options));
-}
-
-/**
  * Compose operations of one project, one at a time (within this sess; the session lock serializes
  * sess processes): two `compose up`s at once recreate a shared dependency together ("the container
  * name is already in use"), and a restore could start what the other call wrote.
@@ -163,8 +146,13 @@ export async function inComposeTurn<T>(project: string, work: () => Promise<T>):
   }
 }
 
-/** `startCompose` for a caller that holds the project's turn (`inComposeTurn`). */
-export async function startComposeInTurn(
+/**
+ * `compose up --wait` of these services, inside the project's turn (`inComposeTurn`), bounded as a
+ * whole by `waitTimeout` (plus compose's own work): a `service_healthy` dependency with long retries
+ * holds compose before its wait begins. Services in `build` are built first, outside that bound. On
+ * failure the error names the services that are not up, with their state and log tail.
+ */
+export async function startCompose(
   ref: ComposeRef,
   env: NodeJS.ProcessEnv,
   services: string[],

@@ -15,7 +15,7 @@ import type { Placement, ResolvedService, ServiceRecord } from '../service.js';
 import { composeFilesOf } from './files.js';
 import { readComposeModel } from './model.js';
 import { buildOverlay, builtImages, networkModeOf, projectName, unnamedPublishedPorts, type SessComposeService } from './overlay.js';
-import { startCompose, type ComposeRef } from './project.js';
+import { inComposeTurn, startCompose, type ComposeRef } from './project.js';
 import { refuseWhatSessionsCannotShare } from './sharing.js';
 
 /** Lease names of host ports compose publishes that are not named ports (`compose:web.8080`). */
@@ -223,9 +223,9 @@ export async function restoreComposeService(
   const files = [join(session.dir, `compose.restore-${svc}-base.yaml`), join(session.dir, `compose.restore-${svc}-overlay.yaml`)];
   writeFileAtomic(files[0]!, base.toString(), 0o600);
   writeFileAtomic(files[1]!, yaml, 0o600);
-  await startCompose({ ...ref, files: [...ref.files, ...files] }, env, [svc], previous.def.ready?.timeout ?? 60, signal, {
-    noDeps: true,
-  });
+  await inComposeTurn(ref.project, () =>
+    startCompose({ ...ref, files: [...ref.files, ...files] }, env, [svc], previous.def.ready?.timeout ?? 60, signal, { noDeps: true }),
+  );
 }
 
 /**
