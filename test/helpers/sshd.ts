@@ -15,7 +15,9 @@ export interface TestSshd {
   target: string;
   /** an ssh client config (`ssh -F`) for SESS_SSH_CONFIG: key, known_hosts, batch mode */
   configFile: string;
-  /** the temp dir holding keys, configs, the pid file and the log */
+  /** the temp dir holding keys, configs, the pid file and the log (/tmp/sess-sshd-XXXXXX: short enough for
+   * sockets in it: ssh takes a ControlPath of at most 90 characters, as it binds `<path>.<16 random>` first,
+   * and a forwarded local socket (`-L <sock>:...`) of at most 107) */
   dir: string;
   pid: number;
   stop(): void;
