@@ -21,6 +21,22 @@ export interface ComposeCli {
   /** The engine CLI for label queries: docker or podman. */
   engine: string;
   version: string;
+  /** DOCKER_HOST of the engine it talks to, when not the local default (a remote engine's forwarded socket) */
+  host?: string;
+}
+
+/** The engine a docker call goes to: its CLI (`docker`), and where that engine listens when not the default. */
+export type Engine = string | Pick<ComposeCli, 'engine' | 'host'>;
+
+/** `docker ...` against this engine (DOCKER_HOST set for an engine elsewhere). */
+function runEngine(engine: Engine, args: string[], options: RunOptions = {}) {
+  if (typeof engine === 'string') return run(engine, args, options);
+  return run(engine.engine, args, { ...options, env: withHost(options.env ?? process.env, engine.host) });
+}
+
+/** The environment of a docker or compose call to an engine at `host` (none: the default one). */
+export function withHost(env: NodeJS.ProcessEnv, host: string | undefined): NodeJS.ProcessEnv {
+  return host ? { ...env, DOCKER_HOST: host, DOCKER_CONTEXT: '' } : env;
 }
 
 /** `!override` (ports) needs Compose 2.24.4. */
@@ -105,7 +121,7 @@ function compose(p: ComposeProject, args: string[], options: RunOptions = {}) {
   return run(p.cli.command[0]!, [...p.cli.command.slice(1), '-p', p.name, '--project-directory', p.projectDir, ...fileArgs, ...args], {
     cwd: p.projectDir,
     ...options,
-    env: { ...p.env, ...options.env, PWD: p.projectDir },
+    env: withHost({ ...p.env, ...options.env, PWD: p.projectDir }, p.cli.host),
   });
 }
 
@@ -123,6 +139,8 @@ export interface ComposeModel {
   services: Record<string, ComposeService>;
   volumes?: Record<string, { name?: string; external?: boolean } | null>;
   networks?: Record<string, { name?: string; external?: boolean } | null>;
+  secrets?: Record<string, { file?: string } | null>;
+  configs?: Record<string, { file?: string } | null>;
 }
 
 export interface ComposePort {
@@ -171,13 +189,47 @@ export async function composeBuild(p: ComposeProject, services: string[], signal
 
 /** `stop` of a project's containers: they stay, with their anonymous volumes, for the next `up`. */
 export async function composeStop(p: Omit<ComposeProject, 'files'>): Promise<void> {
-  await run(p.cli.command[0]!, [...p.cli.command.slice(1), '-p', p.name, 'stop'], { env: p.env });
+  await run(p.cli.command[0]!, [...p.cli.command.slice(1), '-p', p.name, 'stop'], { env: withHost(p.env, p.cli.host) });
 }
 
 export async function composeDown(p: Omit<ComposeProject, 'files'>, volumes: boolean): Promise<void> {
   await run(p.cli.command[0]!, [...p.cli.command.slice(1), '-p', p.name, 'down', ...(volumes ? ['--volumes'] : [])], {
-    env: p.env,
+    env: withHost(p.env, p.cli.host),
   });
+}
+
+/**
+ * The host ports each running container of the project publishes, by service: `target/protocol` ->
+ * the published ports of its replicas, in replica order (compose's container number).
+ */
+export async function publishedPorts(engine: Engine, project: string): Promise<Record<string, Record<string, number[]>>> {
+  const containers = (await containersByLabel(engine, [projectLabel(project)]))
+    .filter((c) => c.state === 'running' && c.labels[COMPOSE_ONEOFF] !== 'True')
+    .sort(
+      (a, b) => Number(a.labels['com.docker.compose.container-number'] ?? 0) - Number(b.labels['com.docker.compose.container-number'] ?? 0),
+    );
+  if (containers.length === 0) return {};
+  const r = await runEngine(engine, [
+    'container',
+    'inspect',
+    '--format',
+    '{{json .NetworkSettings.Ports}}',
+    ...containers.map((c) => c.id),
+  ]);
+  const out: Record<string, Record<string, number[]>> = {};
+  r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .forEach((line, i) => {
+      const bySvc = (out[containers[i]!.service] ??= {});
+      // {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "32768"}], "81/udp": null}
+      for (const [port, bindings] of Object.entries((JSON.parse(line) ?? {}) as Record<string, { HostPort: string }[] | null>)) {
+        const [target, protocol] = port.split('/');
+        const key = protocol === 'tcp' ? target! : port;
+        for (const b of bindings ?? []) (bySvc[key] ??= []).push(Number(b.HostPort));
+      }
+    });
+  return out;
 }
 
 export function composeLogsArgs(p: Omit<ComposeProject, 'files'>, service: string, follow: boolean, tail?: number): string[] {
@@ -207,17 +259,17 @@ export interface Container {
 }
 
 /** Containers (running or not) carrying all these labels (`key=value` or `key`). */
-export function containersByLabel(engine: string, labels: string[]): Promise<Container[]> {
+export function containersByLabel(engine: Engine, labels: string[]): Promise<Container[]> {
   return listContainers(engine, ['-a', ...labels.flatMap((l) => ['--filter', `label=${l}`])]);
 }
 
 /** Running containers that mount this volume (by its engine name). */
-export function containersMounting(engine: string, volume: string): Promise<Container[]> {
+export function containersMounting(engine: Engine, volume: string): Promise<Container[]> {
   return listContainers(engine, ['--filter', `volume=${volume}`]);
 }
 
-async function listContainers(engine: string, filters: string[]): Promise<Container[]> {
-  const r = await run(engine, ['ps', '--no-trunc', ...filters, '--format', '{{json .}}']);
+async function listContainers(engine: Engine, filters: string[]): Promise<Container[]> {
+  const r = await runEngine(engine, ['ps', '--no-trunc', ...filters, '--format', '{{json .}}']);
   return r.stdout
     .split('\n')
     .filter(Boolean)
@@ -249,41 +301,41 @@ function parseLabels(text: string): Record<string, string> {
   return out;
 }
 
-export async function stopContainers(engine: string, ids: string[], graceSeconds: number): Promise<void> {
-  if (ids.length) await run(engine, ['stop', '--time', String(Math.ceil(graceSeconds)), ...ids], { allowFailure: true });
+export async function stopContainers(engine: Engine, ids: string[], graceSeconds: number): Promise<void> {
+  if (ids.length) await runEngine(engine, ['stop', '--time', String(Math.ceil(graceSeconds)), ...ids], { allowFailure: true });
 }
 
-export async function removeContainers(engine: string, ids: string[]): Promise<void> {
-  if (ids.length) await run(engine, ['rm', '--force', '--volumes=false', ...ids], { allowFailure: true });
+export async function removeContainers(engine: Engine, ids: string[]): Promise<void> {
+  if (ids.length) await runEngine(engine, ['rm', '--force', '--volumes=false', ...ids], { allowFailure: true });
 }
 
-export async function projectVolumes(engine: string, project: string): Promise<string[]> {
-  const r = await run(engine, ['volume', 'ls', '--quiet', '--filter', `label=${projectLabel(project)}`]);
+export async function projectVolumes(engine: Engine, project: string): Promise<string[]> {
+  const r = await runEngine(engine, ['volume', 'ls', '--quiet', '--filter', `label=${projectLabel(project)}`]);
   return r.stdout.split('\n').filter(Boolean);
 }
 
-export async function removeVolumes(engine: string, names: string[]): Promise<void> {
-  if (names.length) await run(engine, ['volume', 'rm', '--force', ...names]);
+export async function removeVolumes(engine: Engine, names: string[]): Promise<void> {
+  if (names.length) await runEngine(engine, ['volume', 'rm', '--force', ...names]);
 }
 
 /** Names (`repo:tag`) of the images compose built for a project (it labels them with the project). */
-export async function projectImages(engine: string, project: string): Promise<string[]> {
-  const r = await run(engine, ['image', 'ls', '--filter', `label=${projectLabel(project)}`, '--format', '{{.Repository}}:{{.Tag}}']);
+export async function projectImages(engine: Engine, project: string): Promise<string[]> {
+  const r = await runEngine(engine, ['image', 'ls', '--filter', `label=${projectLabel(project)}`, '--format', '{{.Repository}}:{{.Tag}}']);
   return r.stdout.split('\n').filter((l) => l && !l.includes('<none>'));
 }
 
-export async function removeImages(engine: string, names: string[]): Promise<void> {
+export async function removeImages(engine: Engine, names: string[]): Promise<void> {
   // untagging only: layers another image still uses stay; an image a container still runs stays too
-  for (const name of names) await run(engine, ['image', 'rm', name], { allowFailure: true });
+  for (const name of names) await runEngine(engine, ['image', 'rm', name], { allowFailure: true });
 }
 
 /**
  * Anonymous volumes the containers mount (a `- /data` in the files, an image's VOLUME). They carry
  * no project label: the containers are the only way to them. Named volumes are not among them.
  */
-export async function anonymousVolumes(engine: string, ids: string[]): Promise<string[]> {
+export async function anonymousVolumes(engine: Engine, ids: string[]): Promise<string[]> {
   if (ids.length === 0) return [];
-  const r = await run(
+  const r = await runEngine(
     engine,
     ['container', 'inspect', '--format', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', ...ids],
     {
@@ -293,46 +345,48 @@ export async function anonymousVolumes(engine: string, ids: string[]): Promise<s
   // a container gone meanwhile: the others are still answered
   const names = r.stdout.split(/\s+/).filter((n) => /^[0-9a-f]{64}$/.test(n));
   if (names.length === 0) return [];
-  const labelled = await run(engine, ['volume', 'ls', '--quiet', '--filter', 'label=com.docker.volume.anonymous'], { allowFailure: true });
+  const labelled = await runEngine(engine, ['volume', 'ls', '--quiet', '--filter', 'label=com.docker.volume.anonymous'], {
+    allowFailure: true,
+  });
   // an engine that labels anonymous volumes (Docker 23+) says which they are; an older one: the 64-hex name
   const anonymous = new Set(labelled.stdout.split('\n').filter(Boolean));
   return [...new Set(names)].filter((n) => anonymous.size === 0 || anonymous.has(n));
 }
 
-export async function projectNetworks(engine: string, project: string): Promise<string[]> {
-  const r = await run(engine, ['network', 'ls', '--quiet', '--filter', `label=${projectLabel(project)}`]);
+export async function projectNetworks(engine: Engine, project: string): Promise<string[]> {
+  const r = await runEngine(engine, ['network', 'ls', '--quiet', '--filter', `label=${projectLabel(project)}`]);
   return r.stdout.split('\n').filter(Boolean);
 }
 
-export async function removeNetworks(engine: string, ids: string[]): Promise<void> {
+export async function removeNetworks(engine: Engine, ids: string[]): Promise<void> {
   // a network still used by a container of the session is kept: that is the one case where rm fails
-  for (const id of ids) await run(engine, ['network', 'rm', id], { allowFailure: true });
+  for (const id of ids) await runEngine(engine, ['network', 'rm', id], { allowFailure: true });
 }
 
-export async function containerLogsTail(engine: string, id: string, lines: number): Promise<string> {
-  const r = await run(engine, ['logs', '--tail', String(lines), id], { allowFailure: true });
+export async function containerLogsTail(engine: Engine, id: string, lines: number): Promise<string> {
+  const r = await runEngine(engine, ['logs', '--tail', String(lines), id], { allowFailure: true });
   return (r.stdout + r.stderr).trim();
 }
 
 /** Ids of local images (by name); an image that is not there has none. */
-export async function imageIds(engine: string, images: string[]): Promise<Record<string, string>> {
+export async function imageIds(engine: Engine, images: string[]): Promise<Record<string, string>> {
   const unique = [...new Set(images)];
   if (unique.length === 0) return {};
-  const r = await run(engine, ['image', 'inspect', '--format', '{{.Id}}', ...unique], { allowFailure: true });
+  const r = await runEngine(engine, ['image', 'inspect', '--format', '{{.Id}}', ...unique], { allowFailure: true });
   const ids = r.stdout.split('\n').filter(Boolean);
   // inspect prints only the images it found, in order: ask one by one when some are missing
   if (ids.length === unique.length) return Object.fromEntries(unique.map((img, i) => [img, ids[i]!]));
   const out: Record<string, string> = {};
   for (const img of unique) {
-    const one = await run(engine, ['image', 'inspect', '--format', '{{.Id}}', img], { allowFailure: true });
+    const one = await runEngine(engine, ['image', 'inspect', '--format', '{{.Id}}', img], { allowFailure: true });
     if (one.exitCode === 0) out[img] = one.stdout.trim();
   }
   return out;
 }
 
 /** Size in bytes of every volume (`system df -v`, which walks them: slow, only for `ls --size`). */
-export async function volumeSizes(engine: string): Promise<Record<string, number>> {
-  const r = await run(engine, ['system', 'df', '-v', '--format', '{{json .Volumes}}'], { allowFailure: true });
+export async function volumeSizes(engine: Engine): Promise<Record<string, number>> {
+  const r = await runEngine(engine, ['system', 'df', '-v', '--format', '{{json .Volumes}}'], { allowFailure: true });
   if (r.exitCode !== 0) return {};
   const units: Record<string, number> = { B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
   const out: Record<string, number> = {};
@@ -344,10 +398,10 @@ export async function volumeSizes(engine: string): Promise<Record<string, number
 }
 
 /** Every network of the engine with the subnets of its IPAM config and its labels. */
-export async function networkSubnets(engine: string): Promise<{ name: string; subnets: string[]; labels: Record<string, string> }[]> {
-  const ids = (await run(engine, ['network', 'ls', '--quiet'])).stdout.split('\n').filter(Boolean);
+export async function networkSubnets(engine: Engine): Promise<{ name: string; subnets: string[]; labels: Record<string, string> }[]> {
+  const ids = (await runEngine(engine, ['network', 'ls', '--quiet'])).stdout.split('\n').filter(Boolean);
   if (ids.length === 0) return [];
-  const r = await run(engine, ['network', 'inspect', '--format', '{{json .}}', ...ids], { allowFailure: true });
+  const r = await runEngine(engine, ['network', 'inspect', '--format', '{{json .}}', ...ids], { allowFailure: true });
   return r.stdout
     .split('\n')
     .filter(Boolean)
@@ -371,8 +425,8 @@ export async function networkSubnets(engine: string): Promise<{ name: string; su
  * besides. undefined when the container cannot run `cat` (a distroless image), so the caller can
  * say it could not look.
  */
-export async function listeningPorts(engine: string, container: string, signal?: AbortSignal): Promise<Set<number> | undefined> {
-  const r = await run(engine, ['exec', container, 'cat', '/proc/net/tcp', '/proc/net/tcp6'], {
+export async function listeningPorts(engine: Engine, container: string, signal?: AbortSignal): Promise<Set<number> | undefined> {
+  const r = await runEngine(engine, ['exec', container, 'cat', '/proc/net/tcp', '/proc/net/tcp6'], {
     allowFailure: true,
     signal,
     timeoutMs: 10_000,

@@ -248,12 +248,18 @@ export function spawnDetached(
  * `signal` aborts; a last line without a newline is handed over too. Rejects when the command
  * cannot start (not installed).
  */
-export function streamLines(file: string, args: string[], onLine: (line: string) => void, signal?: AbortSignal): Promise<void> {
+export function streamLines(
+  file: string,
+  args: string[],
+  onLine: (line: string) => void,
+  signal?: AbortSignal,
+  env?: NodeJS.ProcessEnv,
+): Promise<void> {
   const shown = quoteCommand(file, args);
   const started = Date.now();
   debug(`spawn ${shown} (streamed)`);
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
     const splitters = [lineSplitter(onLine), lineSplitter(onLine)];
     child.stdout!.setEncoding('utf8').on('data', splitters[0]!.push);
     child.stderr!.setEncoding('utf8').on('data', splitters[1]!.push);

@@ -132,6 +132,35 @@ export const ConfigSchema = z
       .describe(
         'the services of a session; in container mode every service of compose.files runs even when not listed here, and a listed one refines it (ports, env, ready)',
       ),
+    remote: z
+      .strictObject({
+        host: z
+          .string()
+          .regex(
+            /^(?:[A-Za-z0-9._][A-Za-z0-9._-]*@)?(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/,
+            'user@box or user@box:port',
+          )
+          .optional()
+          .describe('run the compose services on the Docker engine of this machine, over ssh (container mode)'),
+        context: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/, 'a Docker context name')
+          .optional()
+          .describe('or: the Docker context (an ssh:// one) whose machine runs them'),
+        dir: z
+          .string()
+          .regex(/^(?:\/|~\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._/-]*$/, 'an absolute path or ~/path without ..')
+          .default('~/.cache/sess/worktrees')
+          .describe("where the worktrees are copied on that machine (bind mounts mount the copy); ~/ is the remote user's home"),
+        socket: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path')
+          .default('/var/run/docker.sock')
+          .describe("the Docker engine's socket on that machine"),
+      })
+      .refine((r) => !(r.host && r.context), { message: 'host and context: name one' })
+      .optional()
+      .describe('a remote Docker engine for the compose services (README, "Running on another machine")'),
     hybrid: z
       .strictObject({ host: z.array(name('service')).default([]).describe('services that run on the host in hybrid mode') })
       .optional(),

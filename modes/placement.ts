@@ -1,7 +1,7 @@
 // Where each service runs: the table of SPEC.md "Three modes", plus --host/--container for one
 // session, and the runtimes that the names in it stand for.
 import type { Config, Mode, ServiceConfig } from '../config/schema.js';
-import { UsageError, WorkError } from '../common/errors.js';
+import { ConfigError, UsageError, WorkError } from '../common/errors.js';
 import { hasOwn } from '../common/records.js';
 import type { Runtime } from './runtime.js';
 import { RUNTIMES } from './runtimes.js';
@@ -40,6 +40,8 @@ export function runtimesImplying(config: Config, mode: Mode): Runtime[] {
 export interface Overrides {
   host: string[];
   container: string[];
+  /** the compose services run on another machine's engine (`remote:`, `--remote-host`, `--context`) */
+  remote?: boolean;
 }
 
 const byMode: Record<Mode, (svc: ServiceConfig, name: string, config: Config) => RuntimeName> = {
@@ -75,5 +77,28 @@ export function placeServices(config: Config, mode: Mode, overrides: Overrides):
     }
     placement[name] = runtime;
   }
+  if (overrides.remote) return onRemote(placement, mode);
   return placement;
+}
+
+/**
+ * With a remote engine every service runs in compose there: a session that needs services on this
+ * machine (hybrid or host mode, a service without a compose definition, `--host`) is refused, since
+ * its containers and its processes would be on two machines that do not share a network.
+ */
+function onRemote(placement: Placement, mode: Mode): Placement {
+  const hint = 'README, "Running on another machine", says what runs there and what does not yet';
+  if (mode !== 'container') {
+    throw new UsageError(`a remote engine runs container mode only: this session is in ${mode} mode`, { hint });
+  }
+  const onHost = Object.keys(placement).filter((n) => placement[n] === 'host');
+  if (onHost.length) {
+    throw new ConfigError('sess.yaml', [
+      {
+        path: `services.${onHost[0]}`,
+        message: `runs on this machine (no compose: definition, or --host), but the compose services run on a remote engine: ${onHost.join(', ')} cannot reach them there`,
+      },
+    ]);
+  }
+  return Object.fromEntries(Object.keys(placement).map((n) => [n, 'remote' as RuntimeName]));
 }

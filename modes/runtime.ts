@@ -49,6 +49,14 @@ export interface ReachTarget {
   leasedPort: number;
 }
 
+/** A machine whose Docker engine runs the session's compose services, named for one session (`--remote-host`, `--context`). */
+export interface EngineChoice {
+  /** `user@box[:port]` */
+  host?: string;
+  /** a Docker context with an ssh:// endpoint */
+  context?: string;
+}
+
 /** One `up` of one session, for the runtimes that run some of its services. */
 export interface PrepareInput {
   repo: { id: string; name: string; home: string };
@@ -66,6 +74,8 @@ export interface PrepareInput {
   journal: Journal;
   progress: Progress;
   signal: AbortSignal;
+  /** a machine named for this session (it sticks), over sess.yaml's `remote:` */
+  engine?: EngineChoice;
 }
 
 /** What a runtime reads to find the services a mode runs without sess.yaml listing them. */
@@ -117,7 +127,7 @@ export interface PreparedUp {
 
 /** A process or container of this repository that no session knows: doctor's finding, and its repair. */
 export interface Orphan {
-  kind: 'orphan-process' | 'orphan-container';
+  kind: 'orphan-process' | 'orphan-container' | 'dead-connection';
   session: string;
   subject: string;
   detail: string;
@@ -195,6 +205,11 @@ export interface Runtime {
   stillCurrent(records: ServiceRecord[], session: SessionCtx): Promise<boolean>;
 
   prepare(input: PrepareInput): Promise<PreparedUp>;
+  /**
+   * What it does on every up, even one that changes nothing and skips `prepare` (remote: the
+   * worktree's copy there is brought up to date).
+   */
+  refresh?(session: SessionCtx & { worktree: string }, signal?: AbortSignal): Promise<void>;
   /**
    * Stop one instance; false when nothing was left of it to stop. `replacing`: its successor starts
    * next (recreate), and may take over what the instance keeps (compose: its anonymous volumes).

@@ -17,12 +17,15 @@ export function register(program: Command): void {
     .option('--only <services>', 'start only these services (comma-separated) and what they depend on', collectList, [])
     .option('--skip <services>', 'start everything but these services (comma-separated) and what depends on them', collectList, [])
     .option('--port <name=port>', 'lease exactly this port for a named port (repeatable; sticks to the session)', collectPort, {})
+    .option('--remote-host <user@box[:port]>', "run the compose services on that machine's Docker engine, over ssh (sticks)")
+    .option('--context <name>', 'run them on the machine of this Docker context (an ssh:// one; sticks)')
     .option('--adopt', 'use the worktree of the branch that sess did not make (never deleted by sess)')
     .option('--json', 'print the session as JSON on stdout')
     .action(async (branch: string | undefined, opts) => {
       const { up } = await import('../../core/up/up.js');
       const { parsePrNumber } = await import('../../core/sessions/sandbox.js');
       if (opts.remote && opts.pr === undefined) throw new UsageError('--remote goes with --pr');
+      if (opts.remoteHost && opts.context) throw new UsageError('--remote-host and --context: name one');
       const result = await withSignals((signal) =>
         up({
           cwd: process.cwd(),
@@ -35,6 +38,7 @@ export function register(program: Command): void {
           only: opts.only,
           ports: opts.port,
           adopt: !!opts.adopt,
+          ...(opts.remoteHost || opts.context ? { engine: opts.remoteHost ? { host: opts.remoteHost } : { context: opts.context } } : {}),
           skip: opts.skip,
           signal,
           progress: stderrProgress(),

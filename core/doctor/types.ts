@@ -8,6 +8,7 @@ export interface Finding {
     | 'orphan-worktree'
     | 'orphan-process'
     | 'orphan-container'
+    | 'dead-connection'
     | 'stale-lease'
     | 'service-down'
     | 'stale-state'

@@ -8,6 +8,7 @@ import { isProcessAlive, processStartTime } from '../../adapters/proc.js';
 import { paths, type Repo } from './repo.js';
 import type { Mode } from '../../config/schema.js';
 import type { RuntimeName, ServiceRecord } from '../../modes/service.js';
+import type { EngineChoice } from '../../modes/runtime.js';
 import { WorkError } from '../../common/errors.js';
 
 export type { ServiceRecord };
@@ -50,6 +51,8 @@ export interface SessionRecord extends Stashes {
     container: string[];
     /** `--port NAME=N`: ports pinned for this session */
     ports?: Record<string, number>;
+    /** `--remote-host` / `--context`: the machine whose engine runs the compose services */
+    engine?: EngineChoice;
   };
   /** Hash of sess.yaml's text + mode + overrides + HEAD at the last completed up: the fast no-op check. */
   inputHash: string | null;

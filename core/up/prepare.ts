@@ -20,6 +20,7 @@ import type { Config, Mode } from '../../config/schema.js';
 import { checkConfigSize } from '../../config/limits.js';
 import { placeServices, runtimeOf, runtimesImplying, runtimesIn } from '../../modes/placement.js';
 import type { Placement } from '../../modes/service.js';
+import type { EngineChoice } from '../../modes/runtime.js';
 import { hasOwn, own } from '../../common/records.js';
 import { hashOf } from './resolve.js';
 import { requireServices, selectServices } from './selection.js';
@@ -45,6 +46,8 @@ export interface UpRequest {
   ports?: Record<string, number>;
   /** `sess restart`: these services (none: all) are replaced even when their definition did not change */
   restart?: string[];
+  /** `--remote-host user@box` / `--context NAME`: the compose services run on that machine's engine (sticks) */
+  engine?: EngineChoice;
 }
 
 export interface FreshSource {
@@ -94,6 +97,8 @@ export function effectiveOverrides(request: UpRequest, existing?: SessionRecord)
     host: moved ? (request.host ?? []) : (existing?.overrides.host ?? []),
     container: moved ? (request.container ?? []) : (existing?.overrides.container ?? []),
     ...(Object.keys(ports).length ? { ports } : {}),
+    // a machine named now replaces the one named before
+    ...(request.engine || existing?.overrides.engine ? { engine: request.engine ?? existing!.overrides.engine! } : {}),
   };
 }
 
@@ -183,7 +188,7 @@ export async function prepareUp(
     if (!Object.keys(overrides.ports).length) delete overrides.ports;
   }
   const mode = overrides.mode ?? config.mode;
-  const placement = placeServices(config, mode, overrides);
+  const placement = placeServices(config, mode, { ...overrides, remote: !!(overrides.engine ?? config.remote) });
   requireSideBySide(config, placement, configFile);
   requireSomethingToRun(config, mode, configFile);
   if (fresh) await requireRuntimeFiles(repo, config, mode, placement, fresh.commit, configFile);

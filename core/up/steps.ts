@@ -232,6 +232,7 @@ export const UP_STEPS: UpStep[] = [
           journal,
           progress: ctx.progress,
           signal: ctx.signal,
+          ...(prepared.overrides.engine ? { engine: prepared.overrides.engine } : {}),
         });
         await up.describe(Object.values(resolved.services).filter((d) => d.runtime === runtime.name));
         ctx.runtimes[runtime.name] = up;

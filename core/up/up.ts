@@ -139,6 +139,8 @@ async function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions):
   if (!existing.inputHash || existing.status !== 'up' || !existsSync(existing.worktree)) return undefined;
   if (options.mode && options.mode !== (existing.overrides.mode ?? existing.mode)) return undefined;
   if (options.host?.length || options.container?.length) return undefined;
+  // another machine named for its engine
+  if (options.engine && JSON.stringify(options.engine) !== JSON.stringify(existing.overrides.engine)) return undefined;
   // a new pin moves a lease
   if (Object.entries(options.ports ?? {}).some(([n, p]) => own(existing.overrides.ports ?? {}, n) !== p)) return undefined;
   // a subset or a restart asks for work even when nothing changed
@@ -167,6 +169,10 @@ async function tryNoop(repo: Repo, existing: SessionRecord, options: UpOptions):
   if (current.some((c) => !c)) return undefined;
   const live = own(looked, existing.name) ?? {};
   if (!services.every((s) => isAlive(s, live))) return undefined;
+  // what a runtime does on every up, even one that changes nothing (remote: the worktree's copy)
+  for (const rt of runtimesIn(services.map((s) => s.runtime))) {
+    await rt.refresh?.({ ...sessionCtx(repo, existing, rt.name), worktree: existing.worktree }, options.signal);
+  }
   const now = new Date().toISOString();
   const release = appendRelease(repo, existing.name, {
     started: now,

@@ -1,13 +1,13 @@
 // Compose services of an up: started in waves (one `compose up --wait` for all that may start
 // together), then checked with sess.yaml's own ready probes from the host.
-import { COMPOSE_SERVICE, containerLogsTail, containersByLabel, imageIds, projectLabel } from '../../adapters/compose.js';
+import { COMPOSE_SERVICE, containerLogsTail, containersByLabel, imageIds, projectLabel, type Engine } from '../../adapters/compose.js';
 import { own } from '../../common/records.js';
 import { WorkError, indent } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
 import { waitReady } from '../readiness.js';
 import { sessionImage } from './overlay.js';
 import type { Journal, RuntimeUndo, Started, StartItem } from '../runtime.js';
-import type { ServiceRecord } from '../service.js';
+import type { RuntimeName, ServiceRecord } from '../service.js';
 import { composeTcpProbe } from './probe.js';
 import {
   isComposeServiceUp,
@@ -21,14 +21,20 @@ import {
 
 /** The inverse of a `compose up`: what it created or started, found by comparing with the project as it was. */
 export interface ComposeRollbackUndo extends RuntimeUndo {
-  kind: 'compose.rollback';
-  engine: string;
+  /** `compose.rollback`, or the kind of a runtime that runs compose on an engine it must reach first */
+  kind: string;
+  engine: Engine;
   project: string;
   before: ProjectSnapshot;
   grace: number;
 }
 
 export interface BatchContext {
+  /** the runtime whose services these are (compose, or one that runs compose elsewhere) */
+  runtime: RuntimeName;
+  /** the kind of the undo records of its `compose up`s, and what else they carry (where the engine is) */
+  undoKind: string;
+  undoExtra?: Record<string, unknown>;
   ref: ComposeRef;
   /** what compose interpolates the files with */
   env: NodeJS.ProcessEnv;
@@ -61,7 +67,7 @@ export class ComposeBatch {
         setImmediate(() => void this.flush());
       }
     });
-    const record: ServiceRecord = { runtime: 'compose', hash: item.hash, def, wanted: true };
+    const record: ServiceRecord = { runtime: this.ctx.runtime, hash: item.hash, def, wanted: true };
     return {
       record,
       ready: async (readySignal) => {
@@ -89,7 +95,7 @@ export class ComposeBatch {
    */
   async keep(service: string): Promise<void> {
     const { ref, journal } = this.ctx;
-    const ids = (await containersByLabel(ref.cli.engine, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${service}`])).map((c) => c.id);
+    const ids = (await containersByLabel(ref.cli, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${service}`])).map((c) => c.id);
     for (const handle of this.handles) {
       journal.amendWith(handle, (undo) => {
         const u = undo as ComposeRollbackUndo;
@@ -115,9 +121,16 @@ export class ComposeBatch {
     try {
       const before: ProjectSnapshot = fresh
         ? { containers: [], volumes: volumesBefore, networks: [], images: [] }
-        : await snapshotProject(ref.cli.engine, ref.project);
+        : await snapshotProject(ref.cli, ref.project);
       const grace = Math.max(...wave.map((w) => w.item.def.stop.grace));
-      const undo: ComposeRollbackUndo = { kind: 'compose.rollback', engine: ref.cli.engine, project: ref.project, before, grace };
+      const undo: ComposeRollbackUndo = {
+        ...this.ctx.undoExtra,
+        kind: this.ctx.undoKind,
+        engine: ref.cli,
+        project: ref.project,
+        before,
+        grace,
+      };
       this.handles.push(journal.register(`compose:${services.join('+')}`, undo));
       progress.info(`compose up ${services.join(' ')}`);
       const timeout = Math.max(...wave.map((w) => w.item.def.ready?.timeout ?? 60));
@@ -145,14 +158,14 @@ async function servicesToBuild(ref: ComposeRef, items: StartItem[]): Promise<str
     const image = (i.def.compose!.model as { image?: string }).image;
     return image ? sessionImage(image, ref.project) : `${ref.project}-${i.def.compose!.service}`;
   };
-  const present = await imageIds(ref.cli.engine, built.filter((i) => !i.replacing).map(imageOf));
+  const present = await imageIds(ref.cli, built.filter((i) => !i.replacing).map(imageOf));
   return built.filter((i) => i.replacing || !own(present, imageOf(i))).map((i) => i.def.compose!.service);
 }
 
 async function withContainerLogs(error: unknown, ref: ComposeRef, service: string): Promise<unknown> {
   if (!(error instanceof WorkError)) return error;
-  const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${service}`]).catch(() => []);
-  const tail = containers[0] ? await containerLogsTail(ref.cli.engine, containers[0].id, 15) : '';
+  const containers = await containersByLabel(ref.cli, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${service}`]).catch(() => []);
+  const tail = containers[0] ? await containerLogsTail(ref.cli, containers[0].id, 15) : '';
   if (!tail) return error;
   return new WorkError(`${error.message}\n  last lines of its container log:\n${indent(tail)}`, { cause: error });
 }

@@ -32,7 +32,58 @@ export interface OverlayInput {
   baseEnv: Record<string, string>;
   /** host ports leased for published ports that are not named ports: `${service}.${target}` -> port */
   extraPorts: Record<string, number>;
+  /** the engine runs on another machine (modes/remote): what changes for it */
+  elsewhere?: Elsewhere;
 }
+
+/**
+ * A project whose engine runs on another machine, on a copy of the worktree there. Its ports are
+ * published on that machine's loopback on ports its engine picks (the local ends are leased here and
+ * forwarded), and bind sources and file secrets name the copy, not the worktree here.
+ */
+export interface Elsewhere {
+  /** the worktree here (as compose resolved paths in it) */
+  worktree: string;
+  /** its copy on the engine's machine */
+  copy: string;
+  /** labels every container carries besides sess's own (the client that owns the project) */
+  labels: Record<string, string>;
+}
+
+/** A path of the worktree here as the engine's machine has it; undefined when it is not in the worktree. */
+export function pathElsewhere(path: string, elsewhere: Pick<Elsewhere, 'worktree' | 'copy'>): string | undefined {
+  if (path === elsewhere.worktree) return elsewhere.copy;
+  if (path.startsWith(`${elsewhere.worktree}/`)) return elsewhere.copy + path.slice(elsewhere.worktree.length);
+  return undefined;
+}
+
+/**
+ * What a project on another machine cannot mount: bind sources and file secrets or configs outside
+ * the worktree (compose would hand the engine a path that names nothing there, and it would mount an
+ * empty folder without a word). `path` in the compose files, and the source.
+ */
+export function unreachableSources(model: ComposeModel, worktree: string): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  const check = (path: string, source: unknown) => {
+    if (typeof source !== 'string' || pathElsewhere(source, { worktree, copy: '' }) !== undefined) return;
+    out.push({
+      path,
+      message: `${source} is not in the worktree: the remote engine cannot mount it (only the worktree is copied there)`,
+    });
+  };
+  for (const [name, svc] of Object.entries(model.services)) {
+    for (const [i, v] of (bindMounts(svc) ?? []).entries()) if (v.type === 'bind') check(`services.${name}.volumes[${i}]`, v.source);
+  }
+  for (const kind of ['secrets', 'configs'] as const) {
+    for (const [key, def] of Object.entries(model[kind] ?? {})) {
+      if (def?.file) check(`${kind}.${key}.file`, def.file);
+    }
+  }
+  return out;
+}
+
+type Mount = { type?: string; source?: string; [k: string]: unknown };
+const bindMounts = (svc: ComposeService) => svc.volumes as Mount[] | undefined;
 
 /** How a service is networked: its own network namespace, or another's. */
 export type NetworkMode =
@@ -131,7 +182,12 @@ export function buildOverlay(input: OverlayInput): { yaml: string; notes: string
       else
         notes.push(`compose service ${name}: shares the network of container ${network.of}, outside the project: every session shares it`);
     }
-    set([...at, 'labels'], { [LABEL_REPO]: input.labels.repo, [LABEL_SESSION]: input.labels.session, [LABEL_SERVICE]: mine?.name ?? name });
+    set([...at, 'labels'], {
+      [LABEL_REPO]: input.labels.repo,
+      [LABEL_SESSION]: input.labels.session,
+      [LABEL_SERVICE]: mine?.name ?? name,
+      ...input.elsewhere?.labels,
+    });
     if (mine?.runtime === 'host') {
       notes.push(
         `compose service ${name} runs on the host: containers still reach it as ${name}, on its leased port (\${svc.${mine.name}.port}), not its container port`,
@@ -148,7 +204,17 @@ export function buildOverlay(input: OverlayInput): { yaml: string; notes: string
     set([...at, 'environment'], escapeDollars(mine?.env ?? input.baseEnv));
     // a container in another's network (service:, container:) has no ports or hosts of its own: Docker refuses both
     if (network.kind === 'own' || network.kind === 'host' || network.kind === 'none') {
-      set([...at, 'ports'], portsOf(name, svc, mine, input.extraPorts, notes), '!override');
+      set([...at, 'ports'], portsOf(name, svc, mine, input.extraPorts, notes, !!input.elsewhere), '!override');
+    }
+    // on another machine, a bind mount of the worktree mounts its copy there
+    const mounts = bindMounts(svc);
+    if (input.elsewhere && mounts?.some((m) => m.type === 'bind')) {
+      const there = input.elsewhere;
+      set(
+        [...at, 'volumes'],
+        mounts.map((m) => (m.type === 'bind' && m.source ? { ...m, source: pathElsewhere(m.source, there) ?? m.source } : m)),
+        '!override',
+      );
     }
     // a compose service sess runs on the host keeps its name for the containers (`http://backend:8000`):
     // it resolves to the host, where it listens on its leased port
@@ -158,6 +224,14 @@ export function buildOverlay(input: OverlayInput): { yaml: string; notes: string
     if (deps) set([...at, 'depends_on'], deps, '!override');
   }
 
+  if (input.elsewhere) {
+    for (const kind of ['secrets', 'configs'] as const) {
+      for (const [key, def] of Object.entries(model[kind] ?? {})) {
+        const there = def?.file ? pathElsewhere(def.file, input.elsewhere) : undefined;
+        if (there) set([kind, key, 'file'], there);
+      }
+    }
+  }
   for (const kind of ['volumes', 'networks'] as const) {
     for (const [key, def] of Object.entries(model[kind] ?? {})) {
       if (!def || def.external) {
@@ -179,7 +253,18 @@ function portsOf(
   mine: SessComposeService | undefined,
   extra: Record<string, number>,
   notes: string[],
+  elsewhere = false,
 ): object[] {
+  // on another machine: published on its loopback where its engine likes; the leased port here is forwarded to it
+  if (elsewhere) {
+    const keys = new Set<string>();
+    for (const [target] of Object.values(mine?.ports ?? {})) keys.add(portKey(target, namedProtocol(svc, target)));
+    for (const port of svc.ports ?? []) keys.add(portKey(port.target, port.protocol));
+    return [...keys].map((key) => {
+      const [target, protocol] = key.split('/');
+      return { target: Number(target), host_ip: '127.0.0.1', protocol: protocol ?? 'tcp' };
+    });
+  }
   const out: object[] = [];
   const named = new Map<string, number>();
   for (const [target, leased] of Object.values(mine?.ports ?? {})) {

@@ -24,13 +24,13 @@ export function composeTcpProbe(ref: ComposeRef, def: ResolvedService): TcpProbe
   return async (host, port, signal) => {
     const target = LOOPBACK.has(host) ? published.get(port) : undefined;
     if (target === undefined) return tcpOnce(host, port, signal);
-    const running = (await containersByLabel(ref.cli.engine, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${service}`])).filter(
+    const running = (await containersByLabel(ref.cli, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${service}`])).filter(
       (c) => c.state === 'running',
     );
     if (running.length === 0) return { ready: false, detail: 'no running container' };
     let looked = true;
     for (const c of running) {
-      const ports = await listeningPorts(ref.cli.engine, c.id, signal);
+      const ports = await listeningPorts(ref.cli, c.id, signal);
       if (ports === undefined) looked = false;
       else if (!ports.has(target)) {
         return {

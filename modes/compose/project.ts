@@ -20,6 +20,7 @@ import {
   stopContainers,
   type ComposeCli,
   type Container,
+  type Engine,
 } from '../../adapters/compose.js';
 import { CancelledError, indent, SessError, WorkError } from '../../common/errors.js';
 import { sleep } from '../../common/sleep.js';
@@ -37,7 +38,7 @@ export interface ComposeRef {
 export type ContainerState = 'running' | 'exited' | 'unhealthy';
 
 /** State of each sess service of each session of a repository, from one `docker ps`. */
-export async function composeStatesOfRepo(engine: string, repoId: string): Promise<Record<string, Record<string, ContainerState>>> {
+export async function composeStatesOfRepo(engine: Engine, repoId: string): Promise<Record<string, Record<string, ContainerState>>> {
   const out = dict<Record<string, ContainerState>>();
   for (const c of await containersByLabel(engine, [`${LABEL_REPO}=${repoId}`])) {
     const session = c.labels[LABEL_SESSION];
@@ -70,7 +71,7 @@ export interface ProjectSnapshot {
   images?: string[];
 }
 
-export async function snapshotProject(engine: string, project: string): Promise<ProjectSnapshot> {
+export async function snapshotProject(engine: Engine, project: string): Promise<ProjectSnapshot> {
   const [containers, volumes, networks, images] = await Promise.all([
     containersByLabel(engine, [projectLabel(project)]),
     projectVolumes(engine, project),
@@ -95,7 +96,7 @@ export async function snapshotProject(engine: string, project: string): Promise<
  * and networks it created go; what existed before stays as it was (a resumed session keeps its
  * volumes and the services it already had running).
  */
-export async function rollbackProject(engine: string, project: string, before: ProjectSnapshot, grace: number): Promise<void> {
+export async function rollbackProject(engine: Engine, project: string, before: ProjectSnapshot, grace: number): Promise<void> {
   const known = new Map(before.containers.map((c) => [c.id, c.running]));
   // anonymous volumes of the containers it created: those that were not there before go with them
   // (one that compose carried over from a container it recreated was, and stays)
@@ -194,7 +195,7 @@ export async function startCompose(
  * tail of their logs; what compose said comes last.
  */
 async function notStarted(ref: ComposeRef, services: string[], when: string, error?: SessError): Promise<WorkError> {
-  const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project)]).catch(() => []);
+  const containers = await containersByLabel(ref.cli, [projectLabel(ref.project)]).catch(() => []);
   const others = [...new Set(containers.map((c) => c.service))].filter((s) => !services.includes(s));
   const notUp = await servicesNotUp(ref, [...services, ...others]).catch(() => []);
   const names = notUp.length ? notUp.map((n) => n.service) : services;
@@ -211,9 +212,7 @@ async function notStarted(ref: ComposeRef, services: string[], when: string, err
  * with what the engine says of them. One-off containers (`compose run`) are not the service's.
  */
 async function servicesNotUp(ref: ComposeRef, services: string[]): Promise<{ service: string; state: string }[]> {
-  const containers = (await containersByLabel(ref.cli.engine, [projectLabel(ref.project)])).filter(
-    (c) => c.labels[COMPOSE_ONEOFF] !== 'True',
-  );
+  const containers = (await containersByLabel(ref.cli, [projectLabel(ref.project)])).filter((c) => c.labels[COMPOSE_ONEOFF] !== 'True');
   const up = (c: Container) =>
     (c.state === 'running' && (c.health === '' || c.health === 'healthy')) || (c.state === 'exited' && c.exitCode === 0);
   const describe = (c: Container) =>
@@ -242,7 +241,7 @@ async function servicesNotUp(ref: ComposeRef, services: string[]): Promise<{ ser
 
 /** The tail of the logs of containers that are not running or not healthy, for the error message. */
 async function failingLogs(ref: ComposeRef, alsoStarting: string[] = []): Promise<string> {
-  const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project)]).catch(() => []);
+  const containers = await containersByLabel(ref.cli, [projectLabel(ref.project)]).catch(() => []);
   const bad = containers.filter(
     (c) =>
       (c.state !== 'running' && c.exitCode !== 0) ||
@@ -251,7 +250,7 @@ async function failingLogs(ref: ComposeRef, alsoStarting: string[] = []): Promis
   );
   const parts: string[] = [];
   for (const c of bad.slice(0, 3)) {
-    const tail = await containerLogsTail(ref.cli.engine, c.id, 15);
+    const tail = await containerLogsTail(ref.cli, c.id, 15);
     parts.push(
       `\n${c.service} (${c.state}${c.health ? `, ${c.health}` : ''}${c.exitCode !== null ? `, exit ${c.exitCode}` : ''})${tail ? `:\n${indent(tail)}` : ''}`,
     );
@@ -265,10 +264,10 @@ export function removeServiceContainers(ref: ComposeRef, composeServices: string
 }
 
 async function removeServiceContainersNow(ref: ComposeRef, composeServices: string[], grace: number): Promise<void> {
-  const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project)]);
+  const containers = await containersByLabel(ref.cli, [projectLabel(ref.project)]);
   const ids = containers.filter((c) => composeServices.includes(c.service)).map((c) => c.id);
-  await stopContainers(ref.cli.engine, ids, grace);
-  await removeContainers(ref.cli.engine, ids);
+  await stopContainers(ref.cli, ids, grace);
+  await removeContainers(ref.cli, ids);
 }
 
 /**
@@ -283,15 +282,15 @@ export async function stopProject(ref: ComposeRef): Promise<void> {
 /** Stop the containers of some services and keep them (a replacement: compose recreates them, anonymous volumes and all). */
 export function stopServiceContainers(ref: ComposeRef, composeServices: string[], grace: number): Promise<void> {
   return inComposeTurn(ref.project, async () => {
-    const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project)]);
+    const containers = await containersByLabel(ref.cli, [projectLabel(ref.project)]);
     const ids = containers.filter((c) => composeServices.includes(c.service) && c.labels[COMPOSE_ONEOFF] !== 'True').map((c) => c.id);
-    await stopContainers(ref.cli.engine, ids, grace);
+    await stopContainers(ref.cli, ids, grace);
   });
 }
 
 /** `compose down` of the project: containers and networks go, volumes (named and anonymous) only with `volumes`. */
 export async function downProject(ref: ComposeRef, volumes: boolean): Promise<void> {
-  const engine = ref.cli.engine;
+  const engine = ref.cli;
   // looked up while the containers still exist: they are the only way to their anonymous volumes
   const anonymous = volumes
     ? await anonymousVolumes(
@@ -313,14 +312,14 @@ export async function downProject(ref: ComposeRef, volumes: boolean): Promise<vo
  * user's, and stays.
  */
 export async function removeProjectImages(ref: ComposeRef): Promise<string[]> {
-  const mine = (await projectImages(ref.cli.engine, ref.project)).filter((name) => ownImage(name, ref.project));
-  await removeImages(ref.cli.engine, mine);
+  const mine = (await projectImages(ref.cli, ref.project)).filter((name) => ownImage(name, ref.project));
+  await removeImages(ref.cli, mine);
   return mine;
 }
 
 const ownImage = (name: string, project: string) => name.endsWith(`:${project}`) || name.startsWith(`${project}-`);
 
 export async function isComposeServiceUp(ref: ComposeRef, composeService: string): Promise<boolean> {
-  const containers = await containersByLabel(ref.cli.engine, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${composeService}`]);
+  const containers = await containersByLabel(ref.cli, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${composeService}`]);
   return containers.some((c) => c.state === 'running');
 }

@@ -56,7 +56,7 @@ export const composeRuntime: Runtime = {
   definitionOf: (service) => (service.compose ? { compose: { service: service.compose } } : {}),
 
   async look(repoId, stashes) {
-    const engine = stashes.map(refOf).find(Boolean)?.cli.engine;
+    const engine = stashes.map(refOf).find(Boolean)?.cli;
     if (!engine) return {};
     // no engine answering: its services count as not running, the listing still works
     return (await composeStatesOfRepo(engine, repoId).catch(() => ({}))) as Record<string, LiveStates>;
@@ -83,7 +83,7 @@ export const composeRuntime: Runtime = {
     const ref = refOf(session.stash);
     if (!images.length || !ref) return true;
     const ids = await imageIds(
-      ref.cli.engine,
+      ref.cli,
       images.map((i) => i.tag),
     );
     return images.every((i) => own(ids, i.tag) === i.id);
@@ -92,9 +92,11 @@ export const composeRuntime: Runtime = {
   async prepare(input) {
     // loaded only when a service runs in compose: it brings the yaml writer
     const { describeComposeServices, setUpCompose, writeOverlay } = await import('./setup.js');
-    const setup = await setUpCompose(input, refOf(input.session.stash)?.project);
+    const setup = await setUpCompose(input, { project: refOf(input.session.stash)?.project });
     await writeOverlay(setup, input);
     const batch = new ComposeBatch({
+      runtime: 'compose',
+      undoKind: 'compose.rollback',
       ref: setup.ref,
       env: { ...process.env, ...input.hostEnv },
       fresh: input.session.fresh,
@@ -154,7 +156,7 @@ export const composeRuntime: Runtime = {
 
   async logs(session, services, options) {
     const ref = requireRef(session.stash, 'read logs from');
-    const { composeLogsArgs } = await import('../../adapters/compose.js');
+    const { composeLogsArgs, withHost } = await import('../../adapters/compose.js');
     const streams: Promise<void>[] = [];
     for (const record of services) {
       const args = composeLogsArgs(
@@ -169,7 +171,7 @@ export const composeRuntime: Runtime = {
       const write = (line: string) => {
         if (!options.signal?.aborted) options.write(record.def.name, clean(line));
       };
-      const done = streamLines(args[0]!, args.slice(1), write, options.signal);
+      const done = streamLines(args[0]!, args.slice(1), write, options.signal, withHost(process.env, ref.cli.host));
       // without -f, one service's log after the other
       if (options.follow) streams.push(done);
       else await done;
@@ -211,7 +213,7 @@ export const composeRuntime: Runtime = {
   async diskUse(sessions) {
     const ref = sessions.map((s) => refOf(s.stash)).find(Boolean);
     if (!ref) return {};
-    const volumes = await volumeSizes(ref.cli.engine);
+    const volumes = await volumeSizes(ref.cli);
     const out: Record<string, number> = {};
     for (const s of sessions) {
       const project = refOf(s.stash)?.project;

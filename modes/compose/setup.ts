@@ -14,7 +14,15 @@ import type { PrepareInput, SessionCtx } from '../runtime.js';
 import type { Placement, ResolvedService, ServiceRecord } from '../service.js';
 import { composeFilesOf } from './files.js';
 import { readComposeModel } from './model.js';
-import { buildOverlay, builtImages, networkModeOf, projectName, unnamedPublishedPorts, type SessComposeService } from './overlay.js';
+import {
+  buildOverlay,
+  builtImages,
+  type Elsewhere,
+  networkModeOf,
+  projectName,
+  unnamedPublishedPorts,
+  type SessComposeService,
+} from './overlay.js';
 import { inComposeTurn, startCompose, type ComposeRef } from './project.js';
 import { refuseWhatSessionsCannotShare } from './sharing.js';
 
@@ -33,17 +41,27 @@ export interface ComposeSetup {
   volumesBefore: string[];
   /** Files compose reads besides the compose files (.env, env_file, extends, include), from the worktree. */
   alsoRead: string[];
+  /** the engine is on another machine, on a copy of the worktree */
+  elsewhere?: Elsewhere;
 }
 
-export async function setUpCompose(input: PrepareInput, recordedProject?: string): Promise<ComposeSetup> {
+/** Where the project runs: its name (a recorded one, or else the default), and an engine elsewhere. */
+export interface ProjectPlace {
+  project?: string;
+  /** DOCKER_HOST of the engine, when it is not the local one */
+  host?: string;
+  elsewhere?: Omit<Elsewhere, 'worktree'>;
+}
+
+export async function setUpCompose(input: PrepareInput, place: ProjectPlace = {}): Promise<ComposeSetup> {
   const { config, placement, session, repo, signal } = input;
   const worktree = session.worktree;
   const fileNames = composeFilesOf(config);
-  const project = recordedProject ?? projectName(repo.name, repo.id, session.name);
+  const project = place.project ?? projectName(repo.name, repo.id, session.name);
   // looked up while compose reads the files (no time added); awaited, so a failure fails the up
-  const volumesBefore = projectVolumes((await detectCompose(repo.home)).engine, project);
+  const volumesBefore = projectVolumes({ engine: (await detectCompose(repo.home)).engine, host: place.host }, project);
   volumesBefore.catch(() => undefined);
-  const { cli, files, model } = await readComposeModel({
+  const read = await readComposeModel({
     home: repo.home,
     config,
     worktree,
@@ -51,11 +69,13 @@ export async function setUpCompose(input: PrepareInput, recordedProject?: string
     env: { ...process.env, ...input.hostEnv },
     signal,
   });
+  const { files, model } = read;
+  const cli = { ...read.cli, ...(place.host ? { host: place.host } : {}) };
   const problems = Object.entries(config.services)
     .filter(([, s]) => s.compose && !hasOwn(model.services, s.compose))
     .map(([n, s]) => ({ path: `services.${n}.compose`, message: `no service "${s.compose}" in ${fileNames.join(', ')}` }));
   if (problems.length) throw new ConfigError(join(worktree, 'sess.yaml'), problems);
-  await refuseWhatSessionsCannotShare(cli.engine, model, project, fileNames.join(', '), config.compose?.shared_volumes ?? []);
+  await refuseWhatSessionsCannotShare(cli, model, project, fileNames.join(', '), config.compose?.shared_volumes ?? []);
 
   const skeleton = managedServices(config, placement, {}, {});
   requireNetworkable(model, skeleton, fileNames.join(', '), join(worktree, 'sess.yaml'));
@@ -74,6 +94,7 @@ export async function setUpCompose(input: PrepareInput, recordedProject?: string
     extraPorts,
     volumesBefore: await volumesBefore,
     alsoRead: alsoRead(files, worktree),
+    ...(place.elsewhere ? { elsewhere: { ...place.elsewhere, worktree } } : {}),
   };
 }
 
@@ -140,7 +161,8 @@ export function managedServices(
     for (const [portName, target] of Object.entries(svc.ports)) named[portName] = [target, own(ports, portName) ?? 0];
     out[svc.compose] = {
       name,
-      runtime: own(placement, name)!,
+      // runs in this project (on whichever engine), or on the host
+      runtime: own(placement, name) === 'host' ? 'host' : 'compose',
       ports: named,
       env: own(defs, name)?.env ?? {},
       dependsOn: svc.depends_on
@@ -160,6 +182,7 @@ export async function writeOverlay(setup: ComposeSetup, input: PrepareInput): Pr
     labels: { repo: input.repo.id, session: input.session.name },
     baseEnv: input.unnamedEnv,
     extraPorts: setup.extraPorts,
+    ...(setup.elsewhere ? { elsewhere: setup.elsewhere } : {}),
   });
   for (const note of notes) input.progress.info(note);
   await input.journal.writeFile('compose-overlay', setup.ref.files.at(-1)!, yaml, 0o600);
@@ -172,7 +195,7 @@ export async function describeComposeServices(defs: ResolvedService[], setup: Co
   const built = builtImages(setup.model);
   const pulled = (m: ComposeService) => !!m.image && !m.build && !built.has(m.image);
   const images = [...models.values()].filter(pulled).map((m) => m.image!);
-  const ids = await imageIds(setup.ref.cli.engine, images);
+  const ids = await imageIds(setup.ref.cli, images);
   for (const [def, model] of models) {
     def.compose!.model = model;
     if (pulled(model)) def.compose!.image = own(ids, model.image!) ?? '';
@@ -196,6 +219,7 @@ export async function restoreComposeService(
   previous: ServiceRecord,
   env: NodeJS.ProcessEnv,
   signal: AbortSignal,
+  elsewhere?: Elsewhere,
 ): Promise<void> {
   const svc = previous.def.compose?.service;
   const model = previous.def.compose?.model as ComposeService | undefined;
@@ -218,6 +242,7 @@ export async function restoreComposeService(
     labels: { repo: session.repoId, session: session.name },
     baseEnv: {},
     extraPorts,
+    ...(elsewhere ? { elsewhere } : {}),
   });
   // a file set of its own per restored service: restores of several services run at once
   const files = [join(session.dir, `compose.restore-${svc}-base.yaml`), join(session.dir, `compose.restore-${svc}-overlay.yaml`)];

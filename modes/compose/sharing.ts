@@ -2,7 +2,7 @@
 // naming the key): a network with a fixed subnet that a network of the engine already has (compose
 // would fail inside `up` with "Pool overlaps"), and an external volume that a running service of
 // another session mounts (two databases on one data directory), unless sess.yaml says it is shared.
-import { containersMounting, networkSubnets, type ComposeModel } from '../../adapters/compose.js';
+import { containersMounting, networkSubnets, type ComposeModel, type Engine } from '../../adapters/compose.js';
 import { ConfigError } from '../../common/errors.js';
 import { LABEL_REPO, LABEL_SESSION } from './labels.js';
 
@@ -19,7 +19,7 @@ interface ModelMount {
 }
 
 export async function refuseWhatSessionsCannotShare(
-  engine: string,
+  engine: Engine,
   model: ComposeModel,
   project: string,
   files: string,
@@ -32,7 +32,7 @@ export async function refuseWhatSessionsCannotShare(
   if (problems.length) throw new ConfigError(files, problems);
 }
 
-async function subnetClashes(engine: string, model: ComposeModel, project: string): Promise<{ path: string; message: string }[]> {
+async function subnetClashes(engine: Engine, model: ComposeModel, project: string): Promise<{ path: string; message: string }[]> {
   const fixed = Object.entries(model.networks ?? {})
     .map(([key, n]) => [key, (n ?? {}) as ModelNetwork] as const)
     .filter(([, n]) => !n.external && n.ipam?.config?.some((c) => c.subnet));
@@ -54,7 +54,7 @@ async function subnetClashes(engine: string, model: ComposeModel, project: strin
 }
 
 async function sharedExternalVolumes(
-  engine: string,
+  engine: Engine,
   model: ComposeModel,
   project: string,
   sharedVolumes: string[],

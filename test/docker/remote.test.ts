@@ -1,0 +1,201 @@
+// A session on a remote Docker engine over ssh. The "remote" is this machine behind a private
+// loopback sshd (test/helpers/sshd.ts): its engine is the local one, reached only through the ssh
+// master's forwarded socket, and its copy of the worktree lives in another folder (~/.cache/sess/
+// worktrees/...), so a bind mount that still named the local worktree would be caught.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, leasesOf, sleep, worktrees, type TestRepo } from '../helpers/sess.js';
+import { containersOf, dockerExec, dockerRepo, runningOf, volumeExists } from '../helpers/docker.js';
+import { get as viaProxy } from '../helpers/http.js';
+import { accepts, alive, startSshd, type TestSshd } from '../helpers/sshd.js';
+
+const get = async (url: string) => {
+  const res = await fetch(url);
+  return { status: res.status, text: await res.text() };
+};
+
+let sshd: TestSshd;
+beforeAll(async () => {
+  sshd = await startSshd();
+  process.env.SESS_SSH_CONFIG = sshd.configFile;
+});
+afterAll(() => {
+  sshd?.stop();
+  delete process.env.SESS_SSH_CONFIG;
+});
+
+/** The ssh masters sess runs to the test sshd (its client connections, by command line). */
+function masters(): number[] {
+  const out: number[] = [];
+  for (const line of execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (m && m[2]!.startsWith('ssh ') && m[2]!.includes(' -M ') && m[2]!.includes(`-p ${sshd.port} `)) out.push(Number(m[1]));
+  }
+  return out;
+}
+
+/** The TCP ports ssh listens on here (the forwards of its masters). */
+function forwardedPorts(): number[] {
+  const out = execFileSync('ss', ['-Hltnp'], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((l) => l.includes('"ssh"'))
+    .map((l) => Number(/127\.0\.0\.1:(\d+)/.exec(l)?.[1]))
+    .filter(Boolean);
+}
+
+const remoteCopy = (repo: TestRepo, session: string) => join('/root/.cache/sess/worktrees', repo.id(), session);
+const up = (repo: TestRepo, session: string, ...extra: string[]) => repo.sess(['up', session, '--remote-host', sshd.target, ...extra]);
+
+describe('a container session on a remote engine', () => {
+  let repo: TestRepo;
+  let view: any;
+  dockerRepo('remote', 'all', (r) => (repo = r));
+  const web = () => `http://127.0.0.1:${view.ports.web}`;
+  const store = () => `http://127.0.0.1:${view.ports.store}`;
+
+  it('comes up through the connection: services answer on local forwarded ports and through their stable URL', async () => {
+    const r = await up(repo, 'feat-a');
+    expect(r.code, r.stderr).toBe(0);
+    view = await repo.json(['status', 'feat-a']);
+    expect(view.services.map((s: any) => [s.name, s.state])).toEqual([
+      ['web', 'running'],
+      ['store', 'running'],
+    ]);
+    expect((await get(`${web()}/index.html`)).text).toBe('v1\n');
+    expect((await get(`${store()}/id`)).status).toBe(200);
+    const url = view.services.find((s: any) => s.name === 'web').url;
+    expect((await viaProxy(`${url}index.html`)).body).toBe('v1\n');
+    // the ports are the local ends: ssh listens on them, and nothing is published off the remote's loopback
+    expect(forwardedPorts()).toEqual(expect.arrayContaining([view.ports.web, view.ports.store]));
+    const c = containersOf(repo, 'feat-a').find((x) => x.name.includes('-web-'))!;
+    const inspect = JSON.parse(execFileSync('docker', ['inspect', c.id], { encoding: 'utf8' }))[0];
+    expect(inspect.Config.Labels['dev.sess.client']).toMatch(/^[0-9a-f]{16}$/);
+    expect(Object.values(inspect.HostConfig.PortBindings).flat()).toEqual([{ HostIp: '127.0.0.1', HostPort: '' }]);
+    // the bind mount is of the copy there, not of the worktree here
+    const bind = inspect.Mounts.find((m: any) => m.Type === 'bind');
+    expect(bind.Source).toBe(join(remoteCopy(repo, 'feat-a'), 'site'));
+    expect(masters()).toHaveLength(1);
+  });
+
+  it('the container sees the copy: a local change shows only after the next up syncs it', async () => {
+    const worktree = join(repo.tmp, 'app.sess', 'feat-a');
+    writeFileSync(join(worktree, 'site', 'index.html'), 'v2\n');
+    await sleep(300);
+    expect((await get(`${web()}/index.html`)).text).toBe('v1\n');
+    const r = await up(repo, 'feat-a');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('already up and unchanged'); // a no-op up: still synced
+    expect((await get(`${web()}/index.html`)).text).toBe('v2\n');
+  });
+
+  it('an env change replaces one service; the other keeps its container', async () => {
+    const worktree = join(repo.tmp, 'app.sess', 'feat-a');
+    const storeBefore = containersOf(repo, 'feat-a').find((c) => c.name.includes('-store-'))!.id;
+    const file = join(worktree, 'sess.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('GREETING: hello', 'GREETING: bonjour'));
+    const r = await repo.sess(['up', 'feat-a']); // the machine sticks: no flag this time
+    expect(r.code, r.stderr).toBe(0);
+    const last = (await repo.json(['history', 'feat-a'])).at(-1);
+    expect(last.services.filter((s: any) => s.action === 'replaced').map((s: any) => s.name)).toEqual(['web']);
+    const webNow = containersOf(repo, 'feat-a').find((c) => c.name.includes('-web-'))!;
+    expect(dockerExec(webNow.name, 'cat', '/tmp/greeting')).toBe('bonjour\n');
+    expect(containersOf(repo, 'feat-a').find((c) => c.name.includes('-store-'))!.id).toBe(storeBefore);
+    view = await repo.json(['status', 'feat-a']);
+    expect((await get(`${web()}/index.html`)).text).toBe('v2\n'); // forwarded to its new container's port
+  });
+
+  it('down closes the connection of its last session; up keeps the volume', async () => {
+    const id = (await get(`${store()}/id`)).text;
+    const down = await repo.sess(['down', 'feat-a']);
+    expect(down.code, down.stderr).toBe(0);
+    expect(runningOf(repo, 'feat-a')).toEqual([]);
+    await eventually(() => masters().length === 0, 5_000, 'the ssh master to end');
+    expect(forwardedPorts()).not.toContain(view.ports.web);
+    const again = await repo.sess(['up', 'feat-a']);
+    expect(again.code, again.stderr).toBe(0);
+    view = await repo.json(['status', 'feat-a']);
+    expect((await get(`${store()}/id`)).text).toBe(id);
+  });
+
+  it('a master killed by hand: doctor says so, the next up connects again', async () => {
+    const [pid] = masters();
+    process.kill(pid!, 'SIGKILL');
+    await eventually(() => !alive(pid!), 5_000, 'the master to die');
+    const doctor = await repo.sess(['doctor', '--json']);
+    expect(doctor.code).toBe(1);
+    const findings = JSON.parse(doctor.stdout).findings;
+    expect(findings.map((f: any) => f.kind)).toContain('dead-connection');
+    expect(await accepts(view.ports.web)).toBe(false); // its forward died with it
+    const r = await repo.sess(['up', 'feat-a']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(masters()).toHaveLength(1);
+    view = await repo.json(['status', 'feat-a']);
+    expect((await get(`${web()}/index.html`)).text).toBe('v2\n');
+    expect((await repo.sess(['doctor'])).code).toBe(0);
+  });
+
+  it('rm --volumes removes the containers, the volume, the copy there, the forwards and the connection', async () => {
+    const volumes = execFileSync('docker', ['volume', 'ls', '-q', '--filter', `label=dev.sess.session=feat-a`], { encoding: 'utf8' });
+    void volumes;
+    const r = await repo.sess(['rm', 'feat-a', '--volumes', '--force']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(containersOf(repo, 'feat-a')).toEqual([]);
+    expect(existsSync(remoteCopy(repo, 'feat-a'))).toBe(false);
+    expect(masters()).toEqual([]);
+    expect(forwardedPorts()).not.toContain(view.ports.web);
+    expect(volumeExists(`${containersOf(repo, 'feat-a')[0]?.name ?? 'none'}`)).toBe(false);
+    expect(leasesOf(repo, 'feat-a')).toEqual({});
+  });
+});
+
+describe('remote failures leave nothing behind', () => {
+  let repo: TestRepo;
+  dockerRepo('remote', 'each', (r) => (repo = r));
+
+  const nothingLeft = (session: string) => {
+    expect(containersOf(repo, session)).toEqual([]);
+    expect(existsSync(remoteCopy(repo, session))).toBe(false);
+    expect(masters()).toEqual([]);
+    expect(worktrees(repo)).toEqual([]);
+    expect(leasesOf(repo, session)).toEqual({});
+  };
+
+  it('a bind source outside the worktree is refused with exit 2 before anything starts', async () => {
+    const file = join(repo.root, 'compose.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('["./site:/www:ro"]', '["./site:/www:ro", "/etc:/host-etc:ro"]'));
+    repo.git('commit', '-qam', 'mount /etc');
+    const r = await up(repo, 'feat-bind');
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('/etc is not in the worktree');
+    nothingLeft('feat-bind');
+  });
+
+  it('a failing fresh up (a service that never gets ready) is rolled back on the remote and here', async () => {
+    const file = join(repo.root, 'sess.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('/id", timeout: 60', '/nothing-here", timeout: 3'));
+    repo.git('commit', '-qam', 'store never ready');
+    const r = await up(repo, 'feat-fail');
+    expect(r.code, r.stderr).toBe(1);
+    nothingLeft('feat-fail');
+  });
+
+  it('Ctrl+C during the compose up leaves nothing on the remote or in the forwards', async () => {
+    const run = repo.start(['up', 'feat-int', '--remote-host', sshd.target]);
+    let err = '';
+    run.child.stderr!.on('data', (d) => (err += d));
+    await eventually(() => err.includes('compose up'), 30_000, 'compose up to start');
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(130);
+    nothingLeft('feat-int');
+  });
+
+  it('a host given as an ssh option is refused (exit 2), never run', async () => {
+    const r = await repo.sess(['up', 'feat-x', '--remote-host', '-oProxyCommand=touch /tmp/sess-pwned']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(existsSync('/tmp/sess-pwned')).toBe(false);
+  });
+});
