@@ -8,6 +8,7 @@ import { killProcessesWithArgs } from '../../adapters/proc.js';
 import { targetText } from '../../adapters/ssh.js';
 import { ConfigError, UsageError, WorkError } from '../../common/errors.js';
 import { own } from '../../common/records.js';
+import { failpoint } from '../../common/failpoint.js';
 import { ComposeBatch, type ComposeRollbackUndo } from '../compose/batch.js';
 import { composeFilesOf } from '../compose/files.js';
 import { projectName, unreachableSources } from '../compose/overlay.js';
@@ -117,7 +118,9 @@ export const remoteRuntime: Runtime = {
       user,
       was: !session.fresh,
     });
+    failpoint('remote-connect', 'before');
     const was = await addUser(where, user);
+    failpoint('remote-connect');
     progress.step(`connected to ${where.target}`);
     const dir = config.remote?.dir ?? '~/.cache/sess/worktrees';
     const base = dir.startsWith('~/') ? `${await withRegistry(where, (r) => remoteHome(where, r))}${dir.slice(1)}` : dir;
@@ -140,7 +143,9 @@ export const remoteRuntime: Runtime = {
 
     // the copy there: made on the first up (and removed by its rollback), brought up to date on every up
     if (session.fresh) journal.register('remote-sync', { kind: 'remote.copy', place });
+    failpoint('remote-sync', 'before');
     await syncWorktree(place, session.worktree, config.worktree.include, input.signal);
+    failpoint('remote-sync');
     progress.step(`worktree copied to ${place.target}:${place.copy}`);
     await writeOverlay(setup, input);
 
@@ -172,7 +177,9 @@ export const remoteRuntime: Runtime = {
       describe: (defs) => describeComposeServices(defs, setup, session.worktree),
       async start(item, signal) {
         const started = await batch.start(item, signal);
+        failpoint('remote-forwards', 'before');
         await refreshForwards(ref, user);
+        failpoint('remote-forwards');
         return started;
       },
       keep: (record) => batch.keep(record.def.compose!.service),

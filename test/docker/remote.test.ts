@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, leasesOf, sleep, worktrees, type TestRepo } from '../helpers/sess.js';
+import { addOrigin, eventually, leasesOf, pushPullRequest, sleep, worktrees, type TestRepo } from '../helpers/sess.js';
 import { containersOf, dockerExec, dockerRepo, runningOf, volumeExists } from '../helpers/docker.js';
 import { get as viaProxy } from '../helpers/http.js';
 import { accepts, alive, startSshd, type TestSshd } from '../helpers/sshd.js';
@@ -138,15 +138,18 @@ describe('a container session on a remote engine', () => {
   });
 
   it('rm --volumes removes the containers, the volume, the copy there, the forwards and the connection', async () => {
-    const volumes = execFileSync('docker', ['volume', 'ls', '-q', '--filter', `label=dev.sess.session=feat-a`], { encoding: 'utf8' });
-    void volumes;
+    const storeId = containersOf(repo, 'feat-a').find((c) => c.name.includes('-store-'))!.id;
+    const volume = execFileSync('docker', ['inspect', '--format', '{{range .Mounts}}{{.Name}}{{end}}', storeId], {
+      encoding: 'utf8',
+    }).trim();
+    expect(volumeExists(volume)).toBe(true);
     const r = await repo.sess(['rm', 'feat-a', '--volumes', '--force']);
     expect(r.code, r.stderr).toBe(0);
     expect(containersOf(repo, 'feat-a')).toEqual([]);
     expect(existsSync(remoteCopy(repo, 'feat-a'))).toBe(false);
     expect(masters()).toEqual([]);
     expect(forwardedPorts()).not.toContain(view.ports.web);
-    expect(volumeExists(`${containersOf(repo, 'feat-a')[0]?.name ?? 'none'}`)).toBe(false);
+    expect(volumeExists(volume)).toBe(false);
     expect(leasesOf(repo, 'feat-a')).toEqual({});
   });
 });
@@ -197,5 +200,45 @@ describe('remote failures leave nothing behind', () => {
     const r = await repo.sess(['up', 'feat-x', '--remote-host', '-oProxyCommand=touch /tmp/sess-pwned']);
     expect(r.code, r.stderr).toBe(2);
     expect(existsSync('/tmp/sess-pwned')).toBe(false);
+  });
+});
+
+describe('SIGKILL during a fresh remote up, then doctor --fix', () => {
+  let repo: TestRepo;
+  dockerRepo('remote', 'each', (r) => (repo = r));
+
+  it.each(['remote-connect:kill', 'remote-sync:kill', 'compose-overlay:kill', 'remote-forwards:kill', 'ready:web:kill'])(
+    '%s: nothing left on the remote, in the forwards or here',
+    async (point) => {
+      const r = await repo.sess(['up', 'k', '--remote-host', sshd.target], { env: { SESS_FAILPOINT: point } });
+      expect(r.code, r.stderr).toBe(null);
+      const fix = await repo.sess(['doctor', '--fix']);
+      expect(fix.stderr).not.toContain('could not');
+      expect(containersOf(repo, 'k')).toEqual([]);
+      expect(existsSync(remoteCopy(repo, 'k'))).toBe(false);
+      expect(masters()).toEqual([]);
+      expect(worktrees(repo)).toEqual([]);
+      expect(leasesOf(repo, 'k')).toEqual({});
+    },
+  );
+});
+
+describe('a pull request sandbox on a remote engine', () => {
+  let repo: TestRepo;
+  dockerRepo('remote', 'all', (r) => (repo = r));
+
+  it('sess up --pr N --remote-host runs the pull request there, and rm takes it all away', async () => {
+    addOrigin(repo);
+    pushPullRequest(repo, 7, 'site/index.html', 'pr 7\n');
+    const r = await repo.sess(['up', '--pr', '7', '--remote-host', sshd.target]);
+    expect(r.code, r.stderr).toBe(0);
+    const view = await repo.json(['status', 'pr-7']);
+    expect((await get(`http://127.0.0.1:${view.ports.web}/index.html`)).text).toBe('pr 7\n');
+    expect(existsSync(join(remoteCopy(repo, 'pr-7'), 'site', 'index.html'))).toBe(true);
+    const rm = await repo.sess(['rm', 'pr-7', '--force', '--volumes']);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(containersOf(repo, 'pr-7')).toEqual([]);
+    expect(existsSync(remoteCopy(repo, 'pr-7'))).toBe(false);
+    expect(masters()).toEqual([]);
   });
 });

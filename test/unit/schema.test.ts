@@ -22,6 +22,7 @@ describe('schema/sess.schema.json', () => {
         'mode',
         'ports',
         'proxy',
+        'remote',
         'sandboxes',
         'services',
         'version',
