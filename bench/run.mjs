@@ -3,10 +3,10 @@
 // Plain Node, nothing outside the repository. Set BENCH_ROUNDS to change the number of rounds.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -541,6 +541,7 @@ async function remoteBench() {
   env.SESS_SSH_CONFIG = sshd.configFile;
   const toRemote = ['--remote-host', sshd.target];
   const made = { remote: new Set(), local: new Set() };
+  let place;
   const upRemote = (name) => (made.remote.add(name), sess(['up', name, ...toRemote], remote.root));
   const upLocal = (name) => (made.local.add(name), sess(['up', name], local.root));
   const rm = (side, name) => {
@@ -558,6 +559,7 @@ async function remoteBench() {
     // no-op up of a running session; the local side also against the raw no-op compose up of its project
     upRemote('steady');
     upLocal('steady');
+    place = findPlace(JSON.parse(readFileSync(join(remote.root, '.git', 'sess', 'sessions', 'steady', 'session.json'), 'utf8')));
     const state = JSON.parse(readFileSync(join(local.root, '.git', 'sess', 'sessions', 'steady', 'session.json'), 'utf8'));
     const { project, files, projectDir } = state.compose;
     const rawArgs = ['compose', '-p', project, '--project-directory', projectDir, ...files.flatMap((f) => ['-f', f]), 'up', '-d'];
@@ -600,7 +602,27 @@ async function remoteBench() {
         spawnSync(process.execPath, [BIN, 'rm', name, '--force', '--volumes'], { cwd: side === 'remote' ? remote.root : local.root, env });
     sshd.stop();
     delete env.SESS_SSH_CONFIG;
+    // rm leaves the (empty) folders of the repository's copies there and of the connection here: the
+    // remote is this machine, so they go the same way (rmdir: only if empty)
+    if (place)
+      for (const dir of [dirname(place.copy), join(tmpdir(), `sess-${process.getuid?.() ?? 0}`, place.key)])
+        try {
+          rmdirSync(dir);
+        } catch {
+          /* not empty, or gone */
+        }
   }
+}
+
+/** The remote place a session's state keeps (the object with its copy's path and connection key). */
+function findPlace(value) {
+  if (!value || typeof value !== 'object') return undefined;
+  if (typeof value.copy === 'string' && typeof value.key === 'string') return value;
+  for (const v of Object.values(value)) {
+    const found = findPlace(v);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** One more no-op remote up with SESS_DEBUG=1: its slowest spawns, and the total, on stderr. */
