@@ -563,20 +563,29 @@ async function remoteBench() {
     const state = JSON.parse(readFileSync(join(local.root, '.git', 'sess', 'sessions', 'steady', 'session.json'), 'utf8'));
     const { project, files, projectDir } = state.compose;
     const rawArgs = ['compose', '-p', project, '--project-directory', projectDir, ...files.flatMap((f) => ['-f', f]), 'up', '-d'];
-    const noop = { remote: [], local: [], raw: [] };
+    // for context: one command run there over the session's ssh master (what each remote exec, rsync's included, costs at least)
+    const control = join(tmpdir(), `sess-${process.getuid?.() ?? 0}`, place.key, 'c');
+    const exec = ['-F', sshd.configFile, '-S', control, '-p', String(sshd.port), '-o', 'BatchMode=yes', 'root@127.0.0.1', 'true'];
+    const noop = { remote: [], local: [], raw: [], exec: [] };
     for (let i = -1; i < ROUNDS; i++) {
       const raw = time('docker', rawArgs, local.root);
       const l = upLocal('steady');
       const r = upRemote('steady');
+      const x = time('ssh', exec, remote.root);
       if (i >= 0) {
         noop.raw.push(raw);
         noop.local.push(l);
         noop.remote.push(r);
+        noop.exec.push(x);
       }
     }
     if (process.env.BENCH_REMOTE_DEBUG) debugRemoteNoop(remote.root, toRemote);
     report('no-op container up, remote engine', noop.remote, noop.local, 1.3, 'no-op up of the same fixture, local socket');
     roundRatios('no-op', noop.remote, noop.local);
+    process.stderr.write(
+      `  (context) one remote command over the master (ssh -S ... true): median ${median(noop.exec).toFixed(0)} ms; ` +
+        `remote minus local no-op up: median ${median(noop.remote.map((r, i) => r - noop.local[i])).toFixed(0)} ms\n`,
+    );
     report('(context) no-op container up, local', noop.local, noop.raw, 3, 'no-op docker compose up -d, same project');
     rm('remote', 'steady');
     rm('local', 'steady');
