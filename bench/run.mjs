@@ -3,10 +3,10 @@
 // Plain Node, nothing outside the repository. Set BENCH_ROUNDS to change the number of rounds.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -23,10 +23,10 @@ const env = {
   GIT_COMMITTER_EMAIL: 'bench@sess.dev',
 };
 
-function makeRepo(fixture, name) {
+function makeRepo(fixture, name, { from = join(ROOT, 'bench', 'fixtures'), servers = true } = {}) {
   const root = join(tmp, name);
-  cpSync(join(ROOT, 'bench', 'fixtures', fixture), root, { recursive: true });
-  cpSync(join(ROOT, 'fixtures', '_servers'), join(root, 'servers'), { recursive: true });
+  cpSync(join(from, fixture), root, { recursive: true });
+  if (servers) cpSync(join(ROOT, 'fixtures', '_servers'), join(root, 'servers'), { recursive: true });
   const git = (...args) => execFileSync('git', args, { cwd: root, env, encoding: 'utf8' }).trim();
   git('init', '-q', '-b', 'main');
   git('add', '-A');
@@ -522,6 +522,142 @@ async function untilServing(root, name, url, proxyPort, version) {
   return { ms: servedAt, failures };
 }
 
+/**
+ * A container session on a remote engine over ssh (modes/remote) against the same session on the
+ * local socket, alternating in each round: the remote is this machine behind a private loopback
+ * sshd (bench/sshd.mjs), so the difference is what the remote path adds (ssh master, forwarded
+ * docker.sock, rsync of the worktree, port forwards), not a network. Two repositories of
+ * fixtures/remote, one per side. A no-op up of a running session, then a fresh up (rm --force
+ * --volumes between rounds, not timed: a fresh remote up also opens the ssh master, as the rm of a
+ * machine's last session closes it). Ratios remote/local: of medians in the table, each round's on
+ * stderr. BENCH_REMOTE_DEBUG=1 adds one no-op remote up with SESS_DEBUG=1 and prints its slowest spawns.
+ */
+async function remoteBench() {
+  const { startSshd } = await import('./sshd.mjs');
+  const fixtures = { from: join(ROOT, 'fixtures'), servers: false };
+  const remote = makeRepo('remote', 'remote-r', fixtures);
+  const local = makeRepo('remote', 'remote-l', fixtures);
+  const sshd = await startSshd();
+  env.SESS_SSH_CONFIG = sshd.configFile;
+  const toRemote = ['--remote-host', sshd.target];
+  const made = { remote: new Set(), local: new Set() };
+  let place;
+  const upRemote = (name) => (made.remote.add(name), sess(['up', name, ...toRemote], remote.root));
+  const upLocal = (name) => (made.local.add(name), sess(['up', name], local.root));
+  const rm = (side, name) => {
+    sess(['rm', name, '--force', '--volumes'], side === 'remote' ? remote.root : local.root);
+    made[side].delete(name);
+  };
+  const roundRatios = (label, r, l) => {
+    const each = r.map((x, i) => x / l[i]);
+    process.stderr.write(
+      `  ${label}: remote/local each round: ${each.map((x) => x.toFixed(2)).join(' ')}; median of rounds ${median(each).toFixed(2)}` +
+        ` (medians: remote ${median(r).toFixed(0)} ms, local ${median(l).toFixed(0)} ms)\n`,
+    );
+  };
+  try {
+    // no-op up of a running session; the local side also against the raw no-op compose up of its project
+    upRemote('steady');
+    upLocal('steady');
+    place = findPlace(JSON.parse(readFileSync(join(remote.root, '.git', 'sess', 'sessions', 'steady', 'session.json'), 'utf8')));
+    const state = JSON.parse(readFileSync(join(local.root, '.git', 'sess', 'sessions', 'steady', 'session.json'), 'utf8'));
+    const { project, files, projectDir } = state.compose;
+    const rawArgs = ['compose', '-p', project, '--project-directory', projectDir, ...files.flatMap((f) => ['-f', f]), 'up', '-d'];
+    // for context: one command run there over the session's ssh master (what each remote exec, rsync's included, costs at least)
+    const control = join(tmpdir(), `sess-${process.getuid?.() ?? 0}`, place.key, 'c');
+    const exec = ['-F', sshd.configFile, '-S', control, '-p', String(sshd.port), '-o', 'BatchMode=yes', 'root@127.0.0.1', 'true'];
+    const noop = { remote: [], local: [], raw: [], exec: [] };
+    for (let i = -1; i < ROUNDS; i++) {
+      const raw = time('docker', rawArgs, local.root);
+      const l = upLocal('steady');
+      const r = upRemote('steady');
+      const x = time('ssh', exec, remote.root);
+      if (i >= 0) {
+        noop.raw.push(raw);
+        noop.local.push(l);
+        noop.remote.push(r);
+        noop.exec.push(x);
+      }
+    }
+    if (process.env.BENCH_REMOTE_DEBUG) debugRemoteNoop(remote.root, toRemote);
+    report('no-op container up, remote engine', noop.remote, noop.local, 1.3, 'no-op up of the same fixture, local socket');
+    roundRatios('no-op', noop.remote, noop.local);
+    process.stderr.write(
+      `  (context) one remote command over the master (ssh -S ... true): median ${median(noop.exec).toFixed(0)} ms; ` +
+        `remote minus local no-op up: median ${median(noop.remote.map((r, i) => r - noop.local[i])).toFixed(0)} ms\n`,
+    );
+    report('(context) no-op container up, local', noop.local, noop.raw, 3, 'no-op docker compose up -d, same project');
+    rm('remote', 'steady');
+    rm('local', 'steady');
+
+    // fresh up, then rm --force --volumes (not timed)
+    const fresh = { remote: [], local: [] };
+    for (let i = -1; i < Math.ceil(ROUNDS / 2); i++) {
+      const l = upLocal(`f-${i}`);
+      rm('local', `f-${i}`);
+      const r = upRemote(`f-${i}`);
+      rm('remote', `f-${i}`);
+      if (i >= 0) {
+        fresh.local.push(l);
+        fresh.remote.push(r);
+      }
+    }
+    report('fresh container up, remote engine', fresh.remote, fresh.local, 1.5, 'fresh up of the same fixture, local socket');
+    roundRatios('fresh', fresh.remote, fresh.local);
+  } finally {
+    // whatever a failure left: the sessions (their containers, volumes, ssh masters), then the sshd
+    for (const side of ['remote', 'local'])
+      for (const name of made[side])
+        spawnSync(process.execPath, [BIN, 'rm', name, '--force', '--volumes'], { cwd: side === 'remote' ? remote.root : local.root, env });
+    sshd.stop();
+    delete env.SESS_SSH_CONFIG;
+    // rm leaves the (empty) folders of the repository's copies there and of the connection here: the
+    // remote is this machine, so they go the same way (rmdir: only if empty)
+    if (place)
+      for (const dir of [dirname(place.copy), join(tmpdir(), `sess-${process.getuid?.() ?? 0}`, place.key)])
+        try {
+          rmdirSync(dir);
+        } catch {
+          /* not empty, or gone */
+        }
+  }
+}
+
+/** The remote place a session's state keeps (the object with its copy's path and connection key). */
+function findPlace(value) {
+  if (!value || typeof value !== 'object') return undefined;
+  if (typeof value.copy === 'string' && typeof value.key === 'string') return value;
+  for (const v of Object.values(value)) {
+    const found = findPlace(v);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** One more no-op remote up with SESS_DEBUG=1: its slowest spawns, and the total, on stderr. */
+function debugRemoteNoop(root, toRemote) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [BIN, 'up', 'steady', ...toRemote], {
+    cwd: root,
+    env: { ...env, SESS_DEBUG: '1' },
+    encoding: 'utf8',
+  });
+  const total = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`sess up steady (SESS_DEBUG) failed (${r.status}):\n${r.stderr}`);
+  const spawns = [];
+  for (const line of r.stderr.split('\n')) {
+    const m = /^\[sess debug \+(\d+)ms\] (.*) \((\d+) ms, exit [^)]*\)$/.exec(line);
+    if (m) spawns.push({ at: Number(m[1]), cmd: m[2], ms: Number(m[3]) });
+  }
+  const last = Math.max(...r.stderr.split('\n').map((l) => Number(/^\[sess debug \+(\d+)ms\]/.exec(l)?.[1] ?? 0)));
+  process.stderr.write(
+    `  SESS_DEBUG no-op remote up: ${total.toFixed(0)} ms wall, last debug line at +${last} ms, ${spawns.length} spawns, ` +
+      `${spawns.reduce((a, s) => a + s.ms, 0)} ms summed (some run in parallel); slowest:\n`,
+  );
+  for (const s of [...spawns].sort((a, b) => b.ms - a.ms).slice(0, 8))
+    process.stderr.write(`    ${String(s.ms).padStart(5)} ms  (ended +${s.at} ms)  ${s.cmd.slice(0, 160)}\n`);
+}
+
 const only = process.argv.slice(2);
 const suites = {
   fresh: () => freshHostUp(0),
@@ -535,6 +671,7 @@ const suites = {
   'reup-container': reupContainer,
   proxy: proxyBench,
   bluegreen: blueGreenBench,
+  remote: remoteBench,
 };
 // routed sessions start the machine's proxy: one of the bench's own, stopped at the end
 env.SESS_PROXY_PORT = String(await quietPort());
