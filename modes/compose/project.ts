@@ -38,9 +38,14 @@ export interface ComposeRef {
 export type ContainerState = 'running' | 'exited' | 'unhealthy';
 
 /** State of each sess service of each session of a repository, from one `docker ps`. */
-export async function composeStatesOfRepo(engine: Engine, repoId: string): Promise<Record<string, Record<string, ContainerState>>> {
+export async function composeStatesOfRepo(
+  engine: Engine,
+  repoId: string,
+  /** more labels they must carry (a remote engine: this client's) */
+  labels: string[] = [],
+): Promise<Record<string, Record<string, ContainerState>>> {
   const out = dict<Record<string, ContainerState>>();
-  for (const c of await containersByLabel(engine, [`${LABEL_REPO}=${repoId}`])) {
+  for (const c of await containersByLabel(engine, [`${LABEL_REPO}=${repoId}`, ...labels])) {
     const session = c.labels[LABEL_SESSION];
     const service = c.labels[LABEL_SERVICE];
     if (!session || !service) continue;

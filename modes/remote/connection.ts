@@ -4,6 +4,7 @@
 // that a master started again (it died, it was killed) gets every session's forwards back, and the
 // last session to go closes it.
 import { existsSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { acquireLock } from '../../adapters/fs.js';
 import { readJson, writeJsonAtomic } from '../../adapters/fs.js';
 import { run } from '../../adapters/process.js';
@@ -48,10 +49,29 @@ export async function withRegistry<T>(where: Where, work: (registry: Registry) =
   }
 }
 
-/** Is the connection's master running? (its pid, from its control socket) */
+/** Is the connection's master running? (its pid, as it says on its control socket) */
 export async function connectionPid(where: Where): Promise<number | undefined> {
-  if (!existsSync(connectionPaths(where).control)) return undefined;
+  if (!(await connectionUp(where))) return undefined;
   return masterPid(linkOf(where));
+}
+
+/**
+ * Does the connection's master answer on its control socket? A connect to it, no ssh spawned: the
+ * question of every command that reaches the engine (one of a no-op up).
+ */
+export function connectionUp(where: Where): Promise<boolean> {
+  const control = connectionPaths(where).control;
+  if (!existsSync(control)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = createConnection(control);
+    const done = (up: boolean) => {
+      socket.destroy();
+      resolve(up);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.setTimeout(2_000, () => done(false));
+  });
 }
 
 /**
@@ -61,7 +81,7 @@ export async function connectionPid(where: Where): Promise<number | undefined> {
  */
 export async function connectIn(where: Where & Pick<RemotePlace, 'socket'>, registry: Registry): Promise<'running' | 'started'> {
   const paths = connectionPaths(where);
-  if (await connectionPid(where)) return 'running';
+  if (await connectionUp(where)) return 'running';
   privateDir(paths.run);
   rmSync(paths.control, { force: true });
   rmSync(paths.socket, { force: true });
@@ -87,6 +107,7 @@ export async function connectIn(where: Where & Pick<RemotePlace, 'socket'>, regi
 
 /** The connection, running (see `connectIn`), for work that needs the engine (a rollback, a down). */
 export async function connect(where: Where & Pick<RemotePlace, 'socket'>): Promise<void> {
+  if (await connectionUp(where)) return; // decided again under the lock when it is not
   await withRegistry(where, (registry) => connectIn(where, registry));
 }
 
@@ -142,15 +163,14 @@ export async function addUser(where: Where & Pick<RemotePlace, 'socket'>, user: 
 export async function dropUser(where: Where, user: string): Promise<'closed' | 'open'> {
   return withRegistry(where, async (registry) => {
     const link = linkOf(where);
-    const alive = !!(await connectionPid(where));
+    const alive = await connectionUp(where);
     for (const f of registry.forwards.filter((f) => f.user === user)) if (alive) await cancelForward(link, f.local, f.remote);
     registry.forwards = registry.forwards.filter((f) => f.user !== user);
     registry.users = registry.users.filter((u) => u !== user);
     if (registry.users.length > 0) return 'open';
     if (alive) await stopMaster(link);
     const paths = connectionPaths(where);
-    rmSync(paths.control, { force: true });
-    rmSync(paths.socket, { force: true });
+    rmSync(paths.run, { recursive: true, force: true });
     return 'closed';
   });
 }

@@ -16,7 +16,7 @@ import { composeStatesOfRepo, rollbackProject, type ComposeRef } from '../compos
 import { composeRuntime } from '../compose/runtime.js';
 import type { LiveStates } from '../service.js';
 import type { Runtime, RuntimeUndo, SessionCtx } from '../runtime.js';
-import { addUser, connect, connectionPid, dropUser, forwardsOf, remoteHome, setForwards, withRegistry } from './connection.js';
+import { addUser, connect, connectionUp, dropUser, forwardsOf, remoteHome, setForwards, withRegistry } from './connection.js';
 import { clientId, connectionKey, engineHost, targetOf, type RemotePlace } from './place.js';
 import { removeCopy, syncWorktree } from './sync.js';
 
@@ -89,8 +89,10 @@ export const remoteRuntime: Runtime = {
     const places = new Map(stashes.map(refOf).flatMap((r) => (r ? [[r.remote.key, r.remote] as const] : [])));
     for (const place of places.values()) {
       // a connection that is down: its services count as not running (doctor says why)
-      if (!(await connectionPid(place))) continue;
-      const states = await composeStatesOfRepo({ engine: 'docker', host: engineHost(place) }, repoId).catch(() => ({}));
+      if (!(await connectionUp(place))) continue;
+      // another client's sessions of the same repository (a copy of it) there are not ours
+      const engine = { engine: 'docker', host: engineHost(place) };
+      const states = await composeStatesOfRepo(engine, repoId, [`${LABEL_CLIENT}=${place.client}`]).catch(() => ({}));
       Object.assign(out, states);
     }
     return out;
@@ -127,7 +129,7 @@ export const remoteRuntime: Runtime = {
     const place: RemotePlace = {
       ...where,
       client,
-      copy: previous?.remote.copy ?? `${base.replace(/\/$/, '')}/${session.repoId}/${session.name}`,
+      copy: previous?.remote.copy ?? `${base.replace(/\/$/, '')}/${client}/${session.repoId}/${session.name}`,
     };
     journal.amend(handle, { kind: 'remote.user', place, user, was });
 
@@ -144,9 +146,9 @@ export const remoteRuntime: Runtime = {
     // the copy there: made on the first up (and removed by its rollback), brought up to date on every up
     if (session.fresh) journal.register('remote-sync', { kind: 'remote.copy', place });
     failpoint('remote-sync', 'before');
-    await syncWorktree(place, session.worktree, config.worktree.include, input.signal);
+    const sent = await syncWorktree(place, session, config.worktree.include, { always: session.fresh, signal: input.signal });
     failpoint('remote-sync');
-    progress.step(`worktree copied to ${place.target}:${place.copy}`);
+    progress.step(sent ? `worktree copied to ${place.target}:${place.copy}` : `its copy on ${place.target} is up to date`);
     await writeOverlay(setup, input);
 
     const local: Record<string, number> = { ...setup.extraPorts };
@@ -190,7 +192,7 @@ export const remoteRuntime: Runtime = {
     const ref = refOf(session.stash);
     if (!ref) return;
     await connect(ref.remote);
-    await syncWorktree(ref.remote, session.worktree, ref.include, signal);
+    await syncWorktree(ref.remote, session, ref.include, signal ? { signal } : {});
   },
 
   async stop(session, record, progress, options) {
@@ -208,7 +210,7 @@ export const remoteRuntime: Runtime = {
     await connect(ref.remote);
     await composeRuntime.stopSession(session, options, progress);
     if (options.gone && options.volumes) {
-      await removeCopy(ref.remote);
+      await removeCopy(ref.remote, session.dir);
       progress.step(`removed the worktree's copy ${ref.remote.target}:${ref.remote.copy}`);
     }
     if ((await dropUser(ref.remote, userOf(session))) === 'closed') progress.step(`closed the connection to ${ref.remote.target}`);
@@ -242,7 +244,7 @@ export const remoteRuntime: Runtime = {
       }
       case 'remote.forwards': {
         const u = undo as ForwardsUndo;
-        if (await connectionPid(u.place)) await setForwards(u.place, u.user, u.before);
+        if (await connectionUp(u.place)) await setForwards(u.place, u.user, u.before);
         return;
       }
       case 'remote.copy': {
@@ -265,7 +267,7 @@ export const remoteRuntime: Runtime = {
     const out: Awaited<ReturnType<Runtime['orphans']>> = [];
     for (const ref of places.values()) {
       const place = ref.remote;
-      if (await connectionPid(place)) continue;
+      if (await connectionUp(place)) continue;
       out.push({
         kind: 'dead-connection',
         session: ref.session,

@@ -3,10 +3,11 @@
 // master's forwarded socket, and its copy of the worktree lives in another folder (~/.cache/sess/
 // worktrees/...), so a bind mount that still named the local worktree would be caught.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addOrigin, eventually, leasesOf, pushPullRequest, sleep, worktrees, type TestRepo } from '../helpers/sess.js';
+import { addOrigin, eventually, leasesOf, pushPullRequest, sleep, testProxyPort, worktrees, type TestRepo } from '../helpers/sess.js';
 import { containersOf, dockerExec, dockerRepo, runningOf, volumeExists } from '../helpers/docker.js';
 import { get as viaProxy } from '../helpers/http.js';
 import { accepts, alive, startSshd, type TestSshd } from '../helpers/sshd.js';
@@ -46,7 +47,13 @@ function forwardedPorts(): number[] {
     .filter(Boolean);
 }
 
-const remoteCopy = (repo: TestRepo, session: string) => join('/root/.cache/sess/worktrees', repo.id(), session);
+const BASE = '/root/.cache/sess/worktrees';
+const clientOf = (home = process.env.SESS_HOME!) => readFileSync(join(home, 'client-id'), 'utf8').trim();
+/** Where the session's copy is there: `<dir>/<client id>/<repo id>/<session>`. */
+const remoteCopy = (repo: TestRepo, session: string, home?: string) => join(BASE, clientOf(home), repo.id(), session);
+/** A copy of the session there, of any client. */
+const anyCopy = (repo: TestRepo, session: string) =>
+  existsSync(BASE) && readdirSync(BASE).some((client) => existsSync(join(BASE, client, repo.id(), session)));
 const up = (repo: TestRepo, session: string, ...extra: string[]) => repo.sess(['up', session, '--remote-host', sshd.target, ...extra]);
 
 describe('a container session on a remote engine', () => {
@@ -146,7 +153,8 @@ describe('a container session on a remote engine', () => {
     const r = await repo.sess(['rm', 'feat-a', '--volumes', '--force']);
     expect(r.code, r.stderr).toBe(0);
     expect(containersOf(repo, 'feat-a')).toEqual([]);
-    expect(existsSync(remoteCopy(repo, 'feat-a'))).toBe(false);
+    expect(anyCopy(repo, 'feat-a')).toBe(false);
+    expect(existsSync(join(BASE, clientOf(), repo.id()))).toBe(false); // the repository's folder there went with its last copy
     expect(masters()).toEqual([]);
     expect(forwardedPorts()).not.toContain(view.ports.web);
     expect(volumeExists(volume)).toBe(false);
@@ -160,7 +168,7 @@ describe('remote failures leave nothing behind', () => {
 
   const nothingLeft = (session: string) => {
     expect(containersOf(repo, session)).toEqual([]);
-    expect(existsSync(remoteCopy(repo, session))).toBe(false);
+    expect(anyCopy(repo, session)).toBe(false);
     expect(masters()).toEqual([]);
     expect(worktrees(repo)).toEqual([]);
     expect(leasesOf(repo, session)).toEqual({});
@@ -215,7 +223,7 @@ describe('SIGKILL during a fresh remote up, then doctor --fix', () => {
       const fix = await repo.sess(['doctor', '--fix']);
       expect(fix.stderr).not.toContain('could not');
       expect(containersOf(repo, 'k')).toEqual([]);
-      expect(existsSync(remoteCopy(repo, 'k'))).toBe(false);
+      expect(anyCopy(repo, 'k')).toBe(false);
       expect(masters()).toEqual([]);
       expect(worktrees(repo)).toEqual([]);
       expect(leasesOf(repo, 'k')).toEqual({});
@@ -238,7 +246,51 @@ describe('a pull request sandbox on a remote engine', () => {
     const rm = await repo.sess(['rm', 'pr-7', '--force', '--volumes']);
     expect(rm.code, rm.stderr).toBe(0);
     expect(containersOf(repo, 'pr-7')).toEqual([]);
-    expect(existsSync(remoteCopy(repo, 'pr-7'))).toBe(false);
+    expect(anyCopy(repo, 'pr-7')).toBe(false);
     expect(masters()).toEqual([]);
+  });
+});
+
+describe('two clients of one repository on the same remote', () => {
+  let repo: TestRepo;
+  dockerRepo('remote', 'all', (r) => (repo = r));
+
+  it('never share a project, a copy there or a look at what runs', async () => {
+    // the same repository (its id too) on a second client: a copy of the folder, another $SESS_HOME
+    const ra = await up(repo, 'feat-c');
+    expect(ra.code, ra.stderr).toBe(0);
+    // copied with the repository's id, without A's sessions and worktrees
+    const other = join(repo.tmp, 'b', 'app');
+    const skip = [join(repo.root, '.git', 'sess', 'sessions'), join(repo.root, '.git', 'worktrees')];
+    cpSync(repo.root, other, { recursive: true, filter: (src) => !skip.some((p) => src.startsWith(p)) });
+    const home = mkdtempSync(join(tmpdir(), 'sess-client-b-'));
+    const b = { cwd: other, env: { SESS_HOME: home, SESS_PROXY_PORT: String(testProxyPort()) } };
+    try {
+      const rb = await repo.sess(['up', 'feat-c', '--remote-host', sshd.target], b);
+      expect(rb.code, rb.stderr).toBe(0);
+      expect(clientOf(home)).not.toBe(clientOf());
+      const clients = containersOf(repo, 'feat-c').map((c) =>
+        execFileSync('docker', ['inspect', '--format', '{{index .Config.Labels "dev.sess.client"}}', c.id], { encoding: 'utf8' }).trim(),
+      );
+      expect(
+        clients.sort(),
+        `${rb.stderr}\n${execFileSync('docker', ['ps', '-a', '--format', '{{.Names}} {{.Labels}}'], { encoding: 'utf8' })}`,
+      ).toEqual([clientOf(), clientOf(), clientOf(home), clientOf(home)].sort());
+      expect(existsSync(remoteCopy(repo, 'feat-c'))).toBe(true);
+      expect(existsSync(remoteCopy(repo, 'feat-c', home))).toBe(true);
+      // B's down stops B's containers only; A still runs, and A's status sees only its own
+      const down = await repo.sess(['down', 'feat-c'], b);
+      expect(down.code, down.stderr).toBe(0);
+      expect(runningOf(repo, 'feat-c')).toHaveLength(2);
+      const view = await repo.json(['status', 'feat-c']);
+      expect(view.services.map((s: any) => s.state)).toEqual(['running', 'running']);
+      expect((await get(`http://127.0.0.1:${view.ports.web}/index.html`)).text).toBe('v1\n');
+      expect(masters()).toHaveLength(1); // B's connection closed with its last session, A's stays
+    } finally {
+      await repo.sess(['rm', 'feat-c', '--force', '--volumes'], b);
+      rmSync(home, { recursive: true, force: true });
+    }
+    expect(anyCopy(repo, 'feat-c')).toBe(true); // A's
+    expect(containersOf(repo, 'feat-c')).toHaveLength(2);
   });
 });
