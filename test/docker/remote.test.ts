@@ -21,10 +21,14 @@ let sshd: TestSshd;
 beforeAll(async () => {
   sshd = await startSshd();
   process.env.SESS_SSH_CONFIG = sshd.configFile;
+  // sess's own local engine answers nowhere: every docker and compose call of a remote session must
+  // go through the connection (the "remote" engine is this machine's, reached only over ssh)
+  process.env.SESS_TEST_DOCKER_HOST = 'unix:///nonexistent/docker.sock';
 });
 afterAll(() => {
   sshd?.stop();
   delete process.env.SESS_SSH_CONFIG;
+  delete process.env.SESS_TEST_DOCKER_HOST;
 });
 
 /** The ssh masters sess runs to the test sshd (its client connections, by command line). */
@@ -109,6 +113,9 @@ describe('a container session on a remote engine', () => {
     expect(last.services.filter((s: any) => s.action === 'replaced').map((s: any) => s.name)).toEqual(['web']);
     const webNow = containersOf(repo, 'feat-a').find((c) => c.name.includes('-web-'))!;
     expect(dockerExec(webNow.name, 'cat', '/tmp/greeting')).toBe('bonjour\n');
+    const logs = await repo.sess(['logs', 'feat-a', 'web']);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toContain('web says bonjour');
     expect(containersOf(repo, 'feat-a').find((c) => c.name.includes('-store-'))!.id).toBe(storeBefore);
     view = await repo.json(['status', 'feat-a']);
     expect((await get(`${web()}/index.html`)).text).toBe('v2\n'); // forwarded to its new container's port

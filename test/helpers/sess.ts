@@ -61,7 +61,14 @@ export function makeRepo(
   const run = (args: string[], o: { env?: Record<string, string>; cwd?: string } = {}) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: o.cwd ?? root,
-      env: { ...process.env, ...GIT_ENV, NO_COLOR: '1', ...o.env },
+      env: {
+        ...process.env,
+        ...GIT_ENV,
+        NO_COLOR: '1',
+        // a local engine that does not answer, for sess only (the tests' own docker checks still reach it)
+        ...(process.env.SESS_TEST_DOCKER_HOST ? { DOCKER_HOST: process.env.SESS_TEST_DOCKER_HOST } : {}),
+        ...o.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
