@@ -93,7 +93,13 @@ export async function syncWorktree(
   const last = readJson<{ copy: string; key: string; fingerprint: string }>(syncedFile(session.dir));
   if (!options.always && last?.copy === place.copy && last.key === place.key && last.fingerprint === print) return false;
   rmSync(syncedFile(session.dir), { force: true });
-  await rsyncTo(linkOf(place), session.worktree, place.copy, syncFilters(session.worktree, include), options.signal ? { signal: options.signal } : {});
+  await rsyncTo(
+    linkOf(place),
+    session.worktree,
+    place.copy,
+    syncFilters(session.worktree, include),
+    options.signal ? { signal: options.signal } : {},
+  );
   writeJsonAtomic(syncedFile(session.dir), { copy: place.copy, key: place.key, fingerprint: print }, 0o600);
   return true;
 }

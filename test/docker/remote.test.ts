@@ -151,6 +151,25 @@ describe('a container session on a remote engine', () => {
     expect((await repo.sess(['doctor'])).code).toBe(0);
   });
 
+  it('a session whose state was lost: doctor finds its containers on the remote, --fix removes them, its copy and forwards', async () => {
+    const r = await up(repo, 'feat-o');
+    expect(r.code, r.stderr).toBe(0);
+    const lost = await repo.json(['status', 'feat-o']);
+    expect(runningOf(repo, 'feat-o')).toHaveLength(2);
+    rmSync(join(repo.root, '.git', 'sess', 'sessions', 'feat-o'), { recursive: true, force: true });
+    const found = await repo.sess(['doctor', '--json']);
+    const findings = JSON.parse(found.stdout).findings;
+    expect(findings.filter((f: any) => f.kind === 'orphan-container').map((f: any) => f.subject)).toEqual([
+      expect.stringContaining(`on ${sshd.target}`),
+    ]);
+    const fix = await repo.sess(['doctor', '--fix']);
+    expect(fix.code, fix.stderr).toBe(0);
+    expect(containersOf(repo, 'feat-o')).toEqual([]);
+    expect(anyCopy(repo, 'feat-o')).toBe(false);
+    expect(forwardedPorts()).not.toContain(lost.ports.web);
+    expect(runningOf(repo, 'feat-a')).toHaveLength(2); // the other session there is untouched
+  });
+
   it('rm --volumes removes the containers, the volume, the copy there, the forwards and the connection', async () => {
     const storeId = containersOf(repo, 'feat-a').find((c) => c.name.includes('-store-'))!.id;
     const volume = execFileSync('docker', ['inspect', '--format', '{{range .Mounts}}{{.Name}}{{end}}', storeId], {
