@@ -21,6 +21,7 @@ import { checkConfigSize } from '../../config/limits.js';
 import { placeServices, runtimeOf, runtimesImplying, runtimesIn } from '../../modes/placement.js';
 import type { Placement } from '../../modes/service.js';
 import type { EngineChoice } from '../../modes/runtime.js';
+import { parseSshTarget } from '../../adapters/ssh.js';
 import { hasOwn, own } from '../../common/records.js';
 import { hashOf } from './resolve.js';
 import { requireServices, selectServices } from './selection.js';
@@ -181,6 +182,7 @@ export async function prepareUp(
   }
   const selected = force ?? selection?.names;
   requirePinnable(config, request.ports ?? {}, configFile);
+  requireMachine(request.engine);
   const overrides = effectiveOverrides(request, existing);
   // a pin of a port the config no longer names is forgotten
   if (overrides.ports) {
@@ -463,4 +465,14 @@ async function requireRuntimeFiles(
       problems.push({ path: key, message: `not in that commit (nor brought in by worktree.include or link): ${missing.join(', ')}` });
   }
   if (problems.length) throw new ConfigError(configFile, problems);
+}
+
+/** `--remote-host` names a machine (never a word ssh would take for an option), `--context` a context. */
+function requireMachine(engine: EngineChoice | undefined): void {
+  if (engine?.host !== undefined && !parseSshTarget(engine.host)) {
+    throw new UsageError(`--remote-host ${engine.host}: not user@box or user@box:port`);
+  }
+  if (engine?.context !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(engine.context)) {
+    throw new UsageError(`--context ${engine.context}: not a Docker context name`);
+  }
 }
