@@ -320,3 +320,49 @@ describe('two clients of one repository on the same remote', () => {
     expect(containersOf(repo, 'feat-c')).toHaveLength(2);
   });
 });
+
+describe('a Docker context, and two ups at once', () => {
+  let repo: TestRepo;
+  dockerRepo('remote', 'all', (r) => (repo = r));
+
+  it('--context NAME reaches the machine of an ssh:// context; two ups at once share one connection', async () => {
+    const config = mkdtempSync(join(tmpdir(), 'sess-docker-config-'));
+    const env = { DOCKER_CONFIG: config };
+    try {
+      execFileSync('docker', ['context', 'create', 'sess-remote', '--docker', `host=ssh://root@127.0.0.1:${sshd.port}`], {
+        env: { ...process.env, ...env },
+        stdio: 'ignore',
+      });
+      const [a, b] = await Promise.all([
+        repo.sess(['up', 'ctx-a', '--context', 'sess-remote'], { env }),
+        repo.sess(['up', 'ctx-b', '--context', 'sess-remote'], { env }),
+      ]);
+      expect(a.code, a.stderr).toBe(0);
+      expect(b.code, b.stderr).toBe(0);
+      expect(masters()).toHaveLength(1);
+      for (const s of ['ctx-a', 'ctx-b']) {
+        const view = await repo.json(['status', s]);
+        expect((await get(`http://127.0.0.1:${view.ports.web}/index.html`)).text).toBe('v1\n');
+        expect(existsSync(remoteCopy(repo, s))).toBe(true);
+      }
+      // a context that is not ssh:// is refused
+      execFileSync('docker', ['context', 'create', 'sess-tcp', '--docker', 'host=tcp://127.0.0.1:1'], {
+        env: { ...process.env, ...env },
+        stdio: 'ignore',
+      });
+      const tcp = await repo.sess(['up', 'ctx-c', '--context', 'sess-tcp'], { env });
+      expect(tcp.code, tcp.stderr).toBe(2);
+      expect(tcp.stderr).toContain('over ssh only');
+      const [ra, rb] = await Promise.all([
+        repo.sess(['rm', 'ctx-a', '--force', '--volumes']),
+        repo.sess(['rm', 'ctx-b', '--force', '--volumes']),
+      ]);
+      expect(ra.code, ra.stderr).toBe(0);
+      expect(rb.code, rb.stderr).toBe(0);
+      expect(masters()).toEqual([]);
+      expect(containersOf(repo)).toEqual([]);
+    } finally {
+      rmSync(config, { recursive: true, force: true });
+    }
+  });
+});
