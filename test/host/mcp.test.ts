@@ -39,6 +39,18 @@ describe('sess mcp, host sessions', () => {
     expect((tools.find((t) => t.name === 'exec')!.inputSchema.properties as any).command.type).toBe('array');
   });
 
+  it('up takes remote_host and context as the CLI takes --remote-host and --context: bad ones are usage errors', async () => {
+    const s = await serve(repo);
+    const bad = toolError(await s.call('up', { branch: 'feature/far', remote_host: '-oProxyCommand=touch /tmp/sess-mcp-pwned' }));
+    expect(bad).toMatchObject({ kind: 'usage', exitCode: 2 });
+    expect(bad.message).toContain('not user@box');
+    // a host-mode session cannot run on a remote engine
+    expect(toolError(await s.call('up', { branch: 'feature/far', remote_host: 'dev@box' })).message).toContain('container mode only');
+    expect(toolError(await s.call('up', { branch: 'feature/far', remote_host: 'dev@box', context: 'x' })).kind).toBe('usage');
+    expect(existsSync('/tmp/sess-mcp-pwned')).toBe(false);
+    expect(worktrees(repo)).toEqual([]);
+  });
+
   it("up, status, exec, logs, env, history, down, rm: the CLI's documents, progress on the way", async () => {
     const s = await serve(repo);
     const progress: string[] = [];

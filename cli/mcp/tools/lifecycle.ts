@@ -35,10 +35,16 @@ export const up = defineTool({
       .boolean()
       .default(false)
       .describe('the branch is checked out in a worktree sess did not make: use that folder (sess never deletes it)'),
+    remote_host: z
+      .string()
+      .optional()
+      .describe("user@box[:port]: run the compose services on that machine's Docker engine over ssh (sticks), as --remote-host"),
+    context: z.string().optional().describe('a Docker context (ssh://) whose machine runs them, as --context'),
   }),
   annotations: { destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(args, ctx) {
     if (args.remote && args.pr === undefined) throw new UsageError('`remote` goes with `pr`');
+    if (args.remote_host !== undefined && args.context !== undefined) throw new UsageError('`remote_host` and `context`: name one');
     const { up } = await import('../../../core/up/up.js');
     const result = await up({
       cwd: ctx.cwd,
@@ -52,6 +58,9 @@ export const up = defineTool({
       skip: args.skip ?? [],
       ...(args.ports ? { ports: args.ports } : {}),
       adopt: args.adopt,
+      ...(args.remote_host !== undefined || args.context !== undefined
+        ? { engine: args.remote_host !== undefined ? { host: args.remote_host } : { context: args.context! } }
+        : {}),
       signal: ctx.signal,
       progress: ctx.progress,
     });
