@@ -1,6 +1,6 @@
 // A private sshd on a loopback port for the remote bench: the "remote" machine is this one, reached
 // as `root@127.0.0.1:<port>` with SESS_SSH_CONFIG set to the client config written here. The same
-// steps as test/helpers/sshd.ts (the tests' helper), in plain Node for a bench that loads no TypeScript.
+// steps serve the tests too (test/helpers/sshd.ts gives them types), in plain Node for a bench that loads no TypeScript.
 // Needs root (sshd's privilege separation, root's login) and /usr/sbin/sshd.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -116,7 +116,7 @@ function freePort() {
 }
 
 /** Whether a TCP connection to 127.0.0.1:port is accepted. */
-function accepts(port) {
+export function accepts(port) {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     socket.setTimeout(1000);
@@ -140,7 +140,7 @@ function readLog(file) {
   }
 }
 
-function alive(pid) {
+export function alive(pid) {
   try {
     process.kill(pid, 0);
   } catch {

@@ -25,6 +25,7 @@ import {
 import { CancelledError, indent, SessError, WorkError } from '../../common/errors.js';
 import { sleep } from '../../common/sleep.js';
 import { LABEL_REPO, LABEL_SERVICE, LABEL_SESSION } from './labels.js';
+import type { Orphan, SessionLookup } from '../runtime.js';
 import { dict, own } from '../../common/records.js';
 
 /** What down/rm/status/logs need of a session's compose project, kept in its state. */
@@ -327,4 +328,38 @@ const ownImage = (name: string, project: string) => name.endsWith(`:${project}`)
 export async function isComposeServiceUp(ref: ComposeRef, composeService: string): Promise<boolean> {
   const containers = await containersByLabel(ref.cli, [projectLabel(ref.project), `${COMPOSE_SERVICE}=${composeService}`]);
   return containers.some((c) => c.state === 'running');
+}
+
+/**
+ * Doctor's findings among a repository's containers: those of a session that no longer exists, by
+ * project. Each repair decides again (an up may have made the session meanwhile), removes the
+ * project's containers and networks, then does `alsoFix` (a remote session's copy and forwards).
+ */
+export function orphanProjects(
+  engine: Engine,
+  containers: Container[],
+  sessions: SessionLookup,
+  options: { where?: string; alsoFix?: (session: string) => Promise<void> } = {},
+): Orphan[] {
+  const ours = (session: string) => sessions.busy(session) || sessions.services(session) !== undefined;
+  const orphans = new Map<string, { session: string; ids: string[] }>();
+  for (const c of containers) {
+    const session = c.labels[LABEL_SESSION] ?? '';
+    if (ours(session)) continue;
+    const entry = orphans.get(c.project) ?? { session, ids: [] };
+    entry.ids.push(c.id);
+    orphans.set(c.project, entry);
+  }
+  return [...orphans].map(([project, { session, ids }]): Orphan => ({
+    kind: 'orphan-container',
+    session,
+    subject: `compose project ${project}${options.where ? ` on ${options.where}` : ''}`,
+    detail: `${ids.length} container(s) of a session that no longer exists`,
+    async fix(now) {
+      if (now.busy(session) || now.services(session) !== undefined) return; // an up made it again meanwhile
+      await removeContainers(engine, ids);
+      await removeNetworks(engine, await projectNetworks(engine, project));
+      await options.alsoFix?.(session);
+    },
+  }));
 }

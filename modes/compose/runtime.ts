@@ -1,18 +1,19 @@
 // The compose runtime: a service is a service of the session's own compose project (its files plus
 // sess's overlay), on the local Docker engine. What the session keeps of it between commands (its
 // stash) is the project: name, compose command and files.
-import { imageIds, projectNetworks, removeContainers, removeNetworks, volumeSizes } from '../../adapters/compose.js';
+import { imageIds, volumeSizes } from '../../adapters/compose.js';
 import { streamLines } from '../../adapters/process.js';
 import { killProcessesWithArgs } from '../../adapters/proc.js';
 import { WorkError } from '../../common/errors.js';
 import { own } from '../../common/records.js';
 import type { LiveStates } from '../service.js';
-import type { Orphan, Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime.js';
 import { ComposeBatch, type ComposeRollbackUndo } from './batch.js';
-import { LABEL_REPO, LABEL_SESSION } from './labels.js';
+import { LABEL_CLIENT, LABEL_REPO } from './labels.js';
 import {
   composeStatesOfRepo,
   downProject,
+  orphanProjects,
   removeProjectImages,
   removeServiceContainers,
   stopServiceContainers,
@@ -188,26 +189,12 @@ export const composeRuntime: Runtime = {
     } catch {
       return []; // no engine here: nothing of ours can run in it
     }
-    const ours = (session: string) => sessions.busy(session) || sessions.services(session) !== undefined;
-    const orphans = new Map<string, { session: string; ids: string[] }>();
-    for (const c of containers) {
-      const session = c.labels[LABEL_SESSION] ?? '';
-      if (ours(session)) continue;
-      const entry = orphans.get(c.project) ?? { session, ids: [] };
-      entry.ids.push(c.id);
-      orphans.set(c.project, entry);
-    }
-    return [...orphans].map(([project, { session, ids }]): Orphan => ({
-      kind: 'orphan-container',
-      session,
-      subject: `compose project ${project}`,
-      detail: `${ids.length} container(s) of a session that no longer exists`,
-      async fix(now) {
-        if (now.busy(session) || now.services(session) !== undefined) return; // an up made it again meanwhile
-        await removeContainers(engine, ids);
-        await removeNetworks(engine, await projectNetworks(engine, project));
-      },
-    }));
+    // a project of a remote engine's client (modes/remote) is that runtime's to judge
+    return orphanProjects(
+      engine,
+      containers.filter((c) => !c.labels[LABEL_CLIENT]),
+      sessions,
+    );
   },
 
   async diskUse(sessions) {

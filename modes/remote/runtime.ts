@@ -3,7 +3,7 @@
 // engine elsewhere: the same project, overlay and batches (modes/compose/), plus what the distance
 // adds: the connection, a copy of the worktree there (bind mounts mount it), and ports published on
 // that machine's loopback where its engine likes, each forwarded to the port leased here.
-import { containersByLabel, projectNetworks, publishedPorts, removeContainers, removeNetworks } from '../../adapters/compose.js';
+import { containersByLabel, publishedPorts } from '../../adapters/compose.js';
 import { killProcessesWithArgs } from '../../adapters/proc.js';
 import { targetText } from '../../adapters/ssh.js';
 import { ConfigError, UsageError, WorkError } from '../../common/errors.js';
@@ -13,11 +13,11 @@ import { dirname } from 'node:path';
 import { ComposeBatch, type ComposeRollbackUndo } from '../compose/batch.js';
 import { composeFilesOf } from '../compose/files.js';
 import { projectName, unreachableSources } from '../compose/overlay.js';
-import { composeStatesOfRepo, rollbackProject, type ComposeRef } from '../compose/project.js';
+import { composeStatesOfRepo, orphanProjects, rollbackProject, type ComposeRef } from '../compose/project.js';
 import { composeRuntime } from '../compose/runtime.js';
 import type { LiveStates } from '../service.js';
-import type { Orphan, Runtime, RuntimeUndo, SessionCtx, SessionLookup } from '../runtime.js';
-import { LABEL_REPO, LABEL_SESSION } from '../compose/labels.js';
+import type { Runtime, RuntimeUndo, SessionCtx } from '../runtime.js';
+import { LABEL_CLIENT, LABEL_REPO } from '../compose/labels.js';
 import { addUser, connect, connectionUp, dropUser, forwardsOf, remoteHome, setForwards, withRegistry } from './connection.js';
 import { clientId, connectionKey, engineHost, targetOf, type RemotePlace } from './place.js';
 import { removeCopy, syncWorktree } from './sync.js';
@@ -35,9 +35,6 @@ interface RemoteRef extends ComposeRef {
 
 const refOf = (stash: unknown) => stash as RemoteRef | undefined;
 const userOf = (session: Pick<SessionCtx, 'repoId' | 'name'>) => `${session.repoId}/${session.name}`;
-
-/** The label of the client that owns a project: two clients never share one. */
-export const LABEL_CLIENT = 'dev.sess.client';
 
 type UserUndo = RuntimeUndo & { kind: 'remote.user'; place: RemotePlace; user: string; was: boolean };
 type CopyUndo = RuntimeUndo & { kind: 'remote.copy'; place: RemotePlace };
@@ -73,39 +70,6 @@ function udpPorts(model: { services: Record<string, { ports?: { target: number; 
         message: `${p.target}/udp: a remote engine's ports reach this machine through ssh, which forwards TCP only`,
       })),
   );
-}
-
-/**
- * Containers of this client and repository on a remote engine whose session no longer exists (a
- * session record lost, a state folder removed by hand): doctor's finding, and its repair.
- */
-async function remoteOrphans(repoId: string, sessions: SessionLookup, place: RemotePlace): Promise<Orphan[]> {
-  const engine = { engine: 'docker', host: engineHost(place) };
-  const containers = await containersByLabel(engine, [`${LABEL_REPO}=${repoId}`, `${LABEL_CLIENT}=${place.client}`]).catch(() => []);
-  const ours = (session: string) => sessions.busy(session) || sessions.services(session) !== undefined;
-  const byProject = new Map<string, { session: string; ids: string[] }>();
-  for (const c of containers) {
-    const session = c.labels[LABEL_SESSION] ?? '';
-    if (ours(session)) continue;
-    const entry = byProject.get(c.project) ?? { session, ids: [] };
-    entry.ids.push(c.id);
-    byProject.set(c.project, entry);
-  }
-  return [...byProject].map(([project, { session, ids }]) => ({
-    kind: 'orphan-container' as const,
-    session,
-    subject: `compose project ${project} on ${place.target}`,
-    detail: `${ids.length} container(s) of a session that no longer exists`,
-    async fix(now: SessionLookup) {
-      if (now.busy(session) || now.services(session) !== undefined) return; // an up made it again meanwhile
-      await connect(place);
-      await removeContainers(engine, ids);
-      await removeNetworks(engine, await projectNetworks(engine, project));
-      // its copy there (beside the other sessions' copies) and its forwards go too
-      if (/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(session)) await removeCopy({ ...place, copy: `${dirname(place.copy)}/${session}` });
-      await dropUser(place, `${repoId}/${session}`);
-    },
-  }));
 }
 
 export const remoteRuntime: Runtime = {
@@ -303,7 +267,16 @@ export const remoteRuntime: Runtime = {
     for (const ref of places.values()) {
       const place = ref.remote;
       if (await connectionUp(place)) {
-        out.push(...(await remoteOrphans(repoId, sessions, place)));
+        // containers of this client and repository there whose session no longer exists (its state lost)
+        const engine = { engine: 'docker', host: engineHost(place) };
+        const labels = [`${LABEL_REPO}=${repoId}`, `${LABEL_CLIENT}=${place.client}`];
+        const containers = await containersByLabel(engine, labels).catch(() => []);
+        const alsoFix = async (session: string) => {
+          // its copy there (beside the other sessions' copies) and its forwards go too
+          if (/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(session)) await removeCopy({ ...place, copy: `${dirname(place.copy)}/${session}` });
+          await dropUser(place, `${repoId}/${session}`);
+        };
+        out.push(...orphanProjects(engine, containers, sessions, { where: place.target, alsoFix }));
         continue;
       }
       out.push({

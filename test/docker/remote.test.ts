@@ -200,10 +200,15 @@ describe('remote failures leave nothing behind', () => {
     expect(leasesOf(repo, session)).toEqual({});
   };
 
+  /** Commit a change of one of the fixture's files. */
+  const commitChange = (name: string, from: string, to: string) => {
+    const file = join(repo.root, name);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(from, to));
+    repo.git('commit', '-qam', `change ${name}`);
+  };
+
   it('a bind source outside the worktree is refused with exit 2 before anything starts', async () => {
-    const file = join(repo.root, 'compose.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('["./site:/www:ro"]', '["./site:/www:ro", "/etc:/host-etc:ro"]'));
-    repo.git('commit', '-qam', 'mount /etc');
+    commitChange('compose.yaml', '["./site:/www:ro"]', '["./site:/www:ro", "/etc:/host-etc:ro"]');
     const r = await up(repo, 'feat-bind');
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain('/etc is not in the worktree');
@@ -211,9 +216,7 @@ describe('remote failures leave nothing behind', () => {
   });
 
   it('a failing fresh up (a service that never gets ready) is rolled back on the remote and here', async () => {
-    const file = join(repo.root, 'sess.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('/id", timeout: 60', '/nothing-here", timeout: 3'));
-    repo.git('commit', '-qam', 'store never ready');
+    commitChange('sess.yaml', '/id", timeout: 60', '/nothing-here", timeout: 3');
     const r = await up(repo, 'feat-fail');
     expect(r.code, r.stderr).toBe(1);
     nothingLeft('feat-fail');

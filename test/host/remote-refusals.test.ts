@@ -30,27 +30,27 @@ function commitConfig(change: (text: string) => string) {
   repo.git('commit', '-qam', 'config');
 }
 
+/** `sess <args>` exits 2 saying `says`, and nothing of the session exists. */
+async function refused(args: string[], says: string | RegExp) {
+  const r = await repo.sess(args);
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr).toMatch(says);
+  expect(existsSync('/tmp/sess-remote-pwned')).toBe(false);
+  nothingOf('feat');
+}
+
 describe('refused before anything exists (exit 2)', () => {
   it('host mode on a remote engine', async () => {
-    const r = await repo.sess(['up', 'feat', '--remote-host', 'dev@box']);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain('a remote engine runs container mode only: this session is in host mode');
-    nothingOf('feat');
+    await refused(['up', 'feat', '--remote-host', 'dev@box'], 'a remote engine runs container mode only: this session is in host mode');
   });
 
   it('hybrid mode on a remote engine', async () => {
-    const r = await repo.sess(['up', 'feat', '--mode', 'hybrid', '--remote-host', 'dev@box']);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain('container mode only');
-    nothingOf('feat');
+    await refused(['up', 'feat', '--mode', 'hybrid', '--remote-host', 'dev@box'], 'container mode only');
   });
 
   it('container mode with services that would run on this machine', async () => {
     commitConfig((t) => t.replace('mode: host', 'mode: container\nremote: { host: dev@box }'));
-    const r = await repo.sess(['up', 'feat']);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/services\.db.*runs on this machine/s);
-    nothingOf('feat');
+    await refused(['up', 'feat'], /services\.db.*runs on this machine/s);
   });
 
   it.each([
@@ -60,29 +60,18 @@ describe('refused before anything exists (exit 2)', () => {
     ['dev@box:99999'],
     ['$(touch /tmp/sess-remote-pwned)@box'],
   ])('--remote-host %s: not a machine, never handed to ssh', async (host) => {
-    const r = await repo.sess(['up', 'feat', '--mode', 'container', '--remote-host', host]);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain('not user@box or user@box:port');
-    expect(existsSync('/tmp/sess-remote-pwned')).toBe(false);
-    nothingOf('feat');
+    await refused(['up', 'feat', '--mode', 'container', '--remote-host', host], 'not user@box or user@box:port');
   });
 
   it('remote.host in sess.yaml that is an ssh option', async () => {
     commitConfig((t) => t.replace('mode: host', 'mode: container\nremote: { host: "-oProxyCommand=touch /tmp/sess-remote-pwned" }'));
-    const r = await repo.sess(['up', 'feat']);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain('remote.host');
-    expect(existsSync('/tmp/sess-remote-pwned')).toBe(false);
-    nothingOf('feat');
+    await refused(['up', 'feat'], 'remote.host');
   });
 
   it('remote.dir with .. or a shell word', async () => {
     for (const dir of ['/srv/../etc', '/srv/$(id)', 'relative/dir']) {
       commitConfig((t) => t.replace(/mode: \w+(\nremote: .*)?/, `mode: container\nremote: { host: dev@box, dir: "${dir}" }`));
-      const r = await repo.sess(['up', 'feat']);
-      expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr).toContain('remote.dir');
-      nothingOf('feat');
+      await refused(['up', 'feat'], 'remote.dir');
     }
   });
 
