@@ -2,7 +2,7 @@
 // (ControlMaster) that the other calls share (`-S <control socket>`). Argument arrays only; the
 // one command line the remote shell reads (`sshRun`) is quoted here, argument by argument.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { WorkError } from '../common/errors.js';
 import { debug } from './log.js';
 import { quoteCommand, run, type RunResult } from './process.js';
@@ -128,7 +128,6 @@ export async function startMaster(
       });
     });
     if (code !== 0) {
-      const { readFileSync } = await import('node:fs');
       const said = readFileSync(log, 'utf8').trim().split('\n').slice(-5).join('\n');
       throw new WorkError(`ssh to ${targetText(link.target)} failed (exit ${code})${said ? `: ${said}` : ''}`, {
         hint: 'check that `ssh` reaches it without a prompt (a key in the agent or in SESS_SSH_CONFIG), and that Docker runs there',

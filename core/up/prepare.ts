@@ -22,6 +22,7 @@ import { placeServices, runtimeOf, runtimesImplying, runtimesIn } from '../../mo
 import type { Placement } from '../../modes/service.js';
 import type { EngineChoice } from '../../modes/runtime.js';
 import { parseSshTarget } from '../../adapters/ssh.js';
+import { requireContextName } from '../../modes/remote/place.js';
 import { hasOwn, own } from '../../common/records.js';
 import { hashOf } from './resolve.js';
 import { requireServices, selectServices } from './selection.js';
@@ -472,7 +473,5 @@ function requireMachine(engine: EngineChoice | undefined): void {
   if (engine?.host !== undefined && !parseSshTarget(engine.host)) {
     throw new UsageError(`--remote-host ${engine.host}: not user@box or user@box:port`);
   }
-  if (engine?.context !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(engine.context)) {
-    throw new UsageError(`--context ${engine.context}: not a Docker context name`);
-  }
+  if (engine?.context !== undefined) requireContextName(engine.context);
 }

@@ -112,7 +112,7 @@ export async function connect(where: Where & Pick<RemotePlace, 'socket'>): Promi
 }
 
 /** The remote user's home, asked once. */
-export async function remoteHome(where: Where, registry: Registry): Promise<string> {
+async function remoteHome(where: Where, registry: Registry): Promise<string> {
   if (registry.remoteHome) return registry.remoteHome;
   const r = await sshRun(linkOf(where), ['printenv', 'HOME']);
   const home = r.stdout.trim();
@@ -146,13 +146,20 @@ export async function forwardsOf(where: Where, user: string): Promise<{ local: n
     .map(({ local, remote }) => ({ local, remote }));
 }
 
-/** A session uses the connection (its up began). Whether it did already. */
-export async function addUser(where: Where & Pick<RemotePlace, 'socket'>, user: string): Promise<boolean> {
+/**
+ * A session uses the connection (its up began): whether it did already, and (`home`) the remote
+ * user's home folder when asked for.
+ */
+export async function addUser(
+  where: Where & Pick<RemotePlace, 'socket'>,
+  user: string,
+  options: { home?: boolean } = {},
+): Promise<{ was: boolean; home?: string }> {
   return withRegistry(where, async (registry) => {
     await connectIn(where, registry);
     const was = registry.users.includes(user);
     if (!was) registry.users.push(user);
-    return was;
+    return { was, ...(options.home ? { home: await remoteHome(where, registry) } : {}) };
   });
 }
 

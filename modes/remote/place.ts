@@ -99,7 +99,7 @@ export async function targetOf(choice: EngineChoice | undefined, config: Config)
     return target;
   }
   if (!context) throw new UsageError('no remote engine named: remote.host or remote.context in sess.yaml, or --remote-host / --context');
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(context)) throw new UsageError(`--context ${context}: not a Docker context name`);
+  requireContextName(context);
   const r = await run('docker', ['context', 'inspect', '--format', '{{.Endpoints.docker.Host}}', context], { allowFailure: true });
   if (r.exitCode !== 0) throw new UsageError(`no Docker context named ${context}`, { hint: '`docker context ls` lists them' });
   const endpoint = r.stdout.trim();
@@ -109,6 +109,17 @@ export async function targetOf(choice: EngineChoice | undefined, config: Config)
   }
   return target;
 }
+
+/** A Docker context's name (never a word docker would take for an option). */
+export function requireContextName(context: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(context)) throw new UsageError(`--context ${context}: not a Docker context name`);
+}
+
+/** The engine of a place, through its connection: the compose CLI's engine at the forwarded socket. */
+export const engineAt = (cli: { engine: string }, place: Pick<RemotePlace, 'home' | 'key'>) => ({
+  engine: cli.engine,
+  host: engineHost(place),
+});
 
 /** The connection id of a client home and a machine. */
 export function connectionKey(home: string, target: SshTarget): string {

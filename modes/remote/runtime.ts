@@ -4,7 +4,6 @@
 // adds: the connection, a copy of the worktree there (bind mounts mount it), and ports published on
 // that machine's loopback where its engine likes, each forwarded to the port leased here.
 import { containersByLabel, publishedPorts } from '../../adapters/compose.js';
-import { killProcessesWithArgs } from '../../adapters/proc.js';
 import { targetText } from '../../adapters/ssh.js';
 import { ConfigError, UsageError, WorkError } from '../../common/errors.js';
 import { own } from '../../common/records.js';
@@ -13,13 +12,13 @@ import { dirname } from 'node:path';
 import { ComposeBatch, type ComposeRollbackUndo } from '../compose/batch.js';
 import { composeFilesOf } from '../compose/files.js';
 import { projectName, unreachableSources } from '../compose/overlay.js';
-import { composeStatesOfRepo, orphanProjects, rollbackProject, type ComposeRef } from '../compose/project.js';
+import { composeStatesOfRepo, orphanProjects, type ComposeRef } from '../compose/project.js';
 import { composeRuntime } from '../compose/runtime.js';
 import type { LiveStates } from '../service.js';
 import type { Runtime, RuntimeUndo, SessionCtx } from '../runtime.js';
 import { LABEL_CLIENT, LABEL_REPO } from '../compose/labels.js';
-import { addUser, connect, connectionUp, dropUser, forwardsOf, remoteHome, setForwards, withRegistry } from './connection.js';
-import { clientId, connectionKey, engineHost, targetOf, type RemotePlace } from './place.js';
+import { addUser, connect, connectionUp, dropUser, forwardsOf, setForwards } from './connection.js';
+import { clientId, connectionKey, engineAt, engineHost, targetOf, type RemotePlace } from './place.js';
 import { removeCopy, syncWorktree } from './sync.js';
 
 /** What a remote session keeps: its compose project (on the remote engine) and where that is. */
@@ -34,6 +33,8 @@ interface RemoteRef extends ComposeRef {
 }
 
 const refOf = (stash: unknown) => stash as RemoteRef | undefined;
+/** One session's stash for each machine the stashes use. */
+const byPlace = (stashes: unknown[]) => new Map(stashes.map(refOf).flatMap((r) => (r ? [[r.remote.key, r] as const] : []))).values();
 const userOf = (session: Pick<SessionCtx, 'repoId' | 'name'>) => `${session.repoId}/${session.name}`;
 
 type UserUndo = RuntimeUndo & { kind: 'remote.user'; place: RemotePlace; user: string; was: boolean };
@@ -85,12 +86,12 @@ export const remoteRuntime: Runtime = {
 
   async look(repoId, stashes) {
     const out: Record<string, LiveStates> = {};
-    const places = new Map(stashes.map(refOf).flatMap((r) => (r ? [[r.remote.key, r.remote] as const] : [])));
-    for (const place of places.values()) {
+    for (const ref of byPlace(stashes)) {
+      const place = ref.remote;
       // a connection that is down: its services count as not running (doctor says why)
       if (!(await connectionUp(place))) continue;
       // another client's sessions of the same repository (a copy of it) there are not ours
-      const engine = { engine: 'docker', host: engineHost(place) };
+      const engine = engineAt(ref.cli, place);
       const states = await composeStatesOfRepo(engine, repoId, [`${LABEL_CLIENT}=${place.client}`]).catch(() => ({}));
       Object.assign(out, states);
     }
@@ -119,12 +120,12 @@ export const remoteRuntime: Runtime = {
       user,
       was: !session.fresh,
     });
+    const dir = config.remote?.dir ?? '~/.cache/sess/worktrees';
     failpoint('remote-connect', 'before');
-    const was = await addUser(where, user);
+    const { was, home: remoteHome } = await addUser(where, user, { home: dir.startsWith('~/') });
     failpoint('remote-connect');
     progress.step(`connected to ${where.target}`);
-    const dir = config.remote?.dir ?? '~/.cache/sess/worktrees';
-    const base = dir.startsWith('~/') ? `${await withRegistry(where, (r) => remoteHome(where, r))}${dir.slice(1)}` : dir;
+    const base = remoteHome !== undefined ? `${remoteHome}${dir.slice(1)}` : dir;
     const place: RemotePlace = {
       ...where,
       client,
@@ -160,6 +161,13 @@ export const remoteRuntime: Runtime = {
     }
     const ref: RemoteRef = { ...setup.ref, remote: place, local, session: session.name, include: config.worktree.include };
     journal.register('remote-forwards', { kind: 'remote.forwards', place, user, before: await forwardsOf(place, user) });
+    // services of one `compose up` finish together: one look at their ports and one change of the forwards
+    let refreshing: Promise<void> | undefined;
+    const refreshOnce = () =>
+      (refreshing ??= Promise.resolve().then(() => {
+        refreshing = undefined;
+        return refreshForwards(ref, user);
+      }));
     const batch = new ComposeBatch({
       runtime: 'remote',
       undoKind: 'remote.rollback',
@@ -179,7 +187,7 @@ export const remoteRuntime: Runtime = {
       async start(item, signal) {
         const started = await batch.start(item, signal);
         failpoint('remote-forwards', 'before');
-        await refreshForwards(ref, user);
+        await refreshOnce();
         failpoint('remote-forwards');
         return started;
       },
@@ -232,14 +240,9 @@ export const remoteRuntime: Runtime = {
   async undo(undo, progress) {
     switch (undo.kind) {
       case 'remote.rollback': {
-        const u = undo as ComposeRollbackUndo;
-        if (await killProcessesWithArgs(['-p', u.project])) progress(`stopped a compose command still working on ${u.project}`);
-        const host = typeof u.engine === 'string' ? undefined : u.engine.host;
-        const place = (undo as { place?: RemotePlace }).place;
-        if (place) await connect(place);
-        progress(`removing what compose started for ${u.project}${host ? ' on the remote engine' : ''}`);
-        await rollbackProject(u.engine, u.project, u.before, u.grace);
-        return;
+        // compose's own rollback (its undo record carries the engine), once the engine is reachable
+        await connect((undo as ComposeRollbackUndo & { place: RemotePlace }).place);
+        return composeRuntime.undo(undo, progress);
       }
       case 'remote.forwards': {
         const u = undo as ForwardsUndo;
@@ -262,13 +265,12 @@ export const remoteRuntime: Runtime = {
   },
 
   async orphans(repoId, sessions, stashes) {
-    const places = new Map(stashes.map(refOf).flatMap((r) => (r ? [[r.remote.key, r] as const] : [])));
     const out: Awaited<ReturnType<Runtime['orphans']>> = [];
-    for (const ref of places.values()) {
+    for (const ref of byPlace(stashes)) {
       const place = ref.remote;
       if (await connectionUp(place)) {
         // containers of this client and repository there whose session no longer exists (its state lost)
-        const engine = { engine: 'docker', host: engineHost(place) };
+        const engine = engineAt(ref.cli, place);
         const labels = [`${LABEL_REPO}=${repoId}`, `${LABEL_CLIENT}=${place.client}`];
         const containers = await containersByLabel(engine, labels).catch(() => []);
         const alsoFix = async (session: string) => {
